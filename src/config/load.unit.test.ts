@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from './load.ts';
+
+const env = { VAULT_TOKEN: 'vault-token-for-tests' };
+
+function problemsOf(text: string, environment: Record<string, string> = env): readonly string[] {
+  try {
+    parseConfig(text, environment);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  throw new Error('expected the configuration to be rejected');
+}
+
+describe('parseConfig', () => {
+  it('names every bad field in one message', () => {
+    const text = `
+server:
+  port: eighty
+vault:
+  address: ftp://vault.example
+integrations:
+  github:
+    baseUrl: https://api.github.com
+    auth: { type: oauth3 }
+`;
+    const problems = problemsOf(text);
+    expect(problems.some((p) => p.startsWith('server.port:'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('vault.address:'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('integrations.github.auth.type:'))).toBe(true);
+  });
+
+  it('rejects unknown keys, bad integration names and missing OAuth fields', () => {
+    const problems = problemsOf(`
+servr: {}
+integrations:
+  Bad_Name: { baseUrl: "https://x.example", auth: { type: api_key } }
+  gh: { baseUrl: "https://api.github.com", auth: { type: oauth2 } }
+`);
+    expect(problems).toContain('servr: Unexpected property');
+    expect(problems.some((p) => p.startsWith('integrations.Bad_Name:'))).toBe(true);
+    // Cross-field rules run once the shape is right.
+    const oauth = problemsOf(
+      `integrations:\n  gh: { baseUrl: "https://api.github.com", auth: { type: oauth2 } }\n`,
+    );
+    expect(oauth).toEqual([
+      'integrations.gh.auth.tokenUrl: required for oauth2',
+      'integrations.gh.auth.clientId: required for oauth2',
+    ]);
+  });
+
+  it('substitutes ${ENV} and ${ENV:-default}, and names unset variables', () => {
+    const config = parseConfig(
+      `
+integrations:
+  gh:
+    template: github
+    auth:
+      type: oauth2
+      clientId: \${GH_ID}
+      clientSecret: "\${GH_SECRET:-fallback-secret}"
+`,
+      { ...env, GH_ID: 'client-123' },
+    );
+    expect(config.integrations['gh']?.auth.clientId).toBe('client-123');
+    expect(config.integrations['gh']?.auth.clientSecret).toBe('fallback-secret');
+    // The template filled in the rest.
+    expect(config.integrations['gh']?.baseUrl).toBe('https://api.github.com');
+    expect(problemsOf('admin: { token: "${NOT_SET_ANYWHERE}" }')).toContain(
+      'admin.token: environment variable NOT_SET_ANYWHERE is not set',
+    );
+  });
+
+  it('lets the environment override server, vault and admin settings', () => {
+    const config = parseConfig('server: { host: 0.0.0.0, port: 1 }\nvault: { address: "http://a:1" }\n', {
+      KEYGATE_HOST: '127.0.0.2',
+      KEYGATE_PORT: '9090',
+      VAULT_ADDR: 'http://vault.internal:8200',
+      VAULT_ROLE_ID: 'role',
+      VAULT_SECRET_ID: 'secret-id',
+      KEYGATE_ADMIN_TOKEN: 'an-admin-token-of-length',
+    });
+    expect(config.server).toEqual({ host: '127.0.0.2', port: 9090 });
+    expect(config.vault.address).toBe('http://vault.internal:8200');
+    expect(config.vault.appRole).toEqual({ roleId: 'role', secretId: 'secret-id', mount: 'approle' });
+    expect(config.admin.token).toBe('an-admin-token-of-length');
+    expect(problemsOf('{}', { KEYGATE_PORT: 'http' })).toContain('server.port: Expected integer');
+  });
+
+  it('requires Vault credentials and freezes the result', () => {
+    expect(problemsOf('{}', {})[0]).toMatch(/^vault: no credentials/);
+    const config = parseConfig('{}', env);
+    expect(Object.isFrozen(config.server)).toBe(true);
+    expect(config.refresh.bufferSeconds).toBe(300);
+  });
+});

@@ -1,0 +1,174 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+/** Names of tenants and integrations; anything else is a 400, never a Vault path. */
+export const NAME_PATTERN = '^[a-z0-9][a-z0-9_-]{0,62}$';
+
+const Url = Type.String({ pattern: '^https?://[^\\s]+$' });
+const Port = Type.Integer({ minimum: 0, maximum: 65535 });
+const Ms = Type.Integer({ minimum: 1 });
+const Strict = { additionalProperties: false } as const;
+
+export const UpstreamOptionsSchema = Type.Object(
+  {
+    /** PEM file of a CA to trust for this upstream, in addition to the system's. */
+    caFile: Type.Optional(Type.String({ minLength: 1 })),
+    connections: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+    keepAliveTimeoutMs: Type.Optional(Ms),
+    connectTimeoutMs: Type.Optional(Ms),
+    headersTimeoutMs: Type.Optional(Ms),
+    bodyTimeoutMs: Type.Optional(Ms),
+  },
+  Strict,
+);
+
+export const AuthSchema = Type.Object(
+  {
+    type: Type.Union([
+      Type.Literal('oauth2'),
+      Type.Literal('oauth2_client_credentials'),
+      Type.Literal('api_key'),
+    ]),
+    authorizationUrl: Type.Optional(Url),
+    tokenUrl: Type.Optional(Url),
+    revocationUrl: Type.Optional(Url),
+    clientId: Type.Optional(Type.String({ minLength: 1 })),
+    clientSecret: Type.Optional(Type.String({ minLength: 1 })),
+    scopes: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    tokenEndpointAuthMethod: Type.Optional(
+      Type.Union([Type.Literal('client_secret_basic'), Type.Literal('client_secret_post')]),
+    ),
+  },
+  Strict,
+);
+
+export const InjectSchema = Type.Object(
+  {
+    header: Type.Optional(Type.String({ pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$" })),
+    format: Type.Optional(Type.String({ pattern: '\\{token\\}' })),
+    query: Type.Optional(Type.String({ minLength: 1 })),
+    basic: Type.Optional(
+      Type.Object({ username: Type.Optional(Type.String()), password: Type.Optional(Type.String()) }, Strict),
+    ),
+  },
+  Strict,
+);
+
+export const IntegrationSchema = Type.Object(
+  {
+    template: Type.Optional(Type.String({ minLength: 1 })),
+    baseUrl: Url,
+    auth: AuthSchema,
+    inject: Type.Optional(InjectSchema),
+    headers: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.String())),
+    upstream: Type.Optional(UpstreamOptionsSchema),
+  },
+  Strict,
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    server: Type.Object(
+      {
+        host: Type.String({ minLength: 1, default: '127.0.0.1' }),
+        port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+      },
+      { ...Strict, default: {} },
+    ),
+    admin: Type.Object(
+      {
+        /** Bearer token for /v1; from KEYGATE_ADMIN_TOKEN. Without it the admin API refuses everything. */
+        token: Type.Optional(Type.String({ minLength: 16 })),
+      },
+      { ...Strict, default: {} },
+    ),
+    vault: Type.Object(
+      {
+        address: Type.String({ pattern: '^https?://[^\\s]+$', default: 'http://127.0.0.1:8200' }),
+        token: Type.Optional(Type.String({ minLength: 1 })),
+        appRole: Type.Optional(
+          Type.Object(
+            {
+              roleId: Type.String({ minLength: 1 }),
+              secretId: Type.String({ minLength: 1 }),
+              mount: Type.String({ minLength: 1, default: 'approle' }),
+            },
+            Strict,
+          ),
+        ),
+        namespace: Type.Optional(Type.String({ minLength: 1 })),
+        caFile: Type.Optional(Type.String({ minLength: 1 })),
+        kvMount: Type.String({ minLength: 1, default: 'secret' }),
+        transitMount: Type.String({ minLength: 1, default: 'transit' }),
+        /** Everything Keygate keeps lives under this KV prefix and Transit key-name prefix. */
+        prefix: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]*$', default: 'keygate' }),
+        timeoutMs: Type.Integer({ minimum: 100, default: 5000 }),
+        /** Upper bound on the time spent retrying one Vault operation. */
+        retryBudgetMs: Type.Integer({ minimum: 0, default: 3000 }),
+      },
+      { ...Strict, default: {} },
+    ),
+    cache: Type.Object(
+      {
+        ttlSeconds: Type.Number({ minimum: 0, default: 60 }),
+        maxEntries: Type.Integer({ minimum: 1, default: 10_000 }),
+        /** While Vault is unreachable, a cached credential keeps serving this long past its TTL. */
+        maxStaleSeconds: Type.Number({ minimum: 0, default: 300 }),
+      },
+      { ...Strict, default: {} },
+    ),
+    refresh: Type.Object(
+      {
+        bufferSeconds: Type.Integer({ minimum: 0, default: 300 }),
+        defaultExpiresInSeconds: Type.Integer({ minimum: 1, default: 3600 }),
+        clockSkewSeconds: Type.Integer({ minimum: 0, default: 30 }),
+        retries: Type.Integer({ minimum: 0, default: 2 }),
+        minBackoffMs: Type.Integer({ minimum: 1, default: 100 }),
+        maxBackoffMs: Type.Integer({ minimum: 1, default: 30_000 }),
+        retryFailedAfterSeconds: Type.Integer({ minimum: 1, default: 60 }),
+        tokenTimeoutMs: Type.Integer({ minimum: 100, default: 15_000 }),
+        leaseSeconds: Type.Integer({ minimum: 1, default: 60 }),
+        concurrency: Type.Integer({ minimum: 1, default: 8 }),
+      },
+      { ...Strict, default: {} },
+    ),
+    proxy: Type.Object(
+      {
+        maxBodyBytes: Type.Integer({ minimum: 0, default: 10 * 1024 * 1024 }),
+        maxReplayBodyBytes: Type.Integer({ minimum: 0, default: 1024 * 1024 }),
+        maxAttempts: Type.Integer({ minimum: 1, default: 3 }),
+        maxRetryAfterSeconds: Type.Number({ minimum: 0, default: 30 }),
+        backoffBaseMs: Type.Integer({ minimum: 1, default: 200 }),
+        backoffMaxMs: Type.Integer({ minimum: 1, default: 10_000 }),
+        upstream: Type.Object(
+          {
+            connections: Type.Integer({ minimum: 1, default: 128 }),
+            keepAliveTimeoutMs: Type.Integer({ minimum: 1, default: 30_000 }),
+            connectTimeoutMs: Type.Integer({ minimum: 1, default: 10_000 }),
+            headersTimeoutMs: Type.Integer({ minimum: 1, default: 60_000 }),
+            bodyTimeoutMs: Type.Integer({ minimum: 1, default: 300_000 }),
+          },
+          { ...Strict, default: {} },
+        ),
+      },
+      { ...Strict, default: {} },
+    ),
+    log: Type.Object(
+      {
+        level: Type.Union(
+          ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'].map((l) => Type.Literal(l)),
+          { default: 'info' },
+        ),
+      },
+      { ...Strict, default: {} },
+    ),
+    integrations: Type.Record(Type.String(), IntegrationSchema, { default: {} }),
+  },
+  Strict,
+);
+
+export type Config = Static<typeof ConfigSchema>;
+export type IntegrationConfig = Static<typeof IntegrationSchema>;
+export type AuthConfig = Static<typeof AuthSchema>;
+export type InjectConfig = Static<typeof InjectSchema>;
+export type UpstreamOptions = Static<typeof UpstreamOptionsSchema>;
+export { Port };

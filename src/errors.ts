@@ -1,0 +1,65 @@
+/**
+ * The one catalogue of errors Keygate makes itself. Each code is stable (clients and
+ * docs rely on it), has one HTTP status, and a message that never holds a secret.
+ * `docs/errors.md` lists every code; `errors.unit.test.ts` keeps the two in step.
+ */
+export const ERRORS = {
+  bad_request: { status: 400, message: 'The request is malformed.' },
+  validation_failed: { status: 400, message: 'The request has invalid fields.' },
+  invalid_name: {
+    status: 400,
+    message: 'Tenant and integration names must match ^[a-z0-9][a-z0-9_-]{0,62}$.',
+  },
+  unauthorized: { status: 401, message: 'Missing or invalid credentials for Keygate.' },
+  forbidden: { status: 403, message: 'This key may not be used for that tenant or integration.' },
+  not_found: { status: 404, message: 'No such route.' },
+  unknown_integration: { status: 404, message: 'No such integration is configured.' },
+  credential_not_found: { status: 404, message: 'No credential is stored for this tenant and integration.' },
+  conflict: { status: 409, message: 'The record changed under this write; read it again and retry.' },
+  payload_too_large: { status: 413, message: 'The request body is larger than allowed.' },
+  credential_undecryptable: {
+    status: 500,
+    message: 'The stored credential cannot be decrypted for this tenant and integration.',
+  },
+  internal_error: { status: 500, message: 'Keygate failed to handle the request.' },
+  vault_error: { status: 502, message: 'Vault refused the operation.' },
+  vault_unavailable: {
+    status: 503,
+    message: 'Vault is unreachable, sealed or refusing Keygate; retry later.',
+  },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export interface KeygateErrorOptions {
+  /** Replaces the catalogue message; must be built from non-secret values only. */
+  message?: string;
+  /** Seconds a client should wait before retrying (sent as Retry-After). */
+  retryAfter?: number;
+  /** Non-secret detail, e.g. the list of invalid fields. */
+  details?: readonly string[];
+  cause?: unknown;
+}
+
+export class KeygateError extends Error {
+  readonly code: ErrorCode;
+  readonly statusCode: number;
+  readonly retryAfter: number | undefined;
+  readonly details: readonly string[] | undefined;
+
+  constructor(code: ErrorCode, options: KeygateErrorOptions = {}) {
+    super(
+      options.message ?? ERRORS[code].message,
+      options.cause === undefined ? {} : { cause: options.cause },
+    );
+    this.name = 'KeygateError';
+    this.code = code;
+    this.statusCode = ERRORS[code].status;
+    this.retryAfter = options.retryAfter;
+    this.details = options.details;
+  }
+}
+
+export function isKeygateError(err: unknown, code?: ErrorCode): err is KeygateError {
+  return err instanceof KeygateError && (code === undefined || err.code === code);
+}

@@ -1,0 +1,63 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { KeygateError, type ErrorCode } from '../errors.ts';
+import type { Logger } from '../observability/logger.ts';
+
+/** Writes a Keygate error in the contract's shape, marked with `x-keygate-error`. */
+export function sendError(reply: FastifyReply, err: KeygateError): FastifyReply {
+  reply.code(err.statusCode).header('x-keygate-error', err.code).header('content-type', 'application/json');
+  if (err.retryAfter !== undefined)
+    reply.header('retry-after', String(Math.max(0, Math.ceil(err.retryAfter))));
+  const body: Record<string, unknown> = { code: err.code, message: err.message, requestId: reply.request.id };
+  if (err.details && err.details.length > 0) body['details'] = err.details;
+  return reply.send({ error: body });
+}
+
+const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'bad_request',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'bad_request',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'bad_request',
+};
+
+/** Maps any error to the contract's JSON; nothing from an unknown error reaches the caller. */
+export function toKeygateError(err: unknown): KeygateError {
+  if (err instanceof KeygateError) return err;
+  const fe = err as Partial<FastifyError>;
+  if (Array.isArray(fe.validation)) {
+    const details = fe.validation.map((v) => {
+      const field =
+        v.keyword === 'required'
+          ? `${v.instancePath}/${String((v.params as { missingProperty?: string }).missingProperty)}`
+          : v.keyword === 'additionalProperties'
+            ? `${v.instancePath}/${String((v.params as { additionalProperty?: string }).additionalProperty)}`
+            : v.instancePath;
+      const name = field.replace(/^\//, '').replace(/\//g, '.') || '(body)';
+      const what = v.keyword === 'additionalProperties' ? 'is not allowed' : (v.message ?? 'is invalid');
+      return `${fe.validationContext ?? 'body'}.${name}: ${what}`.replace(
+        `${fe.validationContext ?? 'body'}.(body)`,
+        fe.validationContext ?? 'body',
+      );
+    });
+    return new KeygateError('validation_failed', {
+      message: `Invalid fields: ${details.map((d) => d.split(':')[0]).join(', ')}.`,
+      details,
+    });
+  }
+  const mapped = fe.code ? FASTIFY_CODES[fe.code] : undefined;
+  if (mapped) return new KeygateError(mapped);
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return new KeygateError(fe.statusCode === 404 ? 'not_found' : 'bad_request');
+  }
+  return new KeygateError('internal_error', { cause: err });
+}
+
+export function installErrorHandling(app: FastifyInstance, logger: Logger): void {
+  app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const kg = toKeygateError(err);
+    if (kg.statusCode >= 500) {
+      logger.error('request failed', { requestId: request.id, errorCode: kg.code, err: kg.cause ?? kg });
+    }
+    return sendError(reply, kg);
+  });
+  app.setNotFoundHandler((_request, reply) => sendError(reply, new KeygateError('not_found')));
+}

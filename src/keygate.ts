@@ -1,0 +1,39 @@
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config/schema.ts';
+import type { Logger } from './observability/logger.ts';
+import { buildServer } from './server.ts';
+import { VaultSession } from './vault/session.ts';
+
+export interface Keygate {
+  app: FastifyInstance;
+  vault: VaultSession;
+  /** The address the server listens on, e.g. http://127.0.0.1:8080. */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Wires every part together and starts listening. */
+export async function startKeygate(config: Readonly<Config>, logger: Logger): Promise<Keygate> {
+  const vault = new VaultSession(config.vault, logger);
+  await vault.start();
+  const app = buildServer({ config, logger, vault });
+  const url = await app.listen({ host: config.server.host, port: config.server.port });
+  logger.info('keygate listening', {
+    event: 'listening',
+    url,
+    integrations: Object.keys(config.integrations),
+  });
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    vault,
+    url,
+    close() {
+      closing ??= (async () => {
+        await app.close();
+        vault.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,44 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Config } from './config/schema.ts';
+import { installErrorHandling } from './http/error-handler.ts';
+import type { Logger } from './observability/logger.ts';
+import type { VaultSession } from './vault/session.ts';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export interface ServerDeps {
+  config: Readonly<Config>;
+  logger: Logger;
+  vault: VaultSession;
+}
+
+/** The Fastify instance with ops routes and error handling; features register onto it. */
+export function buildServer({ config, logger, vault }: ServerDeps): FastifyInstance {
+  const app = Fastify({
+    logger: false, // Keygate writes its own lines through winston.
+    bodyLimit: config.proxy.maxBodyBytes,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    },
+    ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: false } },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id);
+    done();
+  });
+  installErrorHandling(app, logger);
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const readiness = await vault.readiness();
+    if (readiness.ready) return { status: 'ready' };
+    reply.code(503).header('retry-after', '5');
+    return { status: 'not_ready', reason: readiness.reason };
+  });
+  return app;
+}

@@ -1,0 +1,176 @@
+import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import nodeVault from 'node-vault';
+import type { Config } from '../config/schema.ts';
+import type { Logger } from '../observability/logger.ts';
+import { describeVaultError, vaultStatus } from './errors.ts';
+
+export type VaultClient = nodeVault.client;
+
+export interface Readiness {
+  ready: boolean;
+  /** Why not ready: vault_unreachable, vault_sealed, vault_uninitialized, vault_token_refused. */
+  reason?: string;
+}
+
+const RELOGIN_BACKOFF_MS = [250, 500, 1000, 2000, 5000];
+
+/**
+ * Keygate's own session with Vault: logs in (token or AppRole), renews its token,
+ * and logs in again when a renewal fails or Vault answers 403. node-vault's own
+ * renewal stops at the first error, so it is not used.
+ */
+export class VaultSession extends EventEmitter {
+  readonly client: VaultClient;
+  readonly #config: Config['vault'];
+  readonly #logger: Logger;
+  #login: Promise<void> | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #failures = 0;
+  #closed = false;
+
+  constructor(config: Config['vault'], logger: Logger) {
+    super();
+    this.#config = config;
+    this.#logger = logger;
+    this.client = nodeVault({
+      apiVersion: 'v1',
+      endpoint: config.address,
+      ...(config.token ? { token: config.token } : {}),
+      ...(config.namespace ? { namespace: config.namespace } : {}),
+      requestOptions: {
+        timeout: config.timeoutMs,
+        ...(config.caFile ? { ca: readFileSync(config.caFile) } : {}),
+      },
+    });
+  }
+
+  get authMethod(): 'token' | 'approle' {
+    return this.#config.appRole ? 'approle' : 'token';
+  }
+
+  /** First login; when Vault is not there yet, keeps trying in the background. */
+  async start(): Promise<void> {
+    try {
+      await this.relogin();
+    } catch {
+      this.#schedule(this.#backoff(), 'login');
+    }
+  }
+
+  /** Logs in again (AppRole) or re-checks the token; concurrent callers share one attempt. */
+  relogin(): Promise<void> {
+    this.#login ??= this.#doLogin().finally(() => {
+      this.#login = undefined;
+    });
+    return this.#login;
+  }
+
+  /** Runs a Vault call; on 403 logs in again once and retries it once. */
+  async call<T>(op: (client: VaultClient) => Promise<T>): Promise<T> {
+    try {
+      return await op(this.client);
+    } catch (err) {
+      if (vaultStatus(err) !== 403 || this.authMethod !== 'approle') throw err;
+      await this.relogin();
+      return op(this.client);
+    }
+  }
+
+  async readiness(): Promise<Readiness> {
+    let health: { sealed?: boolean; initialized?: boolean };
+    try {
+      health = (await this.client.health({ standbyok: true, perfstandbyok: true })) as typeof health;
+    } catch {
+      return { ready: false, reason: 'vault_unreachable' };
+    }
+    if (health.initialized === false) return { ready: false, reason: 'vault_uninitialized' };
+    if (health.sealed === true) return { ready: false, reason: 'vault_sealed' };
+    try {
+      await this.call((c) => c.tokenLookupSelf());
+      return { ready: true };
+    } catch (err) {
+      const status = vaultStatus(err);
+      if (status === 403 || status === 401) return { ready: false, reason: 'vault_token_refused' };
+      if (status === 503) return { ready: false, reason: 'vault_sealed' };
+      return { ready: false, reason: 'vault_unreachable' };
+    }
+  }
+
+  close(): void {
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  async #doLogin(): Promise<void> {
+    const appRole = this.#config.appRole;
+    try {
+      if (appRole) {
+        await this.client.approleLogin({
+          mount_point: appRole.mount,
+          role_id: appRole.roleId,
+          secret_id: appRole.secretId,
+        });
+      }
+      const self = (await this.client.tokenLookupSelf()) as { data?: { ttl?: number; renewable?: boolean } };
+      this.#failures = 0;
+      const ttl = self.data?.ttl ?? 0;
+      this.#logger.info('vault login', { event: 'vault_login', method: this.authMethod, ttlSeconds: ttl });
+      this.emit('login');
+      this.#scheduleRenewal(ttl, self.data?.renewable === true);
+    } catch (err) {
+      this.#failures += 1;
+      const failure = describeVaultError(err);
+      this.#logger.warn('vault login failed', {
+        event: 'vault_login_failed',
+        method: this.authMethod,
+        status: failure.status,
+        network: failure.network,
+      });
+      throw err;
+    }
+  }
+
+  #scheduleRenewal(ttlSeconds: number, renewable: boolean): void {
+    if (ttlSeconds <= 0) return; // root and periodic-less tokens without expiry
+    const dueMs = Math.max(1000, Math.floor(ttlSeconds * 1000 * (2 / 3)));
+    this.#schedule(dueMs, renewable ? 'renew' : 'login');
+  }
+
+  #schedule(delayMs: number, action: 'renew' | 'login'): void {
+    if (this.#closed) return;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => void this.#run(action), delayMs);
+    this.#timer.unref();
+  }
+
+  async #run(action: 'renew' | 'login'): Promise<void> {
+    if (action === 'renew') {
+      try {
+        const renewed = (await this.client.tokenRenewSelf({})) as {
+          auth?: { lease_duration?: number; renewable?: boolean };
+        };
+        const ttl = renewed.auth?.lease_duration ?? 0;
+        this.#logger.debug('vault token renewed', { event: 'vault_token_renewed', ttlSeconds: ttl });
+        this.#scheduleRenewal(ttl, renewed.auth?.renewable === true);
+        return;
+      } catch (err) {
+        this.#logger.warn('vault token renewal failed; logging in again', {
+          event: 'vault_renew_failed',
+          status: vaultStatus(err),
+        });
+      }
+    }
+    try {
+      await this.relogin();
+    } catch {
+      this.#schedule(this.#backoff(), 'login');
+    }
+  }
+
+  #backoff(): number {
+    const base = RELOGIN_BACKOFF_MS[Math.min(this.#failures, RELOGIN_BACKOFF_MS.length - 1)] ?? 5000;
+    return base / 2 + Math.random() * (base / 2);
+  }
+}
