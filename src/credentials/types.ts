@@ -1,0 +1,59 @@
+/** What the credential store holds, and what it tells about it. */
+
+export type AuthType = 'oauth2' | 'oauth2_client_credentials' | 'api_key';
+export type CredentialStatus = 'active' | 'refresh_failed' | 'needs_reauth';
+
+/** The secret part; only ever held decrypted in memory, never logged or returned. */
+export interface CredentialSecret {
+  accessToken?: string;
+  refreshToken?: string;
+  apiKey?: string;
+  tokenType?: string;
+}
+
+/** Everything about a credential that is not secret; the admin API answers with this. */
+export interface CredentialMetadata {
+  tenant: string;
+  integration: string;
+  authType: AuthType;
+  status: CredentialStatus;
+  /** ISO 8601, or null for credentials that do not expire (API keys). */
+  expiresAt: string | null;
+  scopes: string[];
+  createdAt: string;
+  updatedAt: string;
+  lastRefreshedAt: string | null;
+}
+
+export interface Credential extends CredentialMetadata {
+  secret: CredentialSecret;
+  /** KV v2 version of the record; pass it back as `cas` to write only if nothing changed since. */
+  version: number;
+}
+
+/** A stored credential as listed for the scheduler: from KV custom_metadata, no decryption. */
+export interface CredentialListing {
+  tenant: string;
+  integration: string;
+  authType: AuthType;
+  status: CredentialStatus;
+  expiresAt: string | null;
+  version: number;
+}
+
+export interface CredentialWrite {
+  authType: AuthType;
+  secret: CredentialSecret;
+  expiresAt?: string | null;
+  scopes?: string[];
+  status?: CredentialStatus;
+  lastRefreshedAt?: string | null;
+}
+
+export interface WriteOptions {
+  /**
+   * Check-and-set: 0 writes only if no record exists; N writes only if the current
+   * version is N. A lost race is a `conflict` error. Omitted: write whatever is there.
+   */
+  cas?: number;
+}
