@@ -11,6 +11,10 @@ export const ERRORS = {
     message: 'Tenant and integration names must match ^[a-z0-9][a-z0-9_-]{0,62}$.',
   },
   unauthorized: { status: 401, message: 'Missing or invalid credentials for Keygate.' },
+  credential_refresh_failed: {
+    status: 401,
+    message: 'The credential could not be refreshed; the tenant must connect the integration again.',
+  },
   forbidden: { status: 403, message: 'This key may not be used for that tenant or integration.' },
   not_found: { status: 404, message: 'No such route.' },
   unknown_integration: { status: 404, message: 'No such integration is configured.' },
@@ -23,6 +27,10 @@ export const ERRORS = {
   },
   internal_error: { status: 500, message: 'Keygate failed to handle the request.' },
   vault_error: { status: 502, message: 'Vault refused the operation.' },
+  token_endpoint_unavailable: {
+    status: 502,
+    message: "The integration's token endpoint failed; the refresh will be retried.",
+  },
   vault_unavailable: {
     status: 503,
     message: 'Vault is unreachable, sealed or refusing Keygate; retry later.',
