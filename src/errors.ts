@@ -10,6 +10,7 @@ export const ERRORS = {
     status: 400,
     message: 'Tenant and integration names must match ^[a-z0-9][a-z0-9_-]{0,62}$.',
   },
+  invalid_path: { status: 400, message: "The path would leave the integration's base URL." },
   unauthorized: { status: 401, message: 'Missing or invalid credentials for Keygate.' },
   credential_refresh_failed: {
     status: 401,
@@ -19,6 +20,7 @@ export const ERRORS = {
   not_found: { status: 404, message: 'No such route.' },
   unknown_integration: { status: 404, message: 'No such integration is configured.' },
   credential_not_found: { status: 404, message: 'No credential is stored for this tenant and integration.' },
+  key_not_found: { status: 404, message: 'No such Keygate key.' },
   conflict: { status: 409, message: 'The record changed under this write; read it again and retry.' },
   payload_too_large: { status: 413, message: 'The request body is larger than allowed.' },
   credential_undecryptable: {
@@ -27,6 +29,7 @@ export const ERRORS = {
   },
   internal_error: { status: 500, message: 'Keygate failed to handle the request.' },
   vault_error: { status: 502, message: 'Vault refused the operation.' },
+  upstream_unreachable: { status: 502, message: 'The upstream could not be reached.' },
   token_endpoint_unavailable: {
     status: 502,
     message: "The integration's token endpoint failed; the refresh will be retried.",
@@ -35,6 +38,7 @@ export const ERRORS = {
     status: 503,
     message: 'Vault is unreachable, sealed or refusing Keygate; retry later.',
   },
+  upstream_timeout: { status: 504, message: 'The upstream did not answer in time.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;
