@@ -1,12 +1,18 @@
 import type { FastifyInstance } from 'fastify';
+import { adminRoutes } from './admin/index.ts';
 import type { Config } from './config/schema.ts';
+import { CredentialStore } from './credentials/store.ts';
 import type { Logger } from './observability/logger.ts';
 import { buildServer } from './server.ts';
+import { KvStore } from './vault/kv.ts';
 import { VaultSession } from './vault/session.ts';
+import { TransitKeys } from './vault/transit.ts';
 
 export interface Keygate {
   app: FastifyInstance;
   vault: VaultSession;
+  kv: KvStore;
+  store: CredentialStore;
   /** The address the server listens on, e.g. http://127.0.0.1:8080. */
   url: string;
   close(): Promise<void>;
@@ -16,7 +22,13 @@ export interface Keygate {
 export async function startKeygate(config: Readonly<Config>, logger: Logger): Promise<Keygate> {
   const vault = new VaultSession(config.vault, logger);
   await vault.start();
+  const kv = new KvStore({ vault, config });
+  const transit = new TransitKeys({ vault, config });
+  const store = new CredentialStore({ kv, transit, config, logger });
+
   const app = buildServer({ config, logger, vault });
+  await app.register(adminRoutes, { prefix: '/v1', config, logger, store });
+
   const url = await app.listen({ host: config.server.host, port: config.server.port });
   logger.info('keygate listening', {
     event: 'listening',
@@ -27,6 +39,8 @@ export async function startKeygate(config: Readonly<Config>, logger: Logger): Pr
   return {
     app,
     vault,
+    kv,
+    store,
     url,
     close() {
       closing ??= (async () => {

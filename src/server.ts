@@ -32,6 +32,12 @@ export function buildServer({ config, logger, vault }: ServerDeps): FastifyInsta
     done();
   });
   installErrorHandling(app, logger);
+  // Clients often send `content-type: application/json` on a DELETE with no body.
+  const json = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') done(null, undefined);
+    else json(request, body.toString(), done);
+  });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {

@@ -3,8 +3,8 @@ import { KeygateError } from '../errors.ts';
 import { vaultCall, type RetryPolicy } from './call.ts';
 import type { VaultClient, VaultSession } from './session.ts';
 
-export interface KvRecord {
-  data: Record<string, unknown>;
+export interface KvRecord<T extends object = Record<string, unknown>> {
+  data: T;
   version: number;
   customMetadata: Record<string, string>;
 }
@@ -34,7 +34,7 @@ export class KvStore {
   }
 
   /** The record's latest version, or undefined when there is none (or it was deleted). */
-  async read(path: string): Promise<KvRecord | undefined> {
+  async read<T extends object = Record<string, unknown>>(path: string): Promise<KvRecord<T> | undefined> {
     const answer = await this.#call<KvReadAnswer | undefined>(
       (c) => c.read(this.#data(path)),
       notFoundIsEmpty,
@@ -42,7 +42,7 @@ export class KvStore {
     const data = answer?.data?.data;
     if (!data) return undefined;
     return {
-      data,
+      data: data as T,
       version: answer.data?.metadata?.version ?? 0,
       customMetadata: answer.data?.metadata?.custom_metadata ?? {},
     };

@@ -1,0 +1,12 @@
+import type { FastifyInstance } from 'fastify';
+import type { AdminDeps } from '../deps.ts';
+import { CredentialMetadataSchema, CredentialParams } from './schemas.ts';
+
+/** GET /v1/tenants/{tenant}/credentials/{integration}: metadata only, never the secret. */
+export function getCredential(app: FastifyInstance, { store }: AdminDeps): void {
+  app.get<{ Params: CredentialParams }>(
+    '/tenants/:tenant/credentials/:integration',
+    { schema: { params: CredentialParams, response: { 200: CredentialMetadataSchema } } },
+    (request) => store.metadata(request.params.tenant, request.params.integration),
+  );
+}

@@ -1,0 +1,75 @@
+import type { FastifyInstance } from 'fastify';
+import type { IntegrationConfig } from '../../config/schema.ts';
+import { KeygateError } from '../../errors.ts';
+import { assertNames } from '../../credentials/names.ts';
+import type { CredentialWrite } from '../../credentials/types.ts';
+import type { AdminDeps } from '../deps.ts';
+import { CredentialMetadataSchema, CredentialParams, PutCredentialBody } from './schemas.ts';
+
+const OAUTH_ONLY = ['accessToken', 'refreshToken', 'expiresIn', 'expiresAt', 'scopes', 'tokenType'] as const;
+
+/** PUT /v1/tenants/{tenant}/credentials/{integration}: store tokens or an API key; answers metadata only. */
+export function putCredential(app: FastifyInstance, { store, config }: AdminDeps): void {
+  app.put<{ Params: CredentialParams; Body: PutCredentialBody }>(
+    '/tenants/:tenant/credentials/:integration',
+    {
+      schema: {
+        params: CredentialParams,
+        body: PutCredentialBody,
+        response: { 200: CredentialMetadataSchema },
+      },
+    },
+    async (request) => {
+      const { tenant, integration } = request.params;
+      assertNames(tenant, integration);
+      const configured = config.integrations[integration];
+      if (!configured) throw new KeygateError('unknown_integration');
+      const write = toWrite(configured, request.body);
+      const { secret: _secret, version: _version, ...metadata } = await store.put(tenant, integration, write);
+      return metadata;
+    },
+  );
+}
+
+function toWrite(integration: IntegrationConfig, body: PutCredentialBody): CredentialWrite {
+  const problems: string[] = [];
+  if (integration.auth.type === 'api_key') {
+    for (const field of OAUTH_ONLY) {
+      if (body[field] !== undefined) problems.push(`body.${field}: not allowed for an api_key integration`);
+    }
+    if (body.apiKey === undefined) problems.push('body.apiKey: required for an api_key integration');
+    fail(problems);
+    return { authType: 'api_key', secret: { apiKey: body.apiKey as string }, expiresAt: null };
+  }
+  if (body.apiKey !== undefined)
+    problems.push(`body.apiKey: not allowed for an ${integration.auth.type} integration`);
+  if (body.accessToken === undefined) problems.push('body.accessToken: required for an OAuth integration');
+  if (body.expiresIn !== undefined && body.expiresAt !== undefined) {
+    problems.push('body.expiresAt: give expiresIn or expiresAt, not both');
+  }
+  fail(problems);
+  const expiresAt =
+    body.expiresAt !== undefined
+      ? new Date(body.expiresAt).toISOString()
+      : body.expiresIn !== undefined
+        ? new Date(Date.now() + body.expiresIn * 1000).toISOString()
+        : null;
+  return {
+    authType: integration.auth.type,
+    secret: {
+      accessToken: body.accessToken as string,
+      ...(body.refreshToken === undefined ? {} : { refreshToken: body.refreshToken }),
+      ...(body.tokenType === undefined ? {} : { tokenType: body.tokenType }),
+    },
+    expiresAt,
+    scopes: body.scopes ?? integration.auth.scopes ?? [],
+  };
+}
+
+function fail(problems: string[]): void {
+  if (problems.length === 0) return;
+  throw new KeygateError('validation_failed', {
+    message: `Invalid fields: ${problems.map((p) => p.split(':')[0]).join(', ')}.`,
+    details: problems,
+  });
+}

@@ -1,0 +1,10 @@
+import type { Config } from '../config/schema.ts';
+import type { CredentialStore } from '../credentials/store.ts';
+import type { Logger } from '../observability/logger.ts';
+
+/** What admin routes are built from. */
+export interface AdminDeps {
+  config: Readonly<Config>;
+  logger: Logger;
+  store: CredentialStore;
+}

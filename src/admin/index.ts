@@ -1,0 +1,16 @@
+import type { FastifyInstance } from 'fastify';
+import { adminAuth } from './auth.ts';
+import { deleteCredential } from './credentials/deleteCredential.ts';
+import { getCredential } from './credentials/getCredential.ts';
+import { listCredentials } from './credentials/listCredentials.ts';
+import { putCredential } from './credentials/putCredential.ts';
+import type { AdminDeps } from './deps.ts';
+
+/** The admin API under /v1, behind the admin token (encapsulated: the hook stays in here). */
+export async function adminRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+  app.addHook('onRequest', adminAuth(deps.config.admin.token));
+  putCredential(app, deps);
+  getCredential(app, deps);
+  listCredentials(app, deps);
+  deleteCredential(app, deps);
+}

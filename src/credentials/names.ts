@@ -1,0 +1,16 @@
+import { NAME_PATTERN } from '../config/schema.ts';
+import { KeygateError } from '../errors.ts';
+
+const NAME = new RegExp(NAME_PATTERN);
+
+export function isValidName(value: unknown): value is string {
+  return typeof value === 'string' && NAME.test(value);
+}
+
+/** Throws `invalid_name` before a bad tenant or integration can come near a Vault path. */
+export function assertNames(tenant: unknown, integration?: unknown): void {
+  if (!isValidName(tenant)) throw new KeygateError('invalid_name', { details: ['tenant'] });
+  if (integration !== undefined && !isValidName(integration)) {
+    throw new KeygateError('invalid_name', { details: ['integration'] });
+  }
+}

@@ -1,0 +1,72 @@
+import type {
+  AuthType,
+  Credential,
+  CredentialMetadata,
+  CredentialSecret,
+  CredentialStatus,
+  CredentialWrite,
+} from './types.ts';
+
+/** The KV v2 record: ciphertext plus non-secret metadata. Never a plaintext secret. */
+export interface StoredRecord {
+  ciphertext: string;
+  authType: AuthType;
+  status: CredentialStatus;
+  expiresAt: string | null;
+  scopes: string[];
+  createdAt: string;
+  updatedAt: string;
+  lastRefreshedAt: string | null;
+}
+
+export function toRecord(
+  write: CredentialWrite,
+  ciphertext: string,
+  now: string,
+  createdAt: string,
+): StoredRecord {
+  return {
+    ciphertext,
+    authType: write.authType,
+    status: write.status ?? 'active',
+    expiresAt: write.expiresAt ?? null,
+    scopes: write.scopes ?? [],
+    createdAt,
+    updatedAt: now,
+    lastRefreshedAt: write.lastRefreshedAt ?? null,
+  };
+}
+
+export function toMetadata(tenant: string, integration: string, record: StoredRecord): CredentialMetadata {
+  return {
+    tenant,
+    integration,
+    authType: record.authType,
+    status: record.status,
+    expiresAt: record.expiresAt ?? null,
+    scopes: record.scopes ?? [],
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+    lastRefreshedAt: record.lastRefreshedAt ?? null,
+  };
+}
+
+export function fromRecord(
+  tenant: string,
+  integration: string,
+  record: StoredRecord,
+  secret: CredentialSecret,
+  version: number,
+): Credential {
+  return { ...toMetadata(tenant, integration, record), secret, version };
+}
+
+/** What the scheduler needs to list credentials without decrypting them (strings only). */
+export function toCustomMetadata(record: StoredRecord): Record<string, string> {
+  return {
+    authType: record.authType,
+    status: record.status,
+    expiresAt: record.expiresAt ?? '',
+    updatedAt: record.updatedAt,
+  };
+}

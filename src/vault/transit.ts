@@ -1,0 +1,85 @@
+import type { Config } from '../config/schema.ts';
+import { KeygateError } from '../errors.ts';
+import { vaultCall, type RetryPolicy } from './call.ts';
+import type { VaultClient, VaultSession } from './session.ts';
+
+const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
+
+/**
+ * One Transit key per tenant (`<prefix>-<tenant>`, aes256-gcm96, derived), created
+ * explicitly on first use because upserts are disabled. Every operation passes the
+ * integration as the derivation context, so a ciphertext moved to another
+ * integration's record does not decrypt.
+ */
+export class TransitKeys {
+  readonly #vault: VaultSession;
+  readonly #mount: string;
+  readonly #prefix: string;
+  readonly #policy: RetryPolicy;
+  readonly #known = new Set<string>();
+
+  constructor({ vault, config }: { vault: VaultSession; config: Readonly<Config> }) {
+    this.#vault = vault;
+    this.#mount = config.vault.transitMount;
+    this.#prefix = config.vault.prefix;
+    this.#policy = { budgetMs: config.vault.retryBudgetMs };
+  }
+
+  keyName(tenant: string): string {
+    return `${this.#prefix}-${tenant}`;
+  }
+
+  /** Creates the tenant's key where absent (Transit key creation is idempotent). */
+  async ensureKey(tenant: string): Promise<void> {
+    const name = this.keyName(tenant);
+    if (this.#known.has(name)) return;
+    await this.#call((c) => c.write(`${this.#mount}/keys/${name}`, { type: 'aes256-gcm96', derived: true }));
+    this.#known.add(name);
+  }
+
+  async encrypt(tenant: string, integration: string, plaintext: string): Promise<string> {
+    const answer = await this.#call<{ data: { ciphertext: string } }>((c) =>
+      c.write(`${this.#mount}/encrypt/${this.keyName(tenant)}`, {
+        plaintext: b64(plaintext),
+        context: b64(integration),
+      }),
+    );
+    return answer.data.ciphertext;
+  }
+
+  async decrypt(tenant: string, integration: string, ciphertext: string): Promise<string> {
+    const answer = await this.#call<{ data: { plaintext: string } }>(
+      (c) =>
+        c.write(`${this.#mount}/decrypt/${this.keyName(tenant)}`, { ciphertext, context: b64(integration) }),
+      (status) => (status === 400 ? new KeygateError('credential_undecryptable') : undefined),
+    );
+    return Buffer.from(answer.data.plaintext, 'base64').toString('utf8');
+  }
+
+  /** Re-encrypts under the key's newest version without Keygate seeing the plaintext. */
+  async rewrap(tenant: string, integration: string, ciphertext: string): Promise<string> {
+    const answer = await this.#call<{ data: { ciphertext: string } }>(
+      (c) =>
+        c.write(`${this.#mount}/rewrap/${this.keyName(tenant)}`, { ciphertext, context: b64(integration) }),
+      (status) => (status === 400 ? new KeygateError('credential_undecryptable') : undefined),
+    );
+    return answer.data.ciphertext;
+  }
+
+  /** Adds a new key version; older versions still decrypt until records are rewrapped. */
+  async rotate(tenant: string): Promise<number> {
+    const name = this.keyName(tenant);
+    await this.#call((c) => c.write(`${this.#mount}/keys/${name}/rotate`, {}));
+    const info = await this.#call<{ data: { latest_version: number } }>((c) =>
+      c.read(`${this.#mount}/keys/${name}`),
+    );
+    return info.data.latest_version;
+  }
+
+  #call<T>(
+    op: (client: VaultClient) => Promise<T>,
+    mapStatus?: (status: number, message: string) => KeygateError | undefined,
+  ): Promise<T> {
+    return vaultCall(this.#vault, op, this.#policy, mapStatus);
+  }
+}
