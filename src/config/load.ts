@@ -151,6 +151,10 @@ function crossFieldProblems(config: Config): string[] {
       'vault: no credentials; set vault.token (VAULT_TOKEN) or vault.appRole (VAULT_ROLE_ID and VAULT_SECRET_ID)',
     );
   }
+  if (config.refresh.leaseSeconds * 1000 <= config.refresh.tokenTimeoutMs) {
+    // A lease that lapses mid-request would let a second replica spend the same refresh token.
+    problems.push('refresh.leaseSeconds: must be longer than refresh.tokenTimeoutMs');
+  }
   for (const [name, integration] of Object.entries(config.integrations)) {
     const at = `integrations.${name}`;
     const { auth, inject } = integration;

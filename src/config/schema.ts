@@ -121,13 +121,22 @@ export const ConfigSchema = Type.Object(
         bufferSeconds: Type.Integer({ minimum: 0, default: 300 }),
         defaultExpiresInSeconds: Type.Integer({ minimum: 1, default: 3600 }),
         clockSkewSeconds: Type.Integer({ minimum: 0, default: 30 }),
-        retries: Type.Integer({ minimum: 0, default: 2 }),
+        /** Retries after the first token request: 3 means waits of 100/200/400 ms by default. */
+        retries: Type.Integer({ minimum: 0, default: 3 }),
         minBackoffMs: Type.Integer({ minimum: 1, default: 100 }),
         maxBackoffMs: Type.Integer({ minimum: 1, default: 30_000 }),
         retryFailedAfterSeconds: Type.Integer({ minimum: 1, default: 60 }),
         tokenTimeoutMs: Type.Integer({ minimum: 100, default: 15_000 }),
         leaseSeconds: Type.Integer({ minimum: 1, default: 60 }),
         concurrency: Type.Integer({ minimum: 1, default: 8 }),
+      },
+      { ...Strict, default: {} },
+    ),
+    events: Type.Object(
+      {
+        /** Refresh events kept for GET /v1/events clients resuming with Last-Event-ID. */
+        bufferSize: Type.Integer({ minimum: 1, default: 1000 }),
+        heartbeatSeconds: Type.Number({ minimum: 0.05, default: 15 }),
       },
       { ...Strict, default: {} },
     ),

@@ -1,0 +1,133 @@
+import type { Config } from '../config/schema.ts';
+import type { Credential, CredentialWrite } from '../credentials/types.ts';
+import { isKeygateError } from '../errors.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { RefreshEvent, RefreshEventName, RefreshReason } from './events.ts';
+import type { Lease } from './lease.ts';
+import type { RefreshStore } from './refresher.ts';
+
+export interface PendingWrite {
+  credential: Credential;
+  write: CredentialWrite;
+  /** The version the refresh started from; the write is check-and-set on it. */
+  cas: number;
+  lease: Lease;
+  reason: RefreshReason;
+  attempt: number;
+}
+
+export interface PendingWritesDeps {
+  store: RefreshStore;
+  refresh: Config['refresh'];
+  logger: Logger;
+  emit: (name: RefreshEventName, event: Omit<RefreshEvent, 'time'>) => void;
+}
+
+/**
+ * Refreshed token pairs that Vault would not take yet. A rotated refresh token
+ * exists nowhere else, so it is never dropped: the write is retried from memory
+ * with backoff (doubling up to refresh.maxBackoffMs) for as long as the process
+ * lives, while the credential keeps serving from the cache (primed again on every
+ * round, so the cache TTL never expires it). The lease stays held (and renewed)
+ * until the write lands, so other replicas wait instead of using the old token.
+ */
+export class PendingWrites {
+  readonly #deps: PendingWritesDeps;
+  readonly #entries = new Map<string, Credential>();
+  readonly #timers = new Set<NodeJS.Timeout>();
+  #closed = false;
+
+  constructor(deps: PendingWritesDeps) {
+    this.#deps = deps;
+  }
+
+  /** The refreshed credential still waiting to be written, if any. */
+  get(tenant: string, integration: string): Credential | undefined {
+    return this.#entries.get(`${tenant}/${integration}`);
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  start(pending: PendingWrite): void {
+    const { tenant, integration } = pending.credential;
+    this.#entries.set(`${tenant}/${integration}`, pending.credential);
+    void this.#loop(pending);
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+    if (this.#entries.size > 0) {
+      this.#deps.logger.error('refreshed credentials not yet written to Vault at shutdown', {
+        event: 'refresh_unpersisted_at_shutdown',
+        credentials: [...this.#entries.keys()],
+      });
+    }
+  }
+
+  async #loop(pending: PendingWrite): Promise<void> {
+    const { store, refresh, logger, emit } = this.#deps;
+    const { tenant, integration } = pending.credential;
+    const key = `${tenant}/${integration}`;
+    const base = { tenant, integration, reason: pending.reason, attempt: pending.attempt };
+    let delay = refresh.minBackoffMs;
+    let failures = 1; // the refresher's own write already failed once
+    let reported = false;
+    const report = (error: string) => {
+      if (reported) return;
+      reported = true;
+      logger.error('refreshed credential cannot be written to Vault; serving it from memory', {
+        event: 'refresh_persist_failed',
+        tenant,
+        integration,
+        errorCode: error,
+      });
+      emit('refresh-failed', { ...base, permanent: false, persisted: false, error });
+    };
+    while (!this.#closed) {
+      store.prime(pending.credential);
+      if (failures > refresh.retries) report('vault_unavailable');
+      await this.#sleep(delay);
+      if (this.#closed) return;
+      try {
+        // Keep other replicas off the old refresh token while Vault is away; ignore a lost lease.
+        await pending.lease.ensure(refresh.tokenTimeoutMs).catch(() => false);
+        const written = await store.put(tenant, integration, pending.write, { cas: pending.cas });
+        this.#entries.delete(key);
+        await pending.lease.release();
+        logger.info('refreshed credential written to Vault after retries', {
+          event: 'refresh_persisted_late',
+          tenant,
+          integration,
+          failures,
+        });
+        emit('refresh-success', { ...base, expiresAt: written.expiresAt ?? '', persisted: true });
+        return;
+      } catch (err) {
+        if (isKeygateError(err, 'conflict')) {
+          // Replaced meanwhile (an operator stored a new credential): theirs wins.
+          this.#entries.delete(key);
+          store.invalidate(tenant, integration);
+          await pending.lease.release();
+          report('conflict');
+          return;
+        }
+        failures += 1;
+        delay = Math.min(delay * 2, refresh.maxBackoffMs);
+      }
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#timers.delete(timer);
+        resolve();
+      }, ms);
+      this.#timers.add(timer);
+    });
+  }
+}

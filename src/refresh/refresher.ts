@@ -1,0 +1,303 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
+import type { AuthConfig, Config } from '../config/schema.ts';
+import type { CredentialStore } from '../credentials/store.ts';
+import type { Credential, CredentialSecret, CredentialWrite } from '../credentials/types.ts';
+import { KeygateError, isKeygateError } from '../errors.ts';
+import type { Logger } from '../observability/logger.ts';
+import { TokenEndpointError, type Grant, type TokenSet } from '../oauth/token-client.ts';
+import type { RefreshEvent, RefreshEventName, RefreshReason } from './events.ts';
+import { LeaseManager, type Lease, type LeaseKv } from './lease.ts';
+import { PendingWrites } from './pending-writes.ts';
+import { failureCode, requestWithRetries } from './token-request.ts';
+
+/** The part of the credential store a refresh needs. */
+export type RefreshStore = Pick<CredentialStore, 'read' | 'put' | 'setStatus' | 'prime' | 'invalidate'>;
+
+export interface RefreshOptions {
+  reason: RefreshReason;
+  /** The access token the upstream refused; when the stored one differs, it is returned as is. */
+  staleAccessToken?: string;
+}
+
+export interface RefresherDeps {
+  store: RefreshStore;
+  kv: LeaseKv;
+  config: Readonly<Config>;
+  logger: Logger;
+  /** Lease holder id; unique per process by default. */
+  holder?: string;
+  now?: () => number;
+}
+
+// Thrown inside a refresh when our lease was taken over; the refresh then waits like any other.
+class LeaseLost extends Error {}
+
+/**
+ * Refreshes OAuth credentials, for the scheduler and for the proxy's 401 path alike:
+ * one refresh per credential at a time in this process (single-flight), and across
+ * replicas under a Vault lease, so a rotating refresh token is used exactly once.
+ * The new pair is written with check-and-set before the lease is released. Emits
+ * refresh-retry, refresh-success and refresh-failed (never a token).
+ */
+export class Refresher extends EventEmitter {
+  readonly #store: RefreshStore;
+  readonly #config: Readonly<Config>;
+  readonly #logger: Logger;
+  readonly #now: () => number;
+  readonly #leases: LeaseManager;
+  readonly #pending: PendingWrites;
+  readonly #inflight = new Map<string, Promise<Credential>>();
+
+  constructor({ store, kv, config, logger, holder, now = Date.now }: RefresherDeps) {
+    super();
+    const { leaseSeconds, tokenTimeoutMs } = config.refresh;
+    if (leaseSeconds * 1000 <= tokenTimeoutMs) {
+      throw new TypeError(
+        `refresh.leaseSeconds (${leaseSeconds}) must be longer than refresh.tokenTimeoutMs (${tokenTimeoutMs} ms)`,
+      );
+    }
+    this.#store = store;
+    this.#config = config;
+    this.#logger = logger;
+    this.#now = now;
+    this.#leases = new LeaseManager({
+      kv,
+      holder: holder ?? `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`,
+      leaseMs: leaseSeconds * 1000,
+      now,
+    });
+    this.#pending = new PendingWrites({
+      store,
+      refresh: config.refresh,
+      logger,
+      emit: (name, event) => this.#emit(name, event),
+    });
+  }
+
+  /** Refreshed credentials that Vault has not taken yet (served from memory meanwhile). */
+  get unpersisted(): number {
+    return this.#pending.size;
+  }
+
+  /**
+   * Refreshes one credential, or returns one that is already good enough (refreshed by a
+   * concurrent caller or another replica). Permanent failure: status needs_reauth and
+   * `credential_refresh_failed`; transient failure after retries: `token_endpoint_unavailable`.
+   */
+  refresh(tenant: string, integration: string, options: RefreshOptions): Promise<Credential> {
+    const pending = this.#pending.get(tenant, integration);
+    if (pending) return Promise.resolve(pending);
+    const key = `${tenant}/${integration}`;
+    let flight = this.#inflight.get(key);
+    if (!flight) {
+      flight = this.#run(tenant, integration, options).finally(() => this.#inflight.delete(key));
+      this.#inflight.set(key, flight);
+    }
+    return flight;
+  }
+
+  close(): void {
+    this.#pending.close();
+  }
+
+  async #run(tenant: string, integration: string, options: RefreshOptions): Promise<Credential> {
+    const auth = this.#config.integrations[integration]?.auth;
+    if (!auth) throw new KeygateError('unknown_integration');
+    if (auth.type === 'api_key') {
+      throw new KeygateError('bad_request', { message: 'API-key credentials are not refreshed.' });
+    }
+    const startedAt = this.#now();
+    const leaseMs = this.#config.refresh.leaseSeconds * 1000;
+    const giveUpAt = startedAt + 2 * leaseMs;
+    let current = await this.#store.read(tenant, integration);
+    for (;;) {
+      if (this.#satisfied(current, options, startedAt)) return current;
+      if (current.status === 'needs_reauth') throw needsReauth();
+      const acquired = await this.#leases.tryAcquire(tenant, integration);
+      if ('lease' in acquired) {
+        try {
+          return await this.#underLease(tenant, integration, auth, options, startedAt, acquired.lease);
+        } catch (err) {
+          if (!(err instanceof LeaseLost)) throw err;
+        }
+      } else if (this.#now() > giveUpAt) {
+        throw new KeygateError('token_endpoint_unavailable', {
+          message: 'Another replica has held the refresh of this credential for too long.',
+          retryAfter: this.#config.refresh.retryFailedAfterSeconds,
+        });
+      } else {
+        // Another replica is refreshing: wait for its lease to go, then look at what it left.
+        const wait = Math.min(250, Math.max(10, acquired.heldUntil - this.#now()));
+        await new Promise((resolve) => setTimeout(resolve, wait + Math.random() * 50));
+      }
+      current = await this.#store.read(tenant, integration);
+    }
+  }
+
+  async #underLease(
+    tenant: string,
+    integration: string,
+    auth: AuthConfig,
+    options: RefreshOptions,
+    startedAt: number,
+    lease: Lease,
+  ): Promise<Credential> {
+    let keepLease = false;
+    try {
+      // Read again under the lease: another replica may have refreshed it just before.
+      const fresh = await this.#store.read(tenant, integration);
+      if (this.#satisfied(fresh, options, startedAt)) return fresh;
+      if (fresh.status === 'needs_reauth') throw needsReauth();
+      let attempt = 1;
+      let tokens: TokenSet;
+      try {
+        tokens = await requestWithRetries({
+          auth,
+          grant: grantFor(auth, fresh),
+          refresh: this.#config.refresh,
+          now: this.#now,
+          beforeAttempt: async (n) => {
+            attempt = n;
+            // The lease must outlive the request, or another replica could spend the same token.
+            const margin = this.#config.refresh.tokenTimeoutMs + this.#config.vault.timeoutMs;
+            if (!(await lease.ensure(margin))) throw new LeaseLost();
+          },
+          onRetry: (n, delayMs, err) =>
+            this.#emit('refresh-retry', {
+              tenant,
+              integration,
+              reason: options.reason,
+              attempt: n,
+              delayMs,
+              error: failureCode(err),
+            }),
+        });
+      } catch (err) {
+        if (err instanceof LeaseLost) throw err;
+        return await this.#fail(fresh, options, attempt, err);
+      }
+      const { next, write } = refreshed(fresh, tokens, new Date(this.#now()).toISOString());
+      const base = { tenant, integration, reason: options.reason, attempt };
+      try {
+        const written = await this.#store.put(tenant, integration, write, { cas: fresh.version });
+        this.#emit('refresh-success', { ...base, expiresAt: written.expiresAt ?? '', persisted: true });
+        return written;
+      } catch (err) {
+        if (isKeygateError(err, 'conflict')) {
+          // Changed under our lease (an operator replaced it): theirs wins.
+          this.#logger.warn('credential changed during refresh; keeping the stored one', {
+            event: 'refresh_superseded',
+            tenant,
+            integration,
+          });
+          this.#store.invalidate(tenant, integration);
+          return await this.#store.read(tenant, integration);
+        }
+        // Vault would not take it: serve it from memory and keep trying (and the lease).
+        this.#store.prime(next);
+        this.#pending.start({ credential: next, write, cas: fresh.version, lease, ...base });
+        keepLease = true;
+        return next;
+      }
+    } finally {
+      if (!keepLease) await lease.release();
+    }
+  }
+
+  async #fail(current: Credential, options: RefreshOptions, attempt: number, err: unknown): Promise<never> {
+    const { tenant, integration } = current;
+    const base = { tenant, integration, reason: options.reason, attempt, error: failureCode(err) };
+    const permanent = err instanceof TokenEndpointError && !err.transient;
+    if (err instanceof TokenEndpointError) {
+      await this.#store
+        .setStatus(tenant, integration, permanent ? 'needs_reauth' : 'refresh_failed', {
+          cas: current.version,
+        })
+        .catch((statusErr: unknown) =>
+          this.#logger.warn('could not record the refresh failure in Vault', {
+            event: 'refresh_status_write_failed',
+            tenant,
+            integration,
+            errorCode: isKeygateError(statusErr) ? statusErr.code : 'unknown',
+          }),
+        );
+    }
+    this.#logger.warn('credential refresh failed', { event: 'refresh_failed', permanent, ...base });
+    this.#emit('refresh-failed', { ...base, permanent });
+    if (permanent) throw needsReauth();
+    if (err instanceof TokenEndpointError) {
+      throw new KeygateError('token_endpoint_unavailable', {
+        retryAfter: this.#config.refresh.retryFailedAfterSeconds,
+      });
+    }
+    throw err;
+  }
+
+  // Good enough without calling the provider: refreshed since we were asked, a different
+  // access token than the refused one, or (scheduled) not yet due.
+  #satisfied(credential: Credential, options: RefreshOptions, startedAt: number): boolean {
+    if (credential.status === 'needs_reauth') return false;
+    const refreshedAt = credential.lastRefreshedAt ? Date.parse(credential.lastRefreshedAt) : 0;
+    if (refreshedAt >= startedAt) return true;
+    if (options.reason === 'unauthorized' && options.staleAccessToken !== undefined) {
+      return credential.secret.accessToken !== options.staleAccessToken;
+    }
+    if (options.reason === 'scheduled' && credential.expiresAt) {
+      const dueAt = Date.parse(credential.expiresAt) - this.#config.refresh.bufferSeconds * 1000;
+      return dueAt > this.#now();
+    }
+    return false;
+  }
+
+  #emit(name: RefreshEventName, event: Omit<RefreshEvent, 'time'>): void {
+    this.emit(name, { ...event, time: new Date(this.#now()).toISOString() } satisfies RefreshEvent);
+  }
+}
+
+function needsReauth(): KeygateError {
+  return new KeygateError('credential_refresh_failed');
+}
+
+function grantFor(auth: AuthConfig, credential: Credential): Grant {
+  if (auth.type === 'oauth2_client_credentials') return { type: 'client_credentials' };
+  const refreshToken = credential.secret.refreshToken;
+  // Without a refresh token only the tenant can get a new access token.
+  if (!refreshToken) throw new TokenEndpointError({ transient: false, oauthError: 'no_refresh_token' });
+  return { type: 'refresh_token', refreshToken };
+}
+
+/** The credential after a refresh: an answer without a new refresh token keeps the old one. */
+function refreshed(
+  current: Credential,
+  tokens: TokenSet,
+  now: string,
+): { next: Credential; write: CredentialWrite } {
+  const secret: CredentialSecret = {
+    ...current.secret,
+    accessToken: tokens.accessToken,
+    tokenType: tokens.tokenType,
+  };
+  const refreshToken = tokens.refreshToken ?? current.secret.refreshToken;
+  if (refreshToken !== undefined) secret.refreshToken = refreshToken;
+  const scopes = tokens.scopes ?? current.scopes;
+  const write: CredentialWrite = {
+    authType: current.authType,
+    secret,
+    expiresAt: tokens.expiresAt,
+    scopes,
+    status: 'active',
+    lastRefreshedAt: now,
+  };
+  const next: Credential = {
+    ...current,
+    secret,
+    expiresAt: tokens.expiresAt,
+    scopes,
+    status: 'active',
+    updatedAt: now,
+    lastRefreshedAt: now,
+  };
+  return { next, write };
+}

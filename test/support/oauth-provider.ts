@@ -1,0 +1,248 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A local OAuth token endpoint that behaves like the strict real ones: refresh
+ * tokens rotate on every use, and reusing an old one revokes the whole family
+ * (answering `invalid_grant`). Failures can be injected per request: 5xx/429 with
+ * Retry-After, slow answers, dropped connections. Every call is counted.
+ */
+
+export type AuthMethod = 'client_secret_basic' | 'client_secret_post';
+
+/** What the next token requests meet, in order; `undefined` entries mean "answer normally". */
+export type Fault =
+  | { status: number; retryAfter?: string; body?: Record<string, unknown> }
+  | { drop: true }
+  | { delayMs: number };
+
+export interface ProviderOptions {
+  clientId?: string;
+  clientSecret?: string;
+  /** The client authentication the endpoint insists on. */
+  authMethod?: AuthMethod;
+  /** `expires_in` of issued access tokens; null leaves it out of the answer. */
+  expiresIn?: number | null;
+  /** false: answer a refresh without a new refresh token (the old one stays valid). */
+  rotate?: boolean;
+}
+
+interface Family {
+  id: string;
+  current: string;
+  used: Set<string>;
+  accessToken: string;
+  revoked: boolean;
+  refreshedAt: number[];
+}
+
+export interface TokenPair {
+  accessToken: string;
+  refreshToken: string;
+}
+
+export interface OAuthProvider {
+  url: string;
+  tokenUrl: string;
+  clientId: string;
+  clientSecret: string;
+  options: Required<ProviderOptions>;
+  /** Mints a first token pair for a new family (what a tenant's consent would give). */
+  issue(familyId: string): TokenPair;
+  /** The family's current pair; undefined when revoked or unknown. */
+  current(familyId: string): TokenPair | undefined;
+  isRevoked(familyId: string): boolean;
+  /** Times (ms) at which each successful refresh of the family was answered. */
+  refreshTimes(familyId: string): number[];
+  /** True for the current access token of a live family (for fake upstreams). */
+  isValidAccessToken(token: string): boolean;
+  /** Queue faults for the next requests. */
+  inject(...faults: Fault[]): void;
+  /** Holds every token request until the returned function is called. */
+  hold(): () => void;
+  /** Runs after a refresh was granted and before it is answered (e.g. to break Vault). */
+  beforeAnswer: ((familyId: string) => Promise<void> | void) | undefined;
+  counts: {
+    requests: number;
+    refreshes: number;
+    invalidGrant: number;
+    invalidClient: number;
+    faults: number;
+  };
+  /** Every token the provider ever issued, for canary hunting in logs and events. */
+  issuedTokens(): string[];
+  stop(): Promise<void>;
+}
+
+export async function startOAuthProvider(opts: ProviderOptions = {}): Promise<OAuthProvider> {
+  const options: Required<ProviderOptions> = {
+    clientId: opts.clientId ?? 'keygate-test-client',
+    clientSecret: opts.clientSecret ?? `client-secret-${randomBytes(8).toString('hex')}`,
+    authMethod: opts.authMethod ?? 'client_secret_basic',
+    expiresIn: opts.expiresIn === undefined ? 3600 : opts.expiresIn,
+    rotate: opts.rotate ?? true,
+  };
+  const families = new Map<string, Family>();
+  const byRefresh = new Map<string, Family>();
+  const validAccess = new Set<string>();
+  const issued: string[] = [];
+  const faults: Fault[] = [];
+  let gate: Promise<void> | undefined;
+  const counts = { requests: 0, refreshes: 0, invalidGrant: 0, invalidClient: 0, faults: 0 };
+
+  const mint = (kind: 'at' | 'rt', family: string) => {
+    const token = `${kind}-${family}-${randomBytes(12).toString('hex')}`;
+    issued.push(token);
+    return token;
+  };
+  const grantAccess = (family: Family) => {
+    validAccess.delete(family.accessToken);
+    family.accessToken = mint('at', family.id);
+    validAccess.add(family.accessToken);
+  };
+
+  const provider: OAuthProvider = {
+    url: '',
+    tokenUrl: '',
+    clientId: options.clientId,
+    clientSecret: options.clientSecret,
+    options,
+    beforeAnswer: undefined,
+    counts,
+    issue(familyId) {
+      const family: Family = {
+        id: familyId,
+        current: mint('rt', familyId),
+        used: new Set(),
+        accessToken: '',
+        revoked: false,
+        refreshedAt: [],
+      };
+      grantAccess(family);
+      families.set(familyId, family);
+      byRefresh.set(family.current, family);
+      return { accessToken: family.accessToken, refreshToken: family.current };
+    },
+    current(familyId) {
+      const family = families.get(familyId);
+      if (!family || family.revoked) return undefined;
+      return { accessToken: family.accessToken, refreshToken: family.current };
+    },
+    isRevoked: (familyId) => families.get(familyId)?.revoked ?? false,
+    refreshTimes: (familyId) => [...(families.get(familyId)?.refreshedAt ?? [])],
+    isValidAccessToken: (token) => validAccess.has(token),
+    inject: (...more) => void faults.push(...more),
+    hold() {
+      let release!: () => void;
+      gate = new Promise<void>((resolve) => (release = resolve));
+      return () => {
+        gate = undefined;
+        release();
+      };
+    },
+    issuedTokens: () => [...issued],
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+
+  const server = createServer((req, res) => {
+    void handle(req, res).catch(() => {
+      if (!res.headersSent) json(res, 500, { error: 'server_error' });
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req);
+    if (req.method !== 'POST' || !req.url?.startsWith('/token'))
+      return json(res, 404, { error: 'not_found' });
+    counts.requests += 1;
+    const fault = faults.shift();
+    if (fault) {
+      counts.faults += 1;
+      if ('drop' in fault) return void req.socket.destroy();
+      if ('status' in fault) {
+        if (fault.retryAfter !== undefined) res.setHeader('retry-after', fault.retryAfter);
+        return json(res, fault.status, fault.body ?? { error: 'temporarily_unavailable' });
+      }
+      await new Promise((r) => setTimeout(r, fault.delayMs));
+    }
+    while (gate) await gate;
+    // A client that went away (timeout, killed process) never sees an answer, so nothing rotates.
+    if (req.socket.destroyed) return;
+    const form = new URLSearchParams(body);
+    if (!authenticated(req, form)) {
+      counts.invalidClient += 1;
+      return json(res, 401, { error: 'invalid_client' });
+    }
+    const grantType = form.get('grant_type');
+    if (grantType === 'client_credentials') {
+      if (!families.has('client-credentials')) provider.issue('client-credentials');
+      const family = families.get('client-credentials') as Family;
+      grantAccess(family);
+      return answer(res, family, false);
+    }
+    if (grantType !== 'refresh_token') return json(res, 400, { error: 'unsupported_grant_type' });
+    const presented = form.get('refresh_token') ?? '';
+    const family = byRefresh.get(presented);
+    if (!family || family.revoked || family.current !== presented) {
+      // Reuse of a rotated token: like the strict providers, revoke every token of the family.
+      if (family) {
+        family.revoked = true;
+        validAccess.delete(family.accessToken);
+      }
+      counts.invalidGrant += 1;
+      return json(res, 400, { error: 'invalid_grant', error_description: 'refresh token is invalid' });
+    }
+    if (options.rotate) {
+      family.used.add(family.current);
+      family.current = mint('rt', family.id);
+      byRefresh.set(family.current, family);
+    }
+    grantAccess(family);
+    family.refreshedAt.push(Date.now());
+    counts.refreshes += 1;
+    await provider.beforeAnswer?.(family.id);
+    return answer(res, family, options.rotate);
+  }
+
+  function answer(res: ServerResponse, family: Family, withRefresh: boolean): void {
+    const out: Record<string, unknown> = { access_token: family.accessToken, token_type: 'Bearer' };
+    if (options.expiresIn !== null) out['expires_in'] = options.expiresIn;
+    if (withRefresh) out['refresh_token'] = family.current;
+    json(res, 200, out);
+  }
+
+  function authenticated(req: IncomingMessage, form: URLSearchParams): boolean {
+    const header = req.headers.authorization;
+    if (options.authMethod === 'client_secret_basic') {
+      if (!header?.startsWith('Basic ') || form.has('client_secret')) return false;
+      const [id, secret] = Buffer.from(header.slice(6), 'base64').toString().split(':');
+      // RFC 6749 2.3.1: both parts are form-urlencoded before base64.
+      const decode = (v: string | undefined) => decodeURIComponent((v ?? '').replace(/\+/g, ' '));
+      return decode(id) === options.clientId && decode(secret) === options.clientSecret;
+    }
+    if (header) return false;
+    return form.get('client_id') === options.clientId && form.get('client_secret') === options.clientSecret;
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  provider.url = `http://127.0.0.1:${port}`;
+  provider.tokenUrl = `${provider.url}/token`;
+  return provider;
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  res.end(JSON.stringify(body));
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (body += chunk));
+    req.on('end', () => resolve(body));
+    req.on('error', reject);
+  });
+}
