@@ -61,12 +61,16 @@ export function fromRecord(
   return { ...toMetadata(tenant, integration, record), secret, version };
 }
 
-/** What the scheduler needs to list credentials without decrypting them (strings only). */
+/**
+ * What the scheduler needs to list credentials without decrypting them. Values are
+ * strings and never empty (Vault refuses an empty custom_metadata value), so a
+ * credential without expiry has no `expiresAt` key.
+ */
 export function toCustomMetadata(record: StoredRecord): Record<string, string> {
   return {
     authType: record.authType,
     status: record.status,
-    expiresAt: record.expiresAt ?? '',
+    ...(record.expiresAt ? { expiresAt: record.expiresAt } : {}),
     updatedAt: record.updatedAt,
   };
 }

@@ -94,7 +94,6 @@ export class CredentialStore {
     options: WriteOptions = {},
   ): Promise<Credential> {
     assertNames(tenant, integration);
-    await this.#transit.ensureKey(tenant);
     const ciphertext = await this.#transit.encrypt(tenant, integration, JSON.stringify(write.secret));
     const now = new Date().toISOString();
     const previous =

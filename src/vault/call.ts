@@ -59,8 +59,9 @@ function toKeygateError(
       cause,
     });
   }
+  // Vault's error strings name paths and reasons, never secret values.
   return new KeygateError('vault_error', {
     message: `Vault refused the operation (HTTP ${failure.status}).`,
-    cause,
+    cause: { ...cause, vault: failure.message },
   });
 }

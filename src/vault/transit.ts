@@ -3,6 +3,7 @@ import { KeygateError } from '../errors.ts';
 import { vaultCall, type RetryPolicy } from './call.ts';
 import type { VaultClient, VaultSession } from './session.ts';
 
+const KEY_MISSING = new KeygateError('vault_error', { message: 'The tenant key is missing in Vault.' });
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 
 /**
@@ -37,14 +38,27 @@ export class TransitKeys {
     this.#known.add(name);
   }
 
+  /** Encrypts under the tenant's key, creating it first where this process has not seen it. */
   async encrypt(tenant: string, integration: string, plaintext: string): Promise<string> {
-    const answer = await this.#call<{ data: { ciphertext: string } }>((c) =>
-      c.write(`${this.#mount}/encrypt/${this.keyName(tenant)}`, {
-        plaintext: b64(plaintext),
-        context: b64(integration),
-      }),
-    );
-    return answer.data.ciphertext;
+    await this.ensureKey(tenant);
+    const encrypt = () =>
+      this.#call<{ data: { ciphertext: string } }>(
+        (c) =>
+          c.write(`${this.#mount}/encrypt/${this.keyName(tenant)}`, {
+            plaintext: b64(plaintext),
+            context: b64(integration),
+          }),
+        (status, message) => (status === 400 && /key not found/i.test(message) ? KEY_MISSING : undefined),
+      );
+    try {
+      return (await encrypt()).data.ciphertext;
+    } catch (err) {
+      if (err !== KEY_MISSING) throw err;
+      // Vault lost the key this process remembered (a restore, a new server): create it again.
+      this.#known.delete(this.keyName(tenant));
+      await this.ensureKey(tenant);
+      return (await encrypt()).data.ciphertext;
+    }
   }
 
   async decrypt(tenant: string, integration: string, ciphertext: string): Promise<string> {
