@@ -22,7 +22,7 @@ describe('AppRole login with the role init-vault.sh creates', () => {
   let keygate: TestKeygate | undefined;
   afterAll(() => keygate?.close());
 
-  it('logs in, and logs in again after its token is revoked', async () => {
+  it('logs in with least privilege, and logs in again after its token is revoked', async () => {
     const init = spawnSync('bash', [join(ROOT, 'vault/scripts/init-vault.sh')], {
       env: { ...process.env, VAULT_ADDR: vault.address, VAULT_TOKEN: vault.token },
       encoding: 'utf8',
@@ -53,6 +53,16 @@ describe('AppRole login with the role init-vault.sh creates', () => {
     const revoked = await vaultCall('POST', 'auth/token/revoke', vault.token, { token: firstToken });
     expect(revoked.status).toBe(204);
     expect((await vaultCall('GET', 'auth/token/lookup-self', firstToken)).status).toBe(403);
+
+    // The first Vault call after the revocation gets 403, logs in again once and retries:
+    // the caller sees success. It also proves the policy allows what the store needs.
+    const tenant = `approle-${Date.now().toString(36)}`;
+    await keygate.store.put(tenant, 'github', {
+      authType: 'oauth2',
+      secret: { accessToken: 'after-relogin' },
+    });
+    expect((await keygate.store.read(tenant, 'github')).secret.accessToken).toBe('after-relogin');
+    expect(keygate.vault.client.token).not.toBe(firstToken);
 
     await waitFor('/readyz back at 200', async () => (await fetch(`${keygate!.url}/readyz`)).status === 200);
     expect(keygate.vault.client.token).not.toBe(firstToken);
