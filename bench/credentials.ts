@@ -1,0 +1,105 @@
+// Credential read costs, as ratios to a raw node-vault KV read measured in the same run:
+//   npm run bench:credentials
+// Cold read = KV v2 read + Transit decrypt (what a cache miss costs); cache hit = store.get
+// on a cached credential. Uses VAULT_ADDR/VAULT_TOKEN when set, else its own `bao server -dev`.
+import { performance } from 'node:perf_hooks';
+import { parseConfig } from '../src/config/load.ts';
+import { CredentialStore } from '../src/credentials/store.ts';
+import { createLogger } from '../src/observability/logger.ts';
+import { prepareVault, startBao, type VaultTarget } from '../src/vault/dev-server.ts';
+import { KvStore } from '../src/vault/kv.ts';
+import { VaultSession } from '../src/vault/session.ts';
+import { TransitKeys } from '../src/vault/transit.ts';
+
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 10);
+const PER_ROUND = Number(process.env['BENCH_PER_ROUND'] ?? 200);
+const HITS = 200_000;
+
+let target: VaultTarget;
+let stop = async () => {};
+if (process.env['VAULT_ADDR'] && process.env['VAULT_TOKEN']) {
+  target = { address: process.env['VAULT_ADDR'], token: process.env['VAULT_TOKEN'] };
+} else {
+  const bao = await startBao();
+  target = bao;
+  stop = () => bao.stop();
+}
+await prepareVault(target);
+
+const config = parseConfig('cache: { ttlSeconds: 3600 }\n', {
+  VAULT_ADDR: target.address,
+  VAULT_TOKEN: target.token,
+});
+const logger = createLogger({ silent: true });
+const vault = new VaultSession(config.vault, logger);
+await vault.start();
+const store = new CredentialStore({
+  kv: new KvStore({ vault, config }),
+  transit: new TransitKeys({ vault, config }),
+  config,
+  logger,
+});
+
+const tenants = Array.from({ length: 20 }, (_, i) => `bench-${i}`);
+const pairs = tenants.flatMap((tenant) =>
+  ['github', 'slack'].map((integration) => ({ tenant, integration })),
+);
+for (const { tenant, integration } of pairs) {
+  await store.put(tenant, integration, {
+    authType: 'oauth2',
+    secret: { accessToken: `token-${tenant}-${integration}`, refreshToken: 'r'.repeat(64) },
+    expiresAt: new Date(Date.now() + 3600_000).toISOString(),
+  });
+}
+
+const raw: number[] = [];
+const cold: number[] = [];
+const pick = (i: number) => pairs[i % pairs.length] as { tenant: string; integration: string };
+// Warm up connections and JIT.
+for (let i = 0; i < 200; i += 1) {
+  const { tenant, integration } = pick(i);
+  await vault.client.read(`secret/data/keygate/credentials/${tenant}/${integration}`);
+  await store.read(tenant, integration);
+}
+// Interleaved rounds, so both series see the same machine and the same minute.
+for (let round = 0; round < ROUNDS; round += 1) {
+  for (let i = 0; i < PER_ROUND; i += 1) {
+    const { tenant, integration } = pick(i + round);
+    let t0 = performance.now();
+    await vault.client.read(`secret/data/keygate/credentials/${tenant}/${integration}`);
+    raw.push(performance.now() - t0);
+    t0 = performance.now();
+    await store.read(tenant, integration);
+    cold.push(performance.now() - t0);
+  }
+}
+
+const { tenant, integration } = pick(0);
+await store.get(tenant, integration);
+const hitStart = performance.now();
+for (let i = 0; i < HITS; i += 1) await store.get(tenant, integration);
+const hitMs = (performance.now() - hitStart) / HITS;
+
+const q = (xs: number[], p: number) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
+};
+const fmt = (ms: number) => `${ms.toFixed(3)} ms`;
+const rows = [
+  ['raw node-vault KV read (baseline)', q(raw, 0.5), q(raw, 0.99)],
+  ['cold read: KV read + Transit decrypt', q(cold, 0.5), q(cold, 0.99)],
+] as const;
+console.log(
+  `\ncredential reads, ${raw.length} samples each, ${new Date().toISOString()}, Vault ${target.address}`,
+);
+for (const [name, p50, p99] of rows) {
+  console.log(
+    `  ${name.padEnd(40)} p50 ${fmt(p50)}  p99 ${fmt(p99)}  (x${(p50 / q(raw, 0.5)).toFixed(2)} / x${(p99 / q(raw, 0.99)).toFixed(2)} of baseline)`,
+  );
+}
+console.log(
+  `  ${'cache hit: store.get'.padEnd(40)} mean ${(hitMs * 1000).toFixed(2)} µs  (x${(hitMs / q(raw, 0.5)).toFixed(4)} of baseline p50)`,
+);
+
+vault.close();
+await stop();
