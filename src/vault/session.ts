@@ -27,6 +27,7 @@ export class VaultSession extends EventEmitter {
   #login: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #failures = 0;
+  #loginTtl = 0;
   #closed = false;
 
   constructor(config: Config['vault'], logger: Logger) {
@@ -116,6 +117,7 @@ export class VaultSession extends EventEmitter {
       const self = (await this.client.tokenLookupSelf()) as { data?: { ttl?: number; renewable?: boolean } };
       this.#failures = 0;
       const ttl = self.data?.ttl ?? 0;
+      this.#loginTtl = ttl;
       this.#logger.info('vault login', { event: 'vault_login', method: this.authMethod, ttlSeconds: ttl });
       this.emit('login');
       this.#scheduleRenewal(ttl, self.data?.renewable === true);
@@ -134,7 +136,7 @@ export class VaultSession extends EventEmitter {
 
   #scheduleRenewal(ttlSeconds: number, renewable: boolean): void {
     if (ttlSeconds <= 0) return; // root and periodic-less tokens without expiry
-    const dueMs = Math.max(1000, Math.floor(ttlSeconds * 1000 * (2 / 3)));
+    const dueMs = Math.max(500, Math.floor(ttlSeconds * 1000 * (2 / 3)));
     this.#schedule(dueMs, renewable ? 'renew' : 'login');
   }
 
@@ -153,7 +155,10 @@ export class VaultSession extends EventEmitter {
         };
         const ttl = renewed.auth?.lease_duration ?? 0;
         this.#logger.debug('vault token renewed', { event: 'vault_token_renewed', ttlSeconds: ttl });
-        this.#scheduleRenewal(ttl, renewed.auth?.renewable === true);
+        // A TTL shorter than the one the login gave means the token is nearing its
+        // max TTL: renewing again would not extend it, so log in again before it ends.
+        const capped = this.authMethod === 'approle' && ttl < this.#loginTtl * 0.9;
+        this.#scheduleRenewal(ttl, renewed.auth?.renewable === true && !capped);
         return;
       } catch (err) {
         this.#logger.warn('vault token renewal failed; logging in again', {
