@@ -1,0 +1,262 @@
+import { EventEmitter } from 'node:events';
+import pLimit, { type LimitFunction } from 'p-limit';
+import type { Config } from '../config/schema.ts';
+import type { Credential, CredentialListing, CredentialStatus } from '../credentials/types.ts';
+import { isKeygateError } from '../errors.ts';
+import type { Logger } from '../observability/logger.ts';
+import { DueTimer } from './due-timer.ts';
+import type { RefreshEvent, RefreshEventName } from './events.ts';
+import { MinHeap, type HeapItem } from './min-heap.ts';
+import type { Refresher } from './refresher.ts';
+
+/** What the scheduler needs to know of a credential: no secret, no decryption. */
+export type Trackable = Pick<
+  CredentialListing,
+  'tenant' | 'integration' | 'authType' | 'status' | 'expiresAt'
+>;
+
+export interface SchedulerDeps {
+  refresher: Pick<Refresher, 'refresh' | 'on'>;
+  /** Lists every stored credential from metadata; used at start and on resync. */
+  source: { listAll(): Promise<CredentialListing[]> };
+  config: Readonly<Config>;
+  logger: Logger;
+  now?: () => number;
+}
+
+const MIN_GAP_MS = 1000;
+
+interface Entry extends HeapItem {
+  tenant: string;
+  integration: string;
+  status: CredentialStatus;
+  /** Consecutive failed scheduled refreshes; the next attempt is failures + 1. */
+  failures: number;
+  running: boolean;
+}
+
+/**
+ * Renews every OAuth credential refresh.bufferSeconds before it expires. One timer
+ * serves the whole schedule: a min-heap by due time, with the timer aimed at its top,
+ * so a million credentials cost one timer and O(log n) per change. Due refreshes run
+ * under refresh.concurrency, so a backlog of expired tokens never stampedes a provider.
+ *
+ * Emits refresh-scheduled and refresh-cancelled itself, and forwards the Refresher's
+ * refresh-retry, refresh-success and refresh-failed (whoever asked for the refresh).
+ */
+export class RefreshScheduler extends EventEmitter {
+  readonly #deps: SchedulerDeps;
+  readonly #refresh: Config['refresh'];
+  readonly #now: () => number;
+  readonly #heap = new MinHeap<Entry>();
+  readonly #entries = new Map<string, Entry>();
+  readonly #statusCounts: Record<CredentialStatus, number> = {
+    active: 0,
+    refresh_failed: 0,
+    needs_reauth: 0,
+  };
+  readonly #timer: DueTimer;
+  readonly #limit: LimitFunction;
+  #stopped = false;
+
+  constructor(deps: SchedulerDeps) {
+    super();
+    this.#deps = deps;
+    this.#refresh = deps.config.refresh;
+    this.#now = deps.now ?? Date.now;
+    this.#timer = new DueTimer(() => this.#fire(), this.#now);
+    this.#limit = pLimit(this.#refresh.concurrency);
+    for (const name of ['refresh-retry', 'refresh-success', 'refresh-failed'] as const) {
+      deps.refresher.on(name, (event: RefreshEvent) => {
+        this.#observe(name, event);
+        this.emit(name, event);
+      });
+    }
+  }
+
+  /** Credentials in the schedule (due or waiting). */
+  get size(): number {
+    return this.#heap.size;
+  }
+
+  /** Timers the schedule holds: 0 or 1, whatever its size. */
+  get activeTimers(): number {
+    return this.#timer.active;
+  }
+
+  /** When the earliest refresh is due (ms since the epoch), if any. */
+  get nextDueAt(): number | undefined {
+    return this.#heap.peek()?.due;
+  }
+
+  /** Known credentials by status (needs_reauth ones are known but not scheduled). */
+  get statusCounts(): Readonly<Record<CredentialStatus, number>> {
+    return this.#statusCounts;
+  }
+
+  /** Lists every stored credential (metadata only) and schedules it. */
+  async start(): Promise<number> {
+    const listings = await this.#deps.source.listAll();
+    for (const listing of listings) this.track(listing);
+    this.#deps.logger.info('refresh schedule loaded', {
+      event: 'refresh_schedule_loaded',
+      credentials: listings.length,
+      scheduled: this.#heap.size,
+    });
+    return listings.length;
+  }
+
+  /**
+   * Schedules (or reschedules) a credential from what is stored about it: due
+   * refresh.bufferSeconds before expiry, at once when that has passed. API keys,
+   * credentials without expiry and needs_reauth ones are not scheduled.
+   */
+  track(credential: Trackable): void {
+    this.#track(credential, false);
+  }
+
+  #track(credential: Trackable, justRefreshed: boolean): void {
+    if (this.#stopped) return;
+    if (credential.authType === 'api_key') {
+      this.cancel(credential.tenant, credential.integration);
+      return;
+    }
+    const entry = this.#entry(credential.tenant, credential.integration);
+    this.#setStatus(entry, credential.status);
+    if (entry.running) return; // its outcome reschedules it
+    const due = this.#dueOf(credential, justRefreshed);
+    if (due === undefined) this.#heap.remove(entry);
+    else this.#scheduleAt(entry, due);
+    this.#arm();
+  }
+
+  /** Removes a credential from the schedule (deleted, or replaced by an API key). */
+  cancel(tenant: string, integration: string): boolean {
+    const entry = this.#entries.get(`${tenant}/${integration}`);
+    if (!entry) return false;
+    const wasScheduled = this.#heap.remove(entry);
+    this.#forget(entry);
+    this.#arm();
+    if (wasScheduled) this.#emit('refresh-cancelled', entry);
+    return wasScheduled;
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#timer.clear();
+    this.#limit.clearQueue();
+  }
+
+  #fire(): void {
+    const now = this.#now();
+    for (let top = this.#heap.peek(); top && top.due <= now; top = this.#heap.peek()) {
+      this.#heap.remove(top);
+      top.running = true;
+      void this.#limit(() => this.#run(top));
+    }
+    this.#arm();
+  }
+
+  async #run(entry: Entry): Promise<void> {
+    const { tenant, integration } = entry;
+    let credential: Credential | undefined;
+    try {
+      credential = await this.#deps.refresher.refresh(tenant, integration, { reason: 'scheduled' });
+    } catch (err) {
+      entry.running = false;
+      if (this.#stopped || this.#entries.get(`${tenant}/${integration}`) !== entry) return;
+      if (isKeygateError(err, 'credential_not_found')) return this.#forget(entry);
+      if (isKeygateError(err, 'credential_refresh_failed')) return this.#setStatus(entry, 'needs_reauth');
+      // Transient (provider or Vault down): try again later; the refresher emitted refresh-failed.
+      entry.failures += 1;
+      if (isKeygateError(err, 'token_endpoint_unavailable')) this.#setStatus(entry, 'refresh_failed');
+      else this.#deps.logger.warn('scheduled refresh failed', logFields(entry, err));
+      this.#scheduleAt(entry, this.#now() + this.#refresh.retryFailedAfterSeconds * 1000);
+      return this.#arm();
+    }
+    entry.running = false;
+    entry.failures = 0;
+    if (this.#stopped || this.#entries.get(`${tenant}/${integration}`) !== entry) return;
+    this.#track(credential, true);
+  }
+
+  // Refreshes asked for by others (the proxy's 401 path, an operator) move the schedule too.
+  #observe(name: RefreshEventName, event: RefreshEvent): void {
+    const entry = this.#entries.get(`${event.tenant}/${event.integration}`);
+    if (!entry || entry.running) return;
+    if (name === 'refresh-success' && event.expiresAt) {
+      entry.failures = 0;
+      this.#track({ ...event, authType: 'oauth2', status: 'active', expiresAt: event.expiresAt }, true);
+    } else if (name === 'refresh-failed' && event.permanent) {
+      this.#heap.remove(entry);
+      this.#setStatus(entry, 'needs_reauth');
+      this.#arm();
+    }
+  }
+
+  #dueOf(credential: Trackable, justRefreshed: boolean): number | undefined {
+    if (credential.status === 'needs_reauth' || !credential.expiresAt) return undefined;
+    const now = this.#now();
+    const expiresAt = Date.parse(credential.expiresAt);
+    if (Number.isNaN(expiresAt) || expiresAt <= now) return now;
+    const due = expiresAt - this.#refresh.bufferSeconds * 1000;
+    if (due > now || !justRefreshed) return Math.max(now, due);
+    // A new token that lives shorter than the buffer would be due again at once, in a
+    // loop: renew it halfway through its life instead.
+    return now + Math.max(MIN_GAP_MS, (expiresAt - now) / 2);
+  }
+
+  #scheduleAt(entry: Entry, due: number): void {
+    this.#heap.update(entry, due);
+    if (this.listenerCount('refresh-scheduled') > 0) {
+      this.#emit('refresh-scheduled', entry, { dueAt: new Date(due).toISOString() });
+    }
+  }
+
+  #arm(): void {
+    this.#timer.set(this.#stopped ? undefined : this.#heap.peek()?.due);
+  }
+
+  #entry(tenant: string, integration: string): Entry {
+    const key = `${tenant}/${integration}`;
+    let entry = this.#entries.get(key);
+    if (!entry) {
+      entry = { tenant, integration, due: 0, index: -1, status: 'active', failures: 0, running: false };
+      this.#entries.set(key, entry);
+      this.#statusCounts.active += 1;
+    }
+    return entry;
+  }
+
+  #setStatus(entry: Entry, status: CredentialStatus): void {
+    this.#statusCounts[entry.status] -= 1;
+    this.#statusCounts[status] += 1;
+    entry.status = status;
+  }
+
+  #forget(entry: Entry): void {
+    if (this.#entries.get(`${entry.tenant}/${entry.integration}`) !== entry) return;
+    this.#entries.delete(`${entry.tenant}/${entry.integration}`);
+    this.#statusCounts[entry.status] -= 1;
+  }
+
+  #emit(name: RefreshEventName, entry: Entry, extra: Partial<RefreshEvent> = {}): void {
+    const event: RefreshEvent = {
+      tenant: entry.tenant,
+      integration: entry.integration,
+      time: new Date(this.#now()).toISOString(),
+      attempt: entry.failures + 1,
+      ...extra,
+    };
+    this.emit(name, event);
+  }
+}
+
+function logFields(entry: Entry, err: unknown): Record<string, unknown> {
+  return {
+    event: 'refresh_scheduled_failed',
+    tenant: entry.tenant,
+    integration: entry.integration,
+    errorCode: isKeygateError(err) ? err.code : 'unknown',
+  };
+}
