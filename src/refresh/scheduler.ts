@@ -5,7 +5,7 @@ import type { Credential, CredentialListing, CredentialStatus } from '../credent
 import { isKeygateError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { DueTimer } from './due-timer.ts';
-import type { RefreshEvent, RefreshEventName } from './events.ts';
+import type { RefreshEvent, RefreshEventName, RefreshListener } from './events.ts';
 import { MinHeap, type HeapItem } from './min-heap.ts';
 import type { Refresher } from './refresher.ts';
 
@@ -16,7 +16,10 @@ export type Trackable = Pick<
 >;
 
 export interface SchedulerDeps {
-  refresher: Pick<Refresher, 'refresh' | 'on'>;
+  refresher: {
+    refresh: Refresher['refresh'];
+    on(name: RefreshEventName, listener: RefreshListener): unknown;
+  };
   /** Lists every stored credential from metadata; used at start and on resync. */
   source: { listAll(): Promise<CredentialListing[]> };
   config: Readonly<Config>;
