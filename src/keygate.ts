@@ -2,7 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import { adminRoutes } from './admin/index.ts';
 import type { Config } from './config/schema.ts';
 import { CredentialStore } from './credentials/store.ts';
+import { CallerKeys } from './keys/key-store.ts';
 import type { Logger } from './observability/logger.ts';
+import { proxyRoutes } from './proxy/plugin.ts';
+import { Refresher } from './refresh/refresher.ts';
 import { buildServer } from './server.ts';
 import { KvStore } from './vault/kv.ts';
 import { VaultSession } from './vault/session.ts';
@@ -13,6 +16,8 @@ export interface Keygate {
   vault: VaultSession;
   kv: KvStore;
   store: CredentialStore;
+  keys: CallerKeys;
+  refresher: Refresher;
   /** The address the server listens on, e.g. http://127.0.0.1:8080. */
   url: string;
   close(): Promise<void>;
@@ -25,9 +30,16 @@ export async function startKeygate(config: Readonly<Config>, logger: Logger): Pr
   const kv = new KvStore({ vault, config });
   const transit = new TransitKeys({ vault, config });
   const store = new CredentialStore({ kv, transit, config, logger });
+  const keys = new CallerKeys({
+    kv,
+    cacheTtlMs: config.proxy.keyCacheTtlSeconds * 1000,
+    cacheMaxEntries: config.proxy.keyCacheMaxEntries,
+  });
+  const refresher = new Refresher({ store, kv, config, logger });
 
   const app = buildServer({ config, logger, vault });
-  await app.register(adminRoutes, { prefix: '/v1', config, logger, store });
+  await app.register(adminRoutes, { prefix: '/v1', config, logger, store, keys });
+  await app.register(proxyRoutes, { config, logger, store, keys, refresher });
 
   const url = await app.listen({ host: config.server.host, port: config.server.port });
   logger.info('keygate listening', {
@@ -41,10 +53,13 @@ export async function startKeygate(config: Readonly<Config>, logger: Logger): Pr
     vault,
     kv,
     store,
+    keys,
+    refresher,
     url,
     close() {
       closing ??= (async () => {
         await app.close();
+        refresher.close();
         vault.close();
       })();
       return closing;

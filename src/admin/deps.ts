@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema.ts';
 import type { CredentialStore } from '../credentials/store.ts';
+import type { CallerKeys } from '../keys/key-store.ts';
 import type { Logger } from '../observability/logger.ts';
 
 /** What admin routes are built from. */
@@ -7,4 +8,5 @@ export interface AdminDeps {
   config: Readonly<Config>;
   logger: Logger;
   store: CredentialStore;
+  keys: CallerKeys;
 }

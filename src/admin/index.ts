@@ -5,6 +5,8 @@ import { getCredential } from './credentials/getCredential.ts';
 import { listCredentials } from './credentials/listCredentials.ts';
 import { putCredential } from './credentials/putCredential.ts';
 import type { AdminDeps } from './deps.ts';
+import { createKey } from './keys/createKey.ts';
+import { deleteKey } from './keys/deleteKey.ts';
 
 /** The admin API under /v1, behind the admin token (encapsulated: the hook stays in here). */
 export async function adminRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
@@ -13,4 +15,6 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminDeps): Promis
   getCredential(app, deps);
   listCredentials(app, deps);
   deleteCredential(app, deps);
+  createKey(app, deps);
+  deleteKey(app, deps);
 }

@@ -148,6 +148,9 @@ export const ConfigSchema = Type.Object(
         maxRetryAfterSeconds: Type.Number({ minimum: 0, default: 30 }),
         backoffBaseMs: Type.Integer({ minimum: 1, default: 200 }),
         backoffMaxMs: Type.Integer({ minimum: 1, default: 10_000 }),
+        /** Verified Keygate keys are cached this long; a key revoked on another replica works until then. */
+        keyCacheTtlSeconds: Type.Number({ minimum: 0, default: 30 }),
+        keyCacheMaxEntries: Type.Integer({ minimum: 1, default: 10_000 }),
         upstream: Type.Object(
           {
             connections: Type.Integer({ minimum: 1, default: 128 }),

@@ -1,0 +1,28 @@
+import type { FastifyInstance } from 'fastify';
+import { KeygateError } from '../../errors.ts';
+import type { AdminDeps } from '../deps.ts';
+import { CreatedKey, CreateKeyBody } from './schemas.ts';
+
+/** POST /v1/keys: a Keygate key scoped to tenants and integrations; its secret is shown only here. */
+export function createKey(app: FastifyInstance, { keys, config }: AdminDeps): void {
+  app.post<{ Body: CreateKeyBody }>(
+    '/keys',
+    { schema: { body: CreateKeyBody, response: { 201: CreatedKey } } },
+    async (request, reply) => {
+      const { name, tenants, integrations } = request.body;
+      const unknown = (integrations ?? []).filter((i) => !config.integrations[i]);
+      if (unknown.length > 0) {
+        throw new KeygateError('validation_failed', {
+          message: 'Invalid fields: body.integrations.',
+          details: unknown.map((i) => `body.integrations: ${i} is not a configured integration`),
+        });
+      }
+      const created = await keys.create({
+        tenants,
+        ...(name === undefined ? {} : { name }),
+        ...(integrations === undefined ? {} : { integrations }),
+      });
+      return reply.code(201).header('cache-control', 'no-store').send(created);
+    },
+  );
+}

@@ -1,0 +1,27 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { NAME_PATTERN } from '../../config/schema.ts';
+import { KEY_ID_PATTERN } from '../../keys/key-format.ts';
+
+const Name = Type.String({ pattern: NAME_PATTERN });
+
+export const CreateKeyBody = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    tenants: Type.Array(Type.Union([Type.Literal('*'), Name]), { minItems: 1, maxItems: 1000 }),
+    integrations: Type.Optional(Type.Array(Name, { minItems: 1, maxItems: 1000 })),
+  },
+  { additionalProperties: false },
+);
+export type CreateKeyBody = Static<typeof CreateKeyBody>;
+
+export const CreatedKey = Type.Object({
+  id: Type.String(),
+  key: Type.String(),
+  name: Type.Optional(Type.String()),
+  tenants: Type.Array(Type.String()),
+  integrations: Type.Optional(Type.Array(Type.String())),
+  createdAt: Type.String(),
+});
+
+export const KeyParams = Type.Object({ id: Type.String({ pattern: KEY_ID_PATTERN }) });
+export type KeyParams = Static<typeof KeyParams>;

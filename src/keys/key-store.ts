@@ -1,0 +1,113 @@
+import { LRUCache } from 'lru-cache';
+import { KeygateError } from '../errors.ts';
+import type { KvStore } from '../vault/kv.ts';
+import { generateKey, hashSecret, newSalt, parseKey, secretMatches } from './key-format.ts';
+
+/** What a key may be used for; `tenants: ['*']` means every tenant, no `integrations` every integration. */
+export interface KeyScope {
+  tenants: string[];
+  integrations?: string[];
+}
+
+export interface KeyInfo extends KeyScope {
+  id: string;
+  name?: string;
+  createdAt: string;
+}
+
+interface StoredKey extends KeyInfo {
+  salt: string;
+  hash: string;
+}
+
+export interface CallerKeysOptions {
+  kv: KvStore;
+  cacheTtlMs: number;
+  cacheMaxEntries: number;
+}
+
+// An id Vault does not know is cached too, briefly, so a flood of made-up keys
+// costs one Vault read per id rather than one per request.
+const ABSENT = Symbol('absent');
+const ABSENT_TTL_MS = 5_000;
+const path = (id: string) => `keys/${id}`;
+
+/**
+ * Keygate keys, stored hashed in Vault KV under `keys/<id>`. Verified records are
+ * cached so a cache hit costs no Vault call; concurrent misses for one id share a
+ * read. A revoked key stops working at once on this replica and within the cache
+ * TTL on the others.
+ */
+export class CallerKeys {
+  readonly #kv: KvStore;
+  readonly #cache: LRUCache<string, StoredKey | typeof ABSENT>;
+
+  constructor({ kv, cacheTtlMs, cacheMaxEntries }: CallerKeysOptions) {
+    this.#kv = kv;
+    this.#cache = new LRUCache<string, StoredKey | typeof ABSENT>({
+      max: cacheMaxEntries,
+      ttl: Math.max(1, cacheTtlMs),
+      fetchMethod: async (id, _stale, { options }) => {
+        const stored = await this.#read(id);
+        if (stored) return stored;
+        options.ttl = ABSENT_TTL_MS;
+        return ABSENT;
+      },
+    });
+  }
+
+  /** Creates a key; the returned `key` is the only time its secret exists outside the caller. */
+  async create(scope: KeyScope & { name?: string }): Promise<KeyInfo & { key: string }> {
+    const { id, secret, key } = generateKey();
+    const salt = newSalt();
+    const info: KeyInfo = {
+      id,
+      ...(scope.name === undefined ? {} : { name: scope.name }),
+      tenants: [...scope.tenants],
+      ...(scope.integrations === undefined ? {} : { integrations: [...scope.integrations] }),
+      createdAt: new Date().toISOString(),
+    };
+    const stored: StoredKey = { ...info, salt, hash: hashSecret(secret, salt) };
+    await this.#kv.write(path(id), { ...stored }, { cas: 0 });
+    this.#cache.set(id, stored);
+    return { ...info, key };
+  }
+
+  /** Deletes the key with every version; `key_not_found` when there is none. */
+  async revoke(id: string): Promise<void> {
+    const existing = await this.#kv.read(path(id));
+    if (!existing) throw new KeygateError('key_not_found');
+    await this.#kv.destroy(path(id));
+    this.#cache.delete(id);
+  }
+
+  /** The key's record when `presented` is a valid key, else undefined (a 401). */
+  async verify(presented: string): Promise<KeyInfo | undefined> {
+    const parts = parseKey(presented);
+    if (!parts) return undefined;
+    const stored = await this.#cache.fetch(parts.id);
+    if (stored === undefined || stored === ABSENT) return undefined;
+    return secretMatches(parts.secret, stored.salt, stored.hash) ? stored : undefined;
+  }
+
+  async #read(id: string): Promise<StoredKey | undefined> {
+    const record = await this.#kv.read(path(id));
+    return record ? toStoredKey(id, record.data) : undefined;
+  }
+}
+
+const strings = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
+
+function toStoredKey(id: string, data: Record<string, unknown>): StoredKey | undefined {
+  const { salt, hash, tenants, integrations, name, createdAt } = data;
+  if (typeof salt !== 'string' || typeof hash !== 'string' || !strings(tenants)) return undefined;
+  return {
+    id,
+    salt,
+    hash,
+    tenants,
+    ...(strings(integrations) ? { integrations } : {}),
+    ...(typeof name === 'string' ? { name } : {}),
+    createdAt: typeof createdAt === 'string' ? createdAt : '',
+  };
+}

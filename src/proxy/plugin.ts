@@ -1,0 +1,173 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import replyFrom, { type FastifyReplyFromOptions } from '@fastify/reply-from';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../config/schema.ts';
+import { NAME_PATTERN } from '../config/schema.ts';
+import type { Credential } from '../credentials/types.ts';
+import { KeygateError, isKeygateError } from '../errors.ts';
+import { sendError } from '../http/error-handler.ts';
+import { authenticateCaller } from '../keys/authenticate.ts';
+import type { CallerKeys } from '../keys/key-store.ts';
+import type { Logger } from '../observability/logger.ts';
+import { sendAttempt, type AttemptDeps } from './attempt.ts';
+import { auditOnClose } from './audit.ts';
+import { takeBody } from './body.ts';
+import { planHeaders, type UpstreamHeaderPlan } from './headers.ts';
+import { compileInjector, tokenOf } from './inject.ts';
+import { assertWithinBase, splitProxyUrl, upstreamPath, withoutQueryParam } from './path.ts';
+import type { CredentialRefresher } from './refresher.ts';
+import { RetryPolicy } from './retry-policy.ts';
+import type { ProxyState, ReadyState } from './state.ts';
+import { Upstreams } from './upstreams.ts';
+
+export interface ProxyDeps {
+  config: Readonly<Config>;
+  logger: Logger;
+  store: { get(tenant: string, integration: string): Promise<Credential> };
+  keys: CallerKeys;
+  /** The scheduler's refresh; without it an upstream 401 is passed through. */
+  refresher?: CredentialRefresher | undefined;
+}
+
+const NAME = new RegExp(NAME_PATTERN);
+const states = new WeakMap<FastifyRequest, ProxyState>();
+
+/**
+ * `ANY /proxy/{tenant}/{integration}/{path}`. Async work (key, credential, body)
+ * happens in preHandler; the upstream request is then built synchronously with the
+ * credential injected, and the answer streamed back. Encapsulated: its body parser,
+ * hooks and reply-from stay inside this plugin.
+ */
+export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promise<void> {
+  const { config, logger, store, keys, refresher } = deps;
+  const upstreams = new Upstreams(config);
+  const plans = new Map<string, UpstreamHeaderPlan>(
+    Object.entries(config.integrations).map(([name, i]) => [
+      name,
+      planHeaders(compileInjector(i), i.headers),
+    ]),
+  );
+  const attemptDeps: AttemptDeps = {
+    upstreams,
+    policy: new RetryPolicy(config.proxy),
+    canRefresh: refresher !== undefined,
+  };
+
+  await app.register(replyFrom, {
+    undici: upstreams.dispatcher as unknown as NonNullable<FastifyReplyFromOptions['undici']>,
+    // reply-from's own retries (GET on 503, up to 10 times, even with maxRetriesOn503: 0)
+    // only apply to these methods; none, so Keygate's policy is the only one.
+    retryMethods: [],
+    destroyAgent: false, // the pools are Upstreams', closed below
+    disableRequestLogging: true,
+  });
+  app.addHook('onClose', () => upstreams.close());
+
+  // Bodies are passed through as they came; takeBody decides to buffer or stream.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+
+  app.addHook('onRequest', (request, reply, done) => {
+    const target = splitProxyUrl(request.raw.url ?? '');
+    const state: ProxyState = {
+      tenant: target?.tenant ?? '',
+      integration: target?.integration ?? '',
+      method: request.method,
+      path: target?.rest || '/',
+      startedAt: performance.now(),
+      attempts: 0,
+      upstreamMs: 0,
+    };
+    states.set(request, state);
+    auditOnClose(logger, request, reply, state);
+    done();
+  });
+
+  const preHandler = async (request: FastifyRequest): Promise<void> => {
+    const state = states.get(request) as ProxyState;
+    const target = splitProxyUrl(request.raw.url ?? '');
+    if (!target || !NAME.test(target.tenant) || !NAME.test(target.integration)) {
+      throw new KeygateError('invalid_name');
+    }
+    await authenticateCaller(keys, request.headers, target.tenant, target.integration);
+    const upstream = upstreams.get(target.integration);
+    const plan = plans.get(target.integration);
+    if (!upstream || !plan) throw new KeygateError('unknown_integration');
+    const path = upstreamPath(upstream.basePath, target.rest);
+    assertWithinBase(upstream.origin, upstream.basePath, path);
+    const credential = await store.get(target.tenant, target.integration);
+    const body = await takeBody(request.body, request.headers['content-length'], config.proxy);
+    const query =
+      plan.injector.query === undefined ? target.query : withoutQueryParam(target.query, plan.injector.query);
+    state.ready = {
+      upstream,
+      plan,
+      upstreamPath: path,
+      query,
+      credential,
+      token: tokenOf(credential),
+      body,
+      refreshed: false,
+    };
+  };
+
+  const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const state = states.get(request) as ProxyState;
+    const ready = state.ready as ReadyState;
+    const signal = callerSignal(reply);
+    for (;;) {
+      const outcome = await sendAttempt(request, reply, state, ready, signal, attemptDeps);
+      if (outcome.type === 'sent') return reply;
+      if (outcome.type === 'failed') {
+        const { failure } = outcome;
+        const again =
+          failure.retryable && !failure.callerGone
+            ? attemptDeps.policy.forConnectionError({
+                method: request.method,
+                attempt: state.attempts,
+                replayable: ready.body.kind !== 'streaming',
+              })
+            : { retry: false as const };
+        if (!again.retry) return sendError(reply, failure.error);
+        await sleep(again.delayMs, undefined, { signal }).catch(() => {});
+      } else if (outcome.type === 'retry') {
+        await sleep(outcome.delayMs, undefined, { signal }).catch(() => {});
+      } else {
+        const fresh = await refreshOnce(refresher as CredentialRefresher, state, ready);
+        if (fresh instanceof KeygateError) return sendError(reply, fresh);
+        ready.credential = fresh;
+        ready.token = tokenOf(fresh);
+        ready.refreshed = true;
+      }
+      if (signal.aborted) return sendError(reply, new KeygateError('upstream_unreachable'));
+    }
+  };
+
+  app.all('/proxy/:tenant/:integration', { preHandler }, handler);
+  app.all('/proxy/:tenant/:integration/*', { preHandler }, handler);
+}
+
+async function refreshOnce(
+  refresher: CredentialRefresher,
+  state: ProxyState,
+  ready: ReadyState,
+): Promise<Credential | KeygateError> {
+  try {
+    return await refresher.refresh(state.tenant, state.integration, {
+      reason: 'unauthorized',
+      staleAccessToken: ready.token,
+    });
+  } catch (err) {
+    // The refresher's own codes say what happened (revoked grant, token endpoint down, Vault down).
+    return isKeygateError(err) ? err : new KeygateError('credential_refresh_failed', { cause: err });
+  }
+}
+
+// Aborts when the caller hangs up before the answer is complete.
+function callerSignal(reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) controller.abort();
+  });
+  return controller.signal;
+}

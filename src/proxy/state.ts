@@ -1,0 +1,31 @@
+import type { Credential } from '../credentials/types.ts';
+import type { ProxyBody } from './body.ts';
+import type { UpstreamHeaderPlan } from './headers.ts';
+import type { Upstream } from './upstreams.ts';
+
+/** Everything one proxied request carries from its preHandler to its last attempt and its audit line. */
+export interface ProxyState {
+  tenant: string;
+  integration: string;
+  method: string;
+  /** The caller's path below the integration, without query string: what the audit line shows. */
+  path: string;
+  startedAt: number;
+  attempts: number;
+  upstreamMs: number;
+  /** Filled by the preHandler once the caller, the integration and the credential are known. */
+  ready?: ReadyState;
+}
+
+export interface ReadyState {
+  upstream: Upstream;
+  plan: UpstreamHeaderPlan;
+  /** The path sent upstream: base path + caller's path. */
+  upstreamPath: string;
+  /** The caller's query without the injected parameter. */
+  query: string;
+  credential: Credential;
+  token: string;
+  body: ProxyBody;
+  refreshed: boolean;
+}

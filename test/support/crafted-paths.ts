@@ -1,0 +1,23 @@
+/** Crafted paths; every one must be refused. Used by the unit and the integration tests. */
+export const CRAFTED_PATHS = [
+  '/..',
+  '/../admin',
+  '/a/../../admin',
+  '/%2e%2e/admin',
+  '/%2E%2E/admin',
+  '/.%2e/admin',
+  '/%252e%252e/admin',
+  '/..%2fadmin',
+  '/..%2Fadmin',
+  '/a%2f..%2f..%2fadmin',
+  '/%5c..%5cadmin',
+  '/..\\admin',
+  '//evil.example/x',
+  '/http://evil.example/x',
+  '/./admin',
+  '/..;/admin',
+  '/%00/admin',
+  '/a%0d%0aHost:%20evil',
+  '/%zz',
+  '/a#/../admin',
+];
