@@ -6,6 +6,7 @@ import { CallerKeys } from './keys/key-store.ts';
 import type { Logger } from './observability/logger.ts';
 import { proxyRoutes } from './proxy/plugin.ts';
 import { Refresher } from './refresh/refresher.ts';
+import { setupRefresh, type RefreshService } from './refresh/service.ts';
 import { buildServer } from './server.ts';
 import { KvStore } from './vault/kv.ts';
 import { VaultSession } from './vault/session.ts';
@@ -18,6 +19,8 @@ export interface Keygate {
   store: CredentialStore;
   keys: CallerKeys;
   refresher: Refresher;
+  /** The refresh scheduler, its event buffer and the metrics registry. */
+  refresh: RefreshService;
   /** The address the server listens on, e.g. http://127.0.0.1:8080. */
   url: string;
   close(): Promise<void>;
@@ -40,6 +43,7 @@ export async function startKeygate(config: Readonly<Config>, logger: Logger): Pr
   const app = buildServer({ config, logger, vault });
   await app.register(adminRoutes, { prefix: '/v1', config, logger, store, keys });
   await app.register(proxyRoutes, { config, logger, store, keys, refresher });
+  const refresh = await setupRefresh({ app, config, logger, refresher, source: store });
 
   const url = await app.listen({ host: config.server.host, port: config.server.port });
   logger.info('keygate listening', {
@@ -47,6 +51,7 @@ export async function startKeygate(config: Readonly<Config>, logger: Logger): Pr
     url,
     integrations: Object.keys(config.integrations),
   });
+  refresh.start();
   let closing: Promise<void> | undefined;
   return {
     app,
@@ -55,9 +60,11 @@ export async function startKeygate(config: Readonly<Config>, logger: Logger): Pr
     store,
     keys,
     refresher,
+    refresh,
     url,
     close() {
       closing ??= (async () => {
+        refresh.stop();
         await app.close();
         refresher.close();
         vault.close();

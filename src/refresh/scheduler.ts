@@ -28,6 +28,7 @@ export interface SchedulerDeps {
 }
 
 const MIN_GAP_MS = 1000;
+const START_RETRY_MS = 5000;
 
 interface Entry extends HeapItem {
   tenant: string;
@@ -71,8 +72,9 @@ export class RefreshScheduler extends EventEmitter {
     this.#limit = pLimit(this.#refresh.concurrency);
     for (const name of ['refresh-retry', 'refresh-success', 'refresh-failed'] as const) {
       deps.refresher.on(name, (event: RefreshEvent) => {
-        this.#observe(name, event);
+        // Forward first, so listeners see success before the reschedule it causes.
         this.emit(name, event);
+        this.#observe(name, event);
       });
     }
   }
@@ -120,7 +122,7 @@ export class RefreshScheduler extends EventEmitter {
 
   #track(credential: Trackable, justRefreshed: boolean): void {
     if (this.#stopped) return;
-    if (credential.authType === 'api_key') {
+    if (credential.authType === 'api_key' || !this.#refreshable(credential.integration)) {
       this.cancel(credential.tenant, credential.integration);
       return;
     }
@@ -131,6 +133,18 @@ export class RefreshScheduler extends EventEmitter {
     if (due === undefined) this.#heap.remove(entry);
     else this.#scheduleAt(entry, due);
     this.#arm();
+  }
+
+  /** start(), retried in the background while Vault cannot list (down at boot). */
+  startInBackground(): void {
+    this.start().catch((err: unknown) => {
+      if (this.#stopped) return;
+      this.#deps.logger.warn('cannot list credentials to schedule; retrying', {
+        event: 'refresh_schedule_load_failed',
+        errorCode: isKeygateError(err) ? err.code : 'unknown',
+      });
+      setTimeout(() => this.startInBackground(), START_RETRY_MS).unref();
+    });
   }
 
   /** Removes a credential from the schedule (deleted, or replaced by an API key). */
@@ -186,15 +200,23 @@ export class RefreshScheduler extends EventEmitter {
   // Refreshes asked for by others (the proxy's 401 path, an operator) move the schedule too.
   #observe(name: RefreshEventName, event: RefreshEvent): void {
     const entry = this.#entries.get(`${event.tenant}/${event.integration}`);
-    if (!entry || entry.running) return;
+    if (entry?.running) return;
+    // A credential refreshed anywhere (even one stored after the start-up listing) is followed.
     if (name === 'refresh-success' && event.expiresAt) {
-      entry.failures = 0;
+      if (entry) entry.failures = 0;
       this.#track({ ...event, authType: 'oauth2', status: 'active', expiresAt: event.expiresAt }, true);
     } else if (name === 'refresh-failed' && event.permanent) {
-      this.#heap.remove(entry);
-      this.#setStatus(entry, 'needs_reauth');
+      const known = entry ?? this.#entry(event.tenant, event.integration);
+      this.#heap.remove(known);
+      this.#setStatus(known, 'needs_reauth');
       this.#arm();
     }
+  }
+
+  // Stored credentials of integrations this configuration does not have (or not as OAuth) stay put.
+  #refreshable(integration: string): boolean {
+    const type = this.#deps.config.integrations[integration]?.auth.type;
+    return type === 'oauth2' || type === 'oauth2_client_credentials';
   }
 
   #dueOf(credential: Trackable, justRefreshed: boolean): number | undefined {

@@ -12,9 +12,14 @@ const T0 = Date.parse('2026-01-01T00:00:00Z');
 const MIN = 60_000;
 const DAY = 24 * 60 * MIN;
 
-const config = parseConfig('refresh: { concurrency: 3, retryFailedAfterSeconds: 60 }', {
-  VAULT_TOKEN: 'root',
-});
+const config = parseConfig(
+  `refresh: { concurrency: 3, retryFailedAfterSeconds: 60 }
+integrations:
+  crm:
+    baseUrl: https://crm.example.com
+    auth: { type: oauth2, tokenUrl: https://crm.example.com/token, clientId: c }`,
+  { VAULT_TOKEN: 'root' },
+);
 
 class FakeRefresher extends EventEmitter {
   calls: Array<{ tenant: string; integration: string; at: number }> = [];
@@ -152,8 +157,9 @@ describe('RefreshScheduler', () => {
     ).toBe(3);
   });
 
-  it('does not schedule API keys or needs_reauth credentials', () => {
+  it('does not schedule API keys, needs_reauth credentials, or integrations not configured', () => {
     scheduler.track(oauth('key', 60 * MIN, { authType: 'api_key', expiresAt: null }));
+    scheduler.track(oauth('elsewhere', 60 * MIN, { integration: 'unknown' }));
     scheduler.track(oauth('reauth', 60 * MIN, { status: 'needs_reauth' }));
     expect(scheduler.size).toBe(0);
     expect(scheduler.activeTimers).toBe(0);
@@ -197,7 +203,7 @@ describe('RefreshScheduler', () => {
       expiresAt,
     });
     expect(scheduler.nextDueAt).toBe(T0 + 55 * MIN);
-    expect(events.at(-1)?.[0]).toBe('refresh-success');
+    expect(events.slice(-2).map(([name]) => name)).toEqual(['refresh-success', 'refresh-scheduled']);
     refresher.emit('refresh-failed', {
       tenant: 'acme',
       integration: 'crm',

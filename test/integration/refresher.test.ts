@@ -6,7 +6,10 @@ import { uniqueTenant } from '../support/store.ts';
 
 const vault = inject('vault');
 
+// A KV prefix of its own: Keygates started by other test files never schedule these credentials.
+const PREFIX = `kgtest-${Math.random().toString(36).slice(2, 8)}`;
 const yaml = (provider: OAuthProvider, name = 'crm') => `
+vault: { prefix: ${PREFIX} }
 refresh: { bufferSeconds: 300, clockSkewSeconds: 30, defaultExpiresInSeconds: 1800, minBackoffMs: 20, leaseSeconds: 5, tokenTimeoutMs: 2000 }
 integrations:
 ${providerIntegration(name, provider)}`;

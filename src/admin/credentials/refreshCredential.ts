@@ -1,0 +1,34 @@
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../../config/schema.ts';
+import { assertNames } from '../../credentials/names.ts';
+import type { Credential, CredentialMetadata } from '../../credentials/types.ts';
+import { KeygateError } from '../../errors.ts';
+import type { Refresher } from '../../refresh/refresher.ts';
+import { CredentialMetadataSchema, CredentialParams } from './schemas.ts';
+
+export interface RefreshRouteDeps {
+  config: Readonly<Config>;
+  refresher: Pick<Refresher, 'refresh'>;
+}
+
+/**
+ * POST /v1/tenants/{tenant}/credentials/{integration}/refresh: refresh now, under the
+ * same single-flight and Vault lease as every other refresh. Answers metadata only.
+ */
+export function refreshCredential(app: FastifyInstance, { config, refresher }: RefreshRouteDeps): void {
+  app.post<{ Params: CredentialParams }>(
+    '/tenants/:tenant/credentials/:integration/refresh',
+    { schema: { params: CredentialParams, response: { 200: CredentialMetadataSchema } } },
+    async (request) => {
+      const { tenant, integration } = request.params;
+      assertNames(tenant, integration);
+      if (!config.integrations[integration]) throw new KeygateError('unknown_integration');
+      return metadataOf(await refresher.refresh(tenant, integration, { reason: 'forced' }));
+    },
+  );
+}
+
+function metadataOf(credential: Credential): CredentialMetadata {
+  const { secret: _secret, version: _version, ...metadata } = credential;
+  return metadata;
+}
