@@ -66,7 +66,7 @@ export async function startKeygate(config: Readonly<Config>, logger: Logger): Pr
       closing ??= (async () => {
         refresh.stop();
         await app.close();
-        refresher.close();
+        await refresher.close();
         vault.close();
       })();
       return closing;

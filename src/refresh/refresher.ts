@@ -98,7 +98,19 @@ export class Refresher extends EventEmitter {
     return flight;
   }
 
-  close(): void {
+  /**
+   * Lets refreshes in flight finish (a rotated token must reach Vault before the
+   * process goes), bounded by one token request plus one Vault write; then stops
+   * the write retries, logging any credential still unwritten.
+   */
+  async close(): Promise<void> {
+    const inflight = [...this.#inflight.values()].map((flight) => flight.catch(() => undefined));
+    if (inflight.length > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const bound = new Promise((resolve) => (timer = setTimeout(resolve, this.#leaseMargin())));
+      await Promise.race([Promise.all(inflight), bound]);
+      clearTimeout(timer);
+    }
     this.#pending.close();
   }
 
@@ -109,7 +121,8 @@ export class Refresher extends EventEmitter {
       throw new KeygateError('bad_request', { message: 'API-key credentials are not refreshed.' });
     }
     const startedAt = this.#now();
-    const leaseMs = this.#config.refresh.leaseSeconds * 1000;
+    // A holder renews its lease to cover one token request plus one Vault write.
+    const leaseMs = Math.max(this.#config.refresh.leaseSeconds * 1000, this.#leaseMargin());
     const giveUpAt = startedAt + 2 * leaseMs;
     let current = await this.#store.read(tenant, integration);
     for (;;) {
@@ -161,8 +174,7 @@ export class Refresher extends EventEmitter {
           beforeAttempt: async (n) => {
             attempt = n;
             // The lease must outlive the request, or another replica could spend the same token.
-            const margin = this.#config.refresh.tokenTimeoutMs + this.#config.vault.timeoutMs;
-            if (!(await lease.ensure(margin))) throw new LeaseLost();
+            if (!(await lease.ensure(this.#leaseMargin()))) throw new LeaseLost();
           },
           onRetry: (n, delayMs, err) =>
             this.#emit('refresh-retry', {
@@ -249,6 +261,10 @@ export class Refresher extends EventEmitter {
       return dueAt > this.#now();
     }
     return false;
+  }
+
+  #leaseMargin(): number {
+    return this.#config.refresh.tokenTimeoutMs + this.#config.vault.timeoutMs;
   }
 
   #emit(name: RefreshEventName, event: Omit<RefreshEvent, 'time'>): void {

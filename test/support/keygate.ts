@@ -46,6 +46,7 @@ export async function startTestKeygate(
 }
 
 export interface KeygateProcess {
+  pid: number | undefined;
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stdout: () => string;
   stderr: () => string;
@@ -66,6 +67,7 @@ export function spawnKeygate(configText: string, env: Record<string, string | un
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr.on('data', (c: Buffer) => (err += c.toString()));
   return {
+    pid: child.pid,
     exit: new Promise((resolveExit) => child.once('exit', (code, signal) => resolveExit({ code, signal }))),
     stdout: () => out,
     stderr: () => err,

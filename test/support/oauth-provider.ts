@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
  * A local OAuth token endpoint that behaves like the strict real ones: refresh
  * tokens rotate on every use, and reusing an old one revokes the whole family
  * (answering `invalid_grant`). Failures can be injected per request: 5xx/429 with
- * Retry-After, slow answers, dropped connections. Every call is counted.
+ * Retry-After, slow answers, dropped connections. Every call is counted. Under
+ * `/api/*` it is also a resource server that accepts only live access tokens.
  */
 
 export type AuthMethod = 'client_secret_basic' | 'client_secret_post';
@@ -63,12 +64,14 @@ export interface OAuthProvider {
   hold(): () => void;
   /** Runs after a refresh was granted and before it is answered (e.g. to break Vault). */
   beforeAnswer: ((familyId: string) => Promise<void> | void) | undefined;
+  /** Token endpoint calls by kind; apiCalls counts the resource server under /api. */
   counts: {
     requests: number;
     refreshes: number;
     invalidGrant: number;
     invalidClient: number;
     faults: number;
+    apiCalls: number;
   };
   /** Every token the provider ever issued, for canary hunting in logs and events. */
   issuedTokens(): string[];
@@ -89,7 +92,7 @@ export async function startOAuthProvider(opts: ProviderOptions = {}): Promise<OA
   const issued: string[] = [];
   const faults: Fault[] = [];
   let gate: Promise<void> | undefined;
-  const counts = { requests: 0, refreshes: 0, invalidGrant: 0, invalidClient: 0, faults: 0 };
+  const counts = { requests: 0, refreshes: 0, invalidGrant: 0, invalidClient: 0, faults: 0, apiCalls: 0 };
 
   const mint = (kind: 'at' | 'rt', family: string) => {
     const token = `${kind}-${family}-${randomBytes(12).toString('hex')}`;
@@ -153,6 +156,14 @@ export async function startOAuthProvider(opts: ProviderOptions = {}): Promise<OA
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
+    if (req.url?.startsWith('/api/')) {
+      // A resource server: 200 for a live access token, 401 otherwise (what a proxy replays on).
+      counts.apiCalls += 1;
+      const bearer = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
+      return bearer && validAccess.has(bearer)
+        ? json(res, 200, { ok: true, path: req.url })
+        : json(res, 401, { error: 'invalid_token' });
+    }
     if (req.method !== 'POST' || !req.url?.startsWith('/token'))
       return json(res, 404, { error: 'not_found' });
     counts.requests += 1;

@@ -35,8 +35,7 @@ export async function makeRefresher(target: VaultTarget, yaml: string): Promise<
     refresher,
     refresherLines: lines,
     close: () => {
-      refresher.close();
-      t.close();
+      void refresher.close().then(() => t.close());
     },
   };
 }
