@@ -129,6 +129,8 @@ export const ConfigSchema = Type.Object(
         tokenTimeoutMs: Type.Integer({ minimum: 100, default: 15_000 }),
         leaseSeconds: Type.Integer({ minimum: 1, default: 60 }),
         concurrency: Type.Integer({ minimum: 1, default: 8 }),
+        /** Re-list stored credentials this often, to follow ones stored or deleted elsewhere; 0: never. */
+        resyncSeconds: Type.Integer({ minimum: 0, default: 300 }),
       },
       { ...Strict, default: {} },
     ),

@@ -147,6 +147,21 @@ export class RefreshScheduler extends EventEmitter {
     });
   }
 
+  /** True when the schedule already reflects this listing: same status, same due time. */
+  reflects(credential: Trackable): boolean {
+    const entry = this.#entries.get(`${credential.tenant}/${credential.integration}`);
+    if (!entry) return credential.authType === 'api_key' || !this.#refreshable(credential.integration);
+    if (entry.running) return true;
+    if (entry.status !== credential.status) return false;
+    const due = this.#dueOf(credential, false);
+    return due === undefined ? !this.#heap.has(entry) : this.#heap.has(entry) && entry.due === due;
+  }
+
+  /** Every credential the scheduler knows, as [tenant, integration]. */
+  *known(): IterableIterator<[string, string]> {
+    for (const entry of this.#entries.values()) yield [entry.tenant, entry.integration];
+  }
+
   /** Removes a credential from the schedule (deleted, or replaced by an API key). */
   cancel(tenant: string, integration: string): boolean {
     const entry = this.#entries.get(`${tenant}/${integration}`);

@@ -7,6 +7,7 @@ import type { Logger } from '../observability/logger.ts';
 import { Metrics } from '../observability/metrics.ts';
 import { REFRESH_EVENTS, type RefreshEvent } from './events.ts';
 import type { Refresher } from './refresher.ts';
+import { ScheduleResync } from './resync.ts';
 import { RefreshScheduler } from './scheduler.ts';
 
 export interface RefreshServiceDeps {
@@ -21,6 +22,7 @@ export interface RefreshService {
   scheduler: RefreshScheduler;
   events: EventLog;
   metrics: Metrics;
+  resync: ScheduleResync;
   /** Loads the schedule (in the background while Vault cannot list). */
   start(): void;
   stop(): void;
@@ -48,13 +50,26 @@ export async function setupRefresh({
     const level = name === 'refresh-scheduled' ? 'debug' : name === 'refresh-failed' ? 'warn' : 'info';
     scheduler.on(name, (event: RefreshEvent) => logger.log(level, name, { event: name, ...event }));
   }
+  const resync = new ScheduleResync({
+    scheduler,
+    source,
+    intervalMs: config.refresh.resyncSeconds * 1000,
+    logger,
+  });
   await app.register(refreshAdminRoutes, { prefix: '/v1', config, refresher, events });
   metrics.route(app);
   return {
     scheduler,
     events,
     metrics,
-    start: () => scheduler.startInBackground(),
-    stop: () => scheduler.stop(),
+    resync,
+    start: () => {
+      scheduler.startInBackground();
+      resync.start();
+    },
+    stop: () => {
+      resync.stop();
+      scheduler.stop();
+    },
   };
 }

@@ -1,0 +1,69 @@
+import type { CredentialListing } from '../credentials/types.ts';
+import { isKeygateError } from '../errors.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { RefreshScheduler } from './scheduler.ts';
+
+export interface ResyncDeps {
+  scheduler: Pick<RefreshScheduler, 'reflects' | 'track' | 'known' | 'cancel'>;
+  source: { listAll(): Promise<CredentialListing[]> };
+  intervalMs: number;
+  logger: Logger;
+}
+
+/**
+ * Re-lists the stored credentials now and then, so that each replica follows
+ * credentials stored, replaced (a needs_reauth one made active again) or deleted
+ * through another replica. Only what changed is rescheduled.
+ */
+export class ScheduleResync {
+  readonly #deps: ResyncDeps;
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+
+  constructor(deps: ResyncDeps) {
+    this.#deps = deps;
+  }
+
+  start(): void {
+    if (this.#deps.intervalMs <= 0 || this.#stopped) return;
+    this.#timer = setTimeout(() => {
+      void this.runOnce().finally(() => this.start());
+    }, this.#deps.intervalMs);
+    this.#timer.unref();
+  }
+
+  async runOnce(): Promise<{ changed: number; removed: number }> {
+    const { scheduler, source, logger } = this.#deps;
+    let listings: CredentialListing[];
+    try {
+      listings = await source.listAll();
+    } catch (err) {
+      logger.warn('cannot list credentials to resync the refresh schedule', {
+        event: 'refresh_resync_failed',
+        errorCode: isKeygateError(err) ? err.code : 'unknown',
+      });
+      return { changed: 0, removed: 0 };
+    }
+    const seen = new Set<string>();
+    let changed = 0;
+    for (const listing of listings) {
+      seen.add(`${listing.tenant}/${listing.integration}`);
+      if (scheduler.reflects(listing)) continue;
+      scheduler.track(listing);
+      changed += 1;
+    }
+    let removed = 0;
+    for (const [tenant, integration] of [...scheduler.known()]) {
+      if (!seen.has(`${tenant}/${integration}`) && scheduler.cancel(tenant, integration)) removed += 1;
+    }
+    if (changed + removed > 0) {
+      logger.info('refresh schedule resynced', { event: 'refresh_resynced', changed, removed });
+    }
+    return { changed, removed };
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+  }
+}

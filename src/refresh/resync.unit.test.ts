@@ -1,0 +1,60 @@
+import { EventEmitter } from 'node:events';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { parseConfig } from '../config/load.ts';
+import type { CredentialListing } from '../credentials/types.ts';
+import { createLogger } from '../observability/logger.ts';
+import { ScheduleResync } from './resync.ts';
+import { RefreshScheduler } from './scheduler.ts';
+
+const config = parseConfig(
+  `integrations:
+  crm:
+    baseUrl: https://crm.example.com
+    auth: { type: oauth2, tokenUrl: https://crm.example.com/token, clientId: c }`,
+  { VAULT_TOKEN: 'root' },
+);
+const HOUR = 3_600_000;
+
+describe('ScheduleResync', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('schedules what appeared or came back, cancels what disappeared, leaves the rest alone', async () => {
+    vi.useFakeTimers({ now: Date.parse('2026-01-01T00:00:00Z') });
+    const listing = (tenant: string, extra: Partial<CredentialListing> = {}): CredentialListing => ({
+      tenant,
+      integration: 'crm',
+      authType: 'oauth2',
+      status: 'active',
+      expiresAt: new Date(Date.now() + HOUR).toISOString(),
+      version: 1,
+      ...extra,
+    });
+    let stored = [listing('kept'), listing('deleted'), listing('revoked', { status: 'needs_reauth' })];
+    const refresher = Object.assign(new EventEmitter(), { refresh: vi.fn() });
+    const logger = createLogger({ silent: true });
+    const scheduler = new RefreshScheduler({
+      refresher,
+      source: { listAll: async () => stored },
+      config,
+      logger,
+    });
+    await scheduler.start();
+    expect(scheduler.size).toBe(2);
+    const scheduled: string[] = [];
+    scheduler.on('refresh-scheduled', (e: { tenant: string }) => scheduled.push(e.tenant));
+    const resync = new ScheduleResync({
+      scheduler,
+      source: { listAll: async () => stored },
+      intervalMs: 0,
+      logger,
+    });
+
+    stored = [listing('kept'), listing('revoked', { version: 3 }), listing('new')];
+    expect(await resync.runOnce()).toEqual({ changed: 2, removed: 1 });
+    expect(scheduled.sort()).toEqual(['new', 'revoked']);
+    expect(scheduler.size).toBe(3);
+    expect(scheduler.statusCounts).toEqual({ active: 3, refresh_failed: 0, needs_reauth: 0 });
+    expect(await resync.runOnce()).toEqual({ changed: 0, removed: 0 });
+    scheduler.stop();
+  });
+});
