@@ -41,9 +41,16 @@ export async function startKeygate(config: Readonly<Config>, logger: Logger): Pr
   const refresher = new Refresher({ store, kv, config, logger });
 
   const app = buildServer({ config, logger, vault });
-  await app.register(adminRoutes, { prefix: '/v1', config, logger, store, keys });
-  await app.register(proxyRoutes, { config, logger, store, keys, refresher });
   const refresh = await setupRefresh({ app, config, logger, refresher, source: store });
+  await app.register(adminRoutes, {
+    prefix: '/v1',
+    config,
+    logger,
+    store,
+    keys,
+    schedule: refresh.scheduler,
+  });
+  await app.register(proxyRoutes, { config, logger, store, keys, refresher });
 
   const url = await app.listen({ host: config.server.host, port: config.server.port });
   logger.info('keygate listening', {

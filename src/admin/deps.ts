@@ -2,11 +2,14 @@ import type { Config } from '../config/schema.ts';
 import type { CredentialStore } from '../credentials/store.ts';
 import type { CallerKeys } from '../keys/key-store.ts';
 import type { Logger } from '../observability/logger.ts';
+import type { RefreshScheduler } from '../refresh/scheduler.ts';
 
 /** What admin routes are built from. */
 export interface AdminDeps {
   config: Readonly<Config>;
   logger: Logger;
   store: CredentialStore;
+  /** Told about stored and deleted credentials, so this replica's refresh schedule follows at once. */
+  schedule?: Pick<RefreshScheduler, 'track' | 'cancel'>;
   keys: CallerKeys;
 }

@@ -109,6 +109,23 @@ ${providerIntegration('crm', provider)}`,
     expect(keygate.lines.join('\n')).not.toContain(CLIENT_SECRET);
   });
 
+  it('follows credentials stored and deleted through the admin API at once', async () => {
+    const sse = await events();
+    await waitFor('the stream to open', () => sse.comments.length > 0);
+    const stored = `${tenant}-stored`;
+    const pair = provider.issue('stored');
+    const put = await admin('PUT', `/v1/tenants/${stored}/credentials/crm`, { ...pair, expiresIn: 3600 });
+    expect(put.status).toBe(200);
+    const mine = () => sse.messages.filter((m) => JSON.parse(m.data ?? '{}').tenant === stored);
+    await waitFor('refresh-scheduled', () => mine().length >= 1);
+    const dueAt = Date.parse(JSON.parse(mine()[0]?.data ?? '{}').dueAt);
+    expect(dueAt).toBeGreaterThan(Date.now() + (3600 - 300 - 60) * 1000);
+    expect(dueAt).toBeLessThanOrEqual(Date.now() + (3600 - 300) * 1000);
+    expect((await admin('DELETE', `/v1/tenants/${stored}/credentials/crm`)).status).toBe(204);
+    await waitFor('refresh-cancelled', () => mine().length >= 2);
+    expect(mine().map((m) => m.event)).toEqual(['refresh-scheduled', 'refresh-cancelled']);
+  });
+
   it('answers 404 for an unknown integration or credential, 400 for a bad name', async () => {
     expect((await admin('POST', `/v1/tenants/${tenant}/credentials/nope/refresh`)).status).toBe(404);
     const missing = await admin('POST', `/v1/tenants/${tenant}-none/credentials/crm/refresh`);

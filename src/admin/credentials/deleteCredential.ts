@@ -3,12 +3,13 @@ import type { AdminDeps } from '../deps.ts';
 import { CredentialParams } from './schemas.ts';
 
 /** DELETE /v1/tenants/{tenant}/credentials/{integration}: every version, for good. 204. */
-export function deleteCredential(app: FastifyInstance, { store }: AdminDeps): void {
+export function deleteCredential(app: FastifyInstance, { store, schedule }: AdminDeps): void {
   app.delete<{ Params: CredentialParams }>(
     '/tenants/:tenant/credentials/:integration',
     { schema: { params: CredentialParams } },
     async (request, reply) => {
       await store.delete(request.params.tenant, request.params.integration);
+      schedule?.cancel(request.params.tenant, request.params.integration);
       return reply.code(204).send();
     },
   );
