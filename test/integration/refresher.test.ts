@@ -218,4 +218,74 @@ describe('Refresher token requests', () => {
       await provider.stop();
     }
   });
+
+  it('a wrong client authentication method is invalid_client: permanent, needs_reauth', async () => {
+    const provider = await startOAuthProvider({ authMethod: 'client_secret_post' });
+    // Keygate is told to use client_secret_basic; the provider insists on _post.
+    const basic = {
+      ...provider,
+      options: { ...provider.options, authMethod: 'client_secret_basic' as const },
+    };
+    const t = await makeRefresher(vault, yaml(basic, 'strict'));
+    try {
+      const tenant = uniqueTenant('basic');
+      await t.store.put(tenant, 'strict', {
+        authType: 'oauth2',
+        secret: provider.issue('strict'),
+        expiresAt: new Date(Date.now() - 1).toISOString(),
+      });
+      expect(await codeOf(t.refresher.refresh(tenant, 'strict', { reason: 'scheduled' }))).toBe(
+        'credential_refresh_failed',
+      );
+      expect(provider.counts).toMatchObject({ invalidClient: 1, refreshes: 0 });
+      expect((await t.store.read(tenant, 'strict')).status).toBe('needs_reauth');
+    } finally {
+      t.close();
+      await provider.stop();
+    }
+  });
+
+  it('honours a Retry-After longer than the backoff', async () => {
+    const provider = await startOAuthProvider();
+    const t = await makeRefresher(vault, yaml(provider, 'slowdown'));
+    try {
+      const tenant = uniqueTenant('retry-after');
+      await t.store.put(tenant, 'slowdown', {
+        authType: 'oauth2',
+        secret: provider.issue('slowdown'),
+        expiresAt: new Date(Date.now() - 1).toISOString(),
+      });
+      const events = recordEvents(t.refresher);
+      provider.inject({ status: 429, retryAfter: '1' });
+      const started = Date.now();
+      await t.refresher.refresh(tenant, 'slowdown', { reason: 'scheduled' });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+      expect(events[0]).toMatchObject({ name: 'refresh-retry', delayMs: 1000, error: 'http_429' });
+    } finally {
+      t.close();
+      await provider.stop();
+    }
+  });
+
+  it('client credentials: a new access token from the client_credentials grant', async () => {
+    const provider = await startOAuthProvider();
+    const t = await makeRefresher(
+      vault,
+      yaml(provider, 'machine').replace('type: oauth2', 'type: oauth2_client_credentials'),
+    );
+    try {
+      const tenant = uniqueTenant('machine');
+      await t.store.put(tenant, 'machine', {
+        authType: 'oauth2_client_credentials',
+        secret: { accessToken: 'at-initial' },
+        expiresAt: new Date(Date.now() - 1).toISOString(),
+      });
+      const refreshed = await t.refresher.refresh(tenant, 'machine', { reason: 'scheduled' });
+      expect(refreshed.secret.accessToken).toBe(provider.current('client-credentials')?.accessToken);
+      expect(refreshed.secret.refreshToken).toBeUndefined();
+    } finally {
+      t.close();
+      await provider.stop();
+    }
+  });
 });
