@@ -29,6 +29,7 @@ export interface SchedulerDeps {
 
 const MIN_GAP_MS = 1000;
 const START_RETRY_MS = 5000;
+const LOAD_SLICE = 10_000;
 
 interface Entry extends HeapItem {
   tenant: string;
@@ -62,6 +63,7 @@ export class RefreshScheduler extends EventEmitter {
   readonly #timer: DueTimer;
   readonly #limit: LimitFunction;
   #stopped = false;
+  #loading = false;
 
   constructor(deps: SchedulerDeps) {
     super();
@@ -102,7 +104,17 @@ export class RefreshScheduler extends EventEmitter {
   /** Lists every stored credential (metadata only) and schedules it. */
   async start(): Promise<number> {
     const listings = await this.#deps.source.listAll();
-    for (const listing of listings) this.track(listing);
+    // The initial load is one summary line, not a refresh-scheduled event per credential, and
+    // it yields now and then: a million credentials must not hold the event loop for seconds.
+    this.#loading = true;
+    try {
+      for (let i = 0; i < listings.length; i += 1) {
+        this.track(listings[i] as CredentialListing);
+        if (i % LOAD_SLICE === LOAD_SLICE - 1) await new Promise((resolve) => setImmediate(resolve));
+      }
+    } finally {
+      this.#loading = false;
+    }
     this.#deps.logger.info('refresh schedule loaded', {
       event: 'refresh_schedule_loaded',
       credentials: listings.length,
@@ -248,7 +260,7 @@ export class RefreshScheduler extends EventEmitter {
 
   #scheduleAt(entry: Entry, due: number): void {
     this.#heap.update(entry, due);
-    if (this.listenerCount('refresh-scheduled') > 0) {
+    if (!this.#loading && this.listenerCount('refresh-scheduled') > 0) {
       this.#emit('refresh-scheduled', entry, { dueAt: new Date(due).toISOString() });
     }
   }
