@@ -211,10 +211,16 @@ export class RefreshScheduler extends EventEmitter {
       if (this.#stopped || this.#entries.get(`${tenant}/${integration}`) !== entry) return;
       if (isKeygateError(err, 'credential_not_found')) return this.#forget(entry);
       if (isKeygateError(err, 'credential_refresh_failed')) return this.#setStatus(entry, 'needs_reauth');
-      // Transient (provider or Vault down): try again later; the refresher emitted refresh-failed.
+      // Transient: try again later. The refresher reported token endpoint failures itself;
+      // anything else (Vault down, a lease held too long) is reported here.
+      if (isKeygateError(err, 'token_endpoint_unavailable')) {
+        this.#setStatus(entry, 'refresh_failed');
+      } else {
+        this.#deps.logger.warn('scheduled refresh failed', logFields(entry, err));
+        const error = isKeygateError(err) ? err.code : 'internal_error';
+        this.#emit('refresh-failed', entry, { reason: 'scheduled', permanent: false, error });
+      }
       entry.failures += 1;
-      if (isKeygateError(err, 'token_endpoint_unavailable')) this.#setStatus(entry, 'refresh_failed');
-      else this.#deps.logger.warn('scheduled refresh failed', logFields(entry, err));
       this.#scheduleAt(entry, this.#now() + this.#refresh.retryFailedAfterSeconds * 1000);
       return this.#arm();
     }

@@ -157,6 +157,18 @@ describe('RefreshScheduler', () => {
     ).toBe(3);
   });
 
+  it('reports a scheduled refresh that fails for another reason (Vault down) and retries it', async () => {
+    refresher.outcome = () => new KeygateError('vault_unavailable');
+    const failed: RefreshEvent[] = [];
+    scheduler.on('refresh-failed', (e: RefreshEvent) => failed.push(e));
+    scheduler.track(oauth('acme', -1));
+    await vi.advanceTimersByTimeAsync(20);
+    expect(failed).toEqual([
+      expect.objectContaining({ tenant: 'acme', attempt: 1, permanent: false, error: 'vault_unavailable' }),
+    ]);
+    expect(scheduler.nextDueAt).toBe(T0 + 10 + 60_000);
+  });
+
   it('does not schedule API keys, needs_reauth credentials, or integrations not configured', () => {
     scheduler.track(oauth('key', 60 * MIN, { authType: 'api_key', expiresAt: null }));
     scheduler.track(oauth('elsewhere', 60 * MIN, { integration: 'unknown' }));
