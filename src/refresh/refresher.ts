@@ -3,13 +3,14 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { AuthConfig, Config } from '../config/schema.ts';
 import type { CredentialStore } from '../credentials/store.ts';
-import type { Credential, CredentialSecret, CredentialWrite } from '../credentials/types.ts';
+import type { Credential } from '../credentials/types.ts';
 import { KeygateError, isKeygateError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
-import { TokenEndpointError, type Grant, type TokenSet } from '../oauth/token-client.ts';
+import { TokenEndpointError, type TokenSet } from '../oauth/token-client.ts';
 import type { RefreshEvent, RefreshEventName, RefreshReason } from './events.ts';
 import { LeaseManager, type Lease, type LeaseKv } from './lease.ts';
 import { PendingWrites } from './pending-writes.ts';
+import { grantFor, refreshed } from './refreshed-credential.ts';
 import { failureCode, requestWithRetries } from './token-request.ts';
 
 /** The part of the credential store a refresh needs. */
@@ -274,46 +275,4 @@ export class Refresher extends EventEmitter {
 
 function needsReauth(): KeygateError {
   return new KeygateError('credential_refresh_failed');
-}
-
-function grantFor(auth: AuthConfig, credential: Credential): Grant {
-  if (auth.type === 'oauth2_client_credentials') return { type: 'client_credentials' };
-  const refreshToken = credential.secret.refreshToken;
-  // Without a refresh token only the tenant can get a new access token.
-  if (!refreshToken) throw new TokenEndpointError({ transient: false, oauthError: 'no_refresh_token' });
-  return { type: 'refresh_token', refreshToken };
-}
-
-/** The credential after a refresh: an answer without a new refresh token keeps the old one. */
-function refreshed(
-  current: Credential,
-  tokens: TokenSet,
-  now: string,
-): { next: Credential; write: CredentialWrite } {
-  const secret: CredentialSecret = {
-    ...current.secret,
-    accessToken: tokens.accessToken,
-    tokenType: tokens.tokenType,
-  };
-  const refreshToken = tokens.refreshToken ?? current.secret.refreshToken;
-  if (refreshToken !== undefined) secret.refreshToken = refreshToken;
-  const scopes = tokens.scopes ?? current.scopes;
-  const write: CredentialWrite = {
-    authType: current.authType,
-    secret,
-    expiresAt: tokens.expiresAt,
-    scopes,
-    status: 'active',
-    lastRefreshedAt: now,
-  };
-  const next: Credential = {
-    ...current,
-    secret,
-    expiresAt: tokens.expiresAt,
-    scopes,
-    status: 'active',
-    updatedAt: now,
-    lastRefreshedAt: now,
-  };
-  return { next, write };
 }

@@ -5,6 +5,7 @@ import type { Credential, CredentialListing, CredentialStatus } from '../credent
 import { isKeygateError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { DueTimer } from './due-timer.ts';
+import { dueTime } from './due-time.ts';
 import type { RefreshEvent, RefreshEventName, RefreshListener } from './events.ts';
 import { MinHeap, type HeapItem } from './min-heap.ts';
 import type { Refresher } from './refresher.ts';
@@ -27,7 +28,6 @@ export interface SchedulerDeps {
   now?: () => number;
 }
 
-const MIN_GAP_MS = 1000;
 const START_RETRY_MS = 5000;
 const LOAD_SLICE = 10_000;
 
@@ -216,8 +216,13 @@ export class RefreshScheduler extends EventEmitter {
       if (isKeygateError(err, 'token_endpoint_unavailable')) {
         this.#setStatus(entry, 'refresh_failed');
       } else {
-        this.#deps.logger.warn('scheduled refresh failed', logFields(entry, err));
         const error = isKeygateError(err) ? err.code : 'internal_error';
+        this.#deps.logger.warn('scheduled refresh failed', {
+          event: 'refresh_scheduled_failed',
+          tenant,
+          integration,
+          error,
+        });
         this.#emit('refresh-failed', entry, { reason: 'scheduled', permanent: false, error });
       }
       entry.failures += 1;
@@ -253,15 +258,7 @@ export class RefreshScheduler extends EventEmitter {
   }
 
   #dueOf(credential: Trackable, justRefreshed: boolean): number | undefined {
-    if (credential.status === 'needs_reauth' || !credential.expiresAt) return undefined;
-    const now = this.#now();
-    const expiresAt = Date.parse(credential.expiresAt);
-    if (Number.isNaN(expiresAt) || expiresAt <= now) return now;
-    const due = expiresAt - this.#refresh.bufferSeconds * 1000;
-    if (due > now || !justRefreshed) return Math.max(now, due);
-    // A new token that lives shorter than the buffer would be due again at once, in a
-    // loop: renew it halfway through its life instead.
-    return now + Math.max(MIN_GAP_MS, (expiresAt - now) / 2);
+    return dueTime(credential, this.#refresh.bufferSeconds * 1000, this.#now(), justRefreshed);
   }
 
   #scheduleAt(entry: Entry, due: number): void {
@@ -308,13 +305,4 @@ export class RefreshScheduler extends EventEmitter {
     };
     this.emit(name, event);
   }
-}
-
-function logFields(entry: Entry, err: unknown): Record<string, unknown> {
-  return {
-    event: 'refresh_scheduled_failed',
-    tenant: entry.tenant,
-    integration: entry.integration,
-    errorCode: isKeygateError(err) ? err.code : 'unknown',
-  };
 }
