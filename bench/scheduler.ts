@@ -1,5 +1,5 @@
 // The refresh schedule at scale: heap used, time to schedule, active timers.
-//   bash scripts/bootstrap.sh node --expose-gc bench/scheduler.ts [counts...]   (default: 100000 1000000)
+//   npm run bench:scheduler [-- counts...]   (default: 100000 1000000)
 // Each count runs in a child process of its own so one size's garbage never skews another's.
 // Expiries spread from 1 hour to 90 days (a third beyond setTimeout's 24.8-day limit), given as
 // ISO strings as the start-up listing gives them. No Vault: the listing source is in memory.
