@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 /** A Keygate key as a caller holds it: `kg_<id>.<secret>`. Only the id is ever stored in clear. */
 export interface KeyParts {
@@ -30,17 +30,28 @@ export function looksLikeKey(value: string): boolean {
  * The stored digest of a secret. The secret is 256 random bits, so a keyed hash
  * (HMAC-SHA256 with a per-key salt) is enough: there is nothing to brute-force.
  */
-export function hashSecret(secret: string, salt: string): string {
-  return createHmac('sha256', Buffer.from(salt, 'base64url')).update(secret).digest('base64url');
+export function hashSecret(secret: string, salt: string | KeyObject): string {
+  return digest(secret, typeof salt === 'string' ? saltKey(salt) : salt).toString('base64url');
 }
+
+/** The salt as an HMAC key, made once per cached key: building a KeyObject per request is costly. */
+export function saltKey(salt: string): KeyObject {
+  return createSecretKey(Buffer.from(salt, 'base64url'));
+}
+
+const digest = (secret: string, key: KeyObject) => createHmac('sha256', key).update(secret).digest();
 
 export function newSalt(): string {
   return randomBytes(16).toString('base64url');
 }
 
 /** Compares in constant time for a given digest length. */
-export function secretMatches(secret: string, salt: string, storedHash: string): boolean {
-  const actual = Buffer.from(hashSecret(secret, salt), 'base64url');
-  const expected = Buffer.from(storedHash, 'base64url');
+export function secretMatches(
+  secret: string,
+  salt: string | KeyObject,
+  storedHash: string | Buffer,
+): boolean {
+  const actual = digest(secret, typeof salt === 'string' ? saltKey(salt) : salt);
+  const expected = typeof storedHash === 'string' ? Buffer.from(storedHash, 'base64url') : storedHash;
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }

@@ -1,7 +1,8 @@
 import { LRUCache } from 'lru-cache';
 import { KeygateError } from '../errors.ts';
 import type { KvStore } from '../vault/kv.ts';
-import { generateKey, hashSecret, newSalt, parseKey, secretMatches } from './key-format.ts';
+import type { KeyObject } from 'node:crypto';
+import { generateKey, hashSecret, newSalt, parseKey, saltKey, secretMatches } from './key-format.ts';
 
 /** What a key may be used for; `tenants: ['*']` means every tenant, no `integrations` every integration. */
 export interface KeyScope {
@@ -19,6 +20,19 @@ interface StoredKey extends KeyInfo {
   salt: string;
   hash: string;
 }
+
+/** A key as the cache holds it: the salt ready as an HMAC key, the digest as bytes. */
+interface CachedKey {
+  info: KeyInfo;
+  salt: KeyObject;
+  hash: Buffer;
+}
+
+const toCached = ({ salt, hash, ...info }: StoredKey): CachedKey => ({
+  info,
+  salt: saltKey(salt),
+  hash: Buffer.from(hash, 'base64url'),
+});
 
 export interface CallerKeysOptions {
   kv: KvStore;
@@ -40,16 +54,16 @@ const path = (id: string) => `keys/${id}`;
  */
 export class CallerKeys {
   readonly #kv: KvStore;
-  readonly #cache: LRUCache<string, StoredKey | typeof ABSENT>;
+  readonly #cache: LRUCache<string, CachedKey | typeof ABSENT>;
 
   constructor({ kv, cacheTtlMs, cacheMaxEntries }: CallerKeysOptions) {
     this.#kv = kv;
-    this.#cache = new LRUCache<string, StoredKey | typeof ABSENT>({
+    this.#cache = new LRUCache<string, CachedKey | typeof ABSENT>({
       max: cacheMaxEntries,
       ttl: Math.max(1, cacheTtlMs),
       fetchMethod: async (id, _stale, { options }) => {
         const stored = await this.#read(id);
-        if (stored) return stored;
+        if (stored) return toCached(stored);
         options.ttl = ABSENT_TTL_MS;
         return ABSENT;
       },
@@ -69,7 +83,7 @@ export class CallerKeys {
     };
     const stored: StoredKey = { ...info, salt, hash: hashSecret(secret, salt) };
     await this.#kv.write(path(id), { ...stored }, { cas: 0 });
-    this.#cache.set(id, stored);
+    this.#cache.set(id, toCached(stored));
     return { ...info, key };
   }
 
@@ -85,9 +99,9 @@ export class CallerKeys {
   async verify(presented: string): Promise<KeyInfo | undefined> {
     const parts = parseKey(presented);
     if (!parts) return undefined;
-    const stored = await this.#cache.fetch(parts.id);
-    if (stored === undefined || stored === ABSENT) return undefined;
-    return secretMatches(parts.secret, stored.salt, stored.hash) ? stored : undefined;
+    const cached = await this.#cache.fetch(parts.id);
+    if (cached === undefined || cached === ABSENT) return undefined;
+    return secretMatches(parts.secret, cached.salt, cached.hash) ? cached.info : undefined;
   }
 
   async #read(id: string): Promise<StoredKey | undefined> {

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
+import type { FastifyReplyFromHooks } from '@fastify/reply-from';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { replay } from './body.ts';
 import { callerResponseHeaders, upstreamRequestHeaders } from './headers.ts';
@@ -20,6 +21,22 @@ export interface AttemptDeps {
   policy: RetryPolicy;
   /** False without a refresher: a 401 is then passed through. */
   canRefresh: boolean;
+  /** The state of a request being proxied (set by the plugin's onRequest hook). */
+  stateOf: (request: object) => ProxyState;
+}
+
+/** What the hooks of the attempt in flight need; one per attempt, held in ProxyState. */
+export interface AttemptRun {
+  ready: ReadyState;
+  number: number;
+  replayable: boolean;
+  bodyLength: number | undefined;
+  token: string;
+  started: number;
+  signal: AbortSignal;
+  /** The upstream's answer headers, held back until onResponse decides to forward them. */
+  pending: IncomingHttpHeaders;
+  resolve: (outcome: Outcome) => void;
 }
 
 const DRAIN_LIMIT = 64 * 1024;
@@ -31,84 +48,104 @@ function discard(stream: Readable): void {
   else stream.destroy();
 }
 
-function queryFor(ready: ReadyState, token: string): string {
-  const name = ready.plan.injector.query;
-  if (name === undefined) return ready.query;
-  const injected = `${encodeURIComponent(name)}=${encodeURIComponent(ready.plan.injector.value(token))}`;
-  return ready.query === '' ? injected : `${ready.query}&${injected}`;
+function queryFor(run: AttemptRun): string {
+  const { query, plan } = run.ready;
+  const name = plan.injector.query;
+  if (name === undefined) return query;
+  const injected = `${encodeURIComponent(name)}=${encodeURIComponent(plan.injector.value(run.token))}`;
+  return query === '' ? injected : `${query}&${injected}`;
 }
 
 /**
- * One upstream request through reply-from. The decision to forward or retry is
- * taken synchronously in onResponse from the status and headers; anything that
- * needs awaiting (a backoff, a refresh) is left to the caller of this function.
+ * reply-from hooks, made once per plugin: each reads the attempt in flight from the
+ * request's state, so an attempt allocates no closures. All synchronous: the
+ * credential was fetched before the attempt, and whether to forward or retry is
+ * decided from the status and headers alone; a backoff or a refresh is awaited by
+ * the caller of sendAttempt.
  */
+export function attemptHooks(deps: AttemptDeps): FastifyReplyFromHooks {
+  const runOf = (request: object | undefined) => deps.stateOf(request as object).run as AttemptRun;
+  return {
+    getUpstream: (request) => runOf(request).ready.upstream.origin,
+    queryString: (_search, _url, request) => queryFor(runOf(request)),
+    retryDelay: () => null, // Keygate owns retries; see retry-policy.ts
+    rewriteRequestHeaders: (request, headers) => {
+      const run = runOf(request);
+      return upstreamRequestHeaders(
+        headers,
+        run.ready.plan,
+        run.token,
+        run.bodyLength,
+      ) as IncomingHttpHeaders;
+    },
+    rewriteHeaders: (headers, request) => {
+      runOf(request).pending = callerResponseHeaders(headers) as IncomingHttpHeaders;
+      return {};
+    },
+    onResponse: (request, reply, res) => {
+      const state = deps.stateOf(request);
+      const run = state.run as AttemptRun;
+      state.upstreamMs += performance.now() - run.started;
+      const status = res.statusCode ?? 502;
+      const { ready } = run;
+      if (
+        status === 401 &&
+        deps.canRefresh &&
+        run.replayable &&
+        !ready.refreshed &&
+        ready.credential.authType !== 'api_key'
+      ) {
+        discard(res.stream);
+        run.resolve({ type: 'refresh' });
+        return;
+      }
+      const { headers } = res as unknown as { headers: IncomingHttpHeaders };
+      const context = { method: request.method, attempt: run.number, replayable: run.replayable };
+      const decision = deps.policy.forStatus(status, headers, context);
+      if (decision.retry && !run.signal.aborted) {
+        discard(res.stream);
+        run.resolve({ type: 'retry', delayMs: decision.delayMs });
+        return;
+      }
+      reply.headers(run.pending);
+      reply.send(res.stream);
+      run.resolve({ type: 'sent' });
+    },
+    onError: (reply, { error }) => {
+      const state = deps.stateOf(reply.request);
+      const run = state.run as AttemptRun;
+      state.upstreamMs += performance.now() - run.started;
+      run.resolve({ type: 'failed', failure: classifyUpstreamError(error, run.signal.aborted) });
+    },
+  };
+}
+
+/** One upstream request through reply-from, with `hooks` from attemptHooks. */
 export function sendAttempt(
   request: FastifyRequest,
   reply: FastifyReply,
   state: ProxyState,
-  ready: ReadyState,
   signal: AbortSignal,
   deps: AttemptDeps,
+  hooks: FastifyReplyFromHooks,
 ): Promise<Outcome> {
+  const ready = state.ready as ReadyState;
   state.attempts += 1;
-  const attempt = state.attempts;
-  const body = ready.body;
-  const replayable = body.kind !== 'streaming';
+  const { body } = ready;
   request.body =
     body.kind === 'buffered' ? replay(body.data) : body.kind === 'streaming' ? body.open() : undefined;
-  const bodyLength = body.kind === 'buffered' ? body.data.length : undefined;
-  const token = ready.token;
-  const started = performance.now();
-  let pending: IncomingHttpHeaders = {};
-
   return new Promise<Outcome>((resolve) => {
-    deps.upstreams.with(ready.upstream, signal, () =>
-      reply.from(ready.upstreamPath, {
-        getUpstream: () => ready.upstream.origin,
-        queryString: () => queryFor(ready, token),
-        retryDelay: () => null, // Keygate owns retries; see retry-policy.ts
-        rewriteRequestHeaders: (_req, headers) =>
-          upstreamRequestHeaders(headers, ready.plan, token, bodyLength) as IncomingHttpHeaders,
-        // Held back until onResponse knows whether this answer is forwarded at all.
-        rewriteHeaders: (headers) => {
-          pending = callerResponseHeaders(headers) as IncomingHttpHeaders;
-          return {};
-        },
-        onResponse: (_req, rep, res) => {
-          state.upstreamMs += performance.now() - started;
-          const status = res.statusCode ?? 502;
-          if (
-            status === 401 &&
-            deps.canRefresh &&
-            replayable &&
-            !ready.refreshed &&
-            ready.credential.authType !== 'api_key'
-          ) {
-            discard(res.stream);
-            resolve({ type: 'refresh' });
-            return;
-          }
-          const { headers } = res as unknown as { headers: IncomingHttpHeaders };
-          const decision = deps.policy.forStatus(status, headers, {
-            method: request.method,
-            attempt,
-            replayable,
-          });
-          if (decision.retry && !signal.aborted) {
-            discard(res.stream);
-            resolve({ type: 'retry', delayMs: decision.delayMs });
-            return;
-          }
-          rep.headers(pending);
-          rep.send(res.stream);
-          resolve({ type: 'sent' });
-        },
-        onError: (_rep, { error }) => {
-          state.upstreamMs += performance.now() - started;
-          resolve({ type: 'failed', failure: classifyUpstreamError(error, signal.aborted) });
-        },
-      }),
-    );
+    state.run = {
+      ready,
+      number: state.attempts,
+      replayable: body.kind !== 'streaming',
+      bodyLength: body.kind === 'buffered' ? body.data.length : undefined,
+      token: ready.token,
+      started: performance.now(),
+      signal,
+      pending: {},
+      resolve,
+    };
+    deps.upstreams.with(ready.upstream, signal, () => reply.from(ready.upstreamPath, hooks));
   });
 }

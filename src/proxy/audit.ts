@@ -7,30 +7,28 @@ const MAX_PATH = 512;
 export const CALLER_CLOSED = 499;
 
 /**
- * Writes one audit line per proxied request once its connection is done with it,
+ * The audit line of a proxied request, written once its connection is done with it,
  * whether the answer completed, failed or the caller hung up. Never a secret: no
  * header, no query string, no body.
  */
-export function auditOnClose(
+export function writeAuditLine(
   logger: Logger,
   request: FastifyRequest,
   reply: FastifyReply,
   state: ProxyState,
 ): void {
-  reply.raw.once('close', () => {
-    const finished = reply.raw.writableFinished;
-    logger.info('proxy request', {
-      event: 'proxy_request',
-      requestId: request.id,
-      tenant: state.tenant,
-      integration: state.integration,
-      method: state.method,
-      path: state.path.length > MAX_PATH ? `${state.path.slice(0, MAX_PATH)}…` : state.path,
-      status: finished ? reply.statusCode : CALLER_CLOSED,
-      keygateError: reply.getHeader('x-keygate-error'),
-      attempts: state.attempts,
-      upstreamMs: Math.round(state.upstreamMs),
-      totalMs: Math.round(performance.now() - state.startedAt),
-    });
+  const finished = reply.raw.writableFinished;
+  logger.info('proxy request', {
+    event: 'proxy_request',
+    requestId: request.id,
+    tenant: state.tenant,
+    integration: state.integration,
+    method: state.method,
+    path: state.path.length > MAX_PATH ? `${state.path.slice(0, MAX_PATH)}…` : state.path,
+    status: finished ? reply.statusCode : CALLER_CLOSED,
+    keygateError: reply.getHeader('x-keygate-error'),
+    attempts: state.attempts,
+    upstreamMs: Math.round(state.upstreamMs),
+    totalMs: Math.round(performance.now() - state.startedAt),
   });
 }

@@ -9,8 +9,8 @@ import { sendError } from '../http/error-handler.ts';
 import { authenticateCaller } from '../keys/authenticate.ts';
 import type { CallerKeys } from '../keys/key-store.ts';
 import type { Logger } from '../observability/logger.ts';
-import { sendAttempt, type AttemptDeps } from './attempt.ts';
-import { auditOnClose } from './audit.ts';
+import { attemptHooks, sendAttempt, type AttemptDeps } from './attempt.ts';
+import { writeAuditLine } from './audit.ts';
 import { takeBody } from './body.ts';
 import { planHeaders, type UpstreamHeaderPlan } from './headers.ts';
 import { compileInjector, tokenOf } from './inject.ts';
@@ -30,7 +30,7 @@ export interface ProxyDeps {
 }
 
 const NAME = new RegExp(NAME_PATTERN);
-const states = new WeakMap<FastifyRequest, ProxyState>();
+const states = new WeakMap<object, ProxyState>();
 
 /**
  * `ANY /proxy/{tenant}/{integration}/{path}`. Async work (key, credential, body)
@@ -51,7 +51,9 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
     upstreams,
     policy: new RetryPolicy(config.proxy),
     canRefresh: refresher !== undefined,
+    stateOf: (request) => states.get(request) as ProxyState,
   };
+  const hooks = attemptHooks(attemptDeps);
 
   await app.register(replyFrom, {
     undici: upstreams.dispatcher as unknown as NonNullable<FastifyReplyFromOptions['undici']>,
@@ -69,6 +71,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
 
   app.addHook('onRequest', (request, reply, done) => {
     const target = splitProxyUrl(request.raw.url ?? '');
+    const controller = new AbortController();
     const state: ProxyState = {
       tenant: target?.tenant ?? '',
       integration: target?.integration ?? '',
@@ -77,9 +80,13 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
       startedAt: performance.now(),
       attempts: 0,
       upstreamMs: 0,
+      callerGone: controller.signal,
     };
     states.set(request, state);
-    auditOnClose(logger, request, reply, state);
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) controller.abort();
+      writeAuditLine(logger, request, reply, state);
+    });
     done();
   });
 
@@ -114,9 +121,9 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
   const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const state = states.get(request) as ProxyState;
     const ready = state.ready as ReadyState;
-    const signal = callerSignal(reply);
+    const signal = state.callerGone;
     for (;;) {
-      const outcome = await sendAttempt(request, reply, state, ready, signal, attemptDeps);
+      const outcome = await sendAttempt(request, reply, state, signal, attemptDeps, hooks);
       if (outcome.type === 'sent') return reply;
       if (outcome.type === 'failed') {
         const { failure } = outcome;
@@ -161,13 +168,4 @@ async function refreshOnce(
     // The refresher's own codes say what happened (revoked grant, token endpoint down, Vault down).
     return isKeygateError(err) ? err : new KeygateError('credential_refresh_failed', { cause: err });
   }
-}
-
-// Aborts when the caller hangs up before the answer is complete.
-function callerSignal(reply: FastifyReply): AbortSignal {
-  const controller = new AbortController();
-  reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) controller.abort();
-  });
-  return controller.signal;
 }

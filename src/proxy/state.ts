@@ -1,4 +1,5 @@
 import type { Credential } from '../credentials/types.ts';
+import type { AttemptRun } from './attempt.ts';
 import type { ProxyBody } from './body.ts';
 import type { UpstreamHeaderPlan } from './headers.ts';
 import type { Upstream } from './upstreams.ts';
@@ -13,8 +14,12 @@ export interface ProxyState {
   startedAt: number;
   attempts: number;
   upstreamMs: number;
+  /** Aborts when the caller hangs up before the answer is complete; cancels the upstream request. */
+  callerGone: AbortSignal;
   /** Filled by the preHandler once the caller, the integration and the credential are known. */
   ready?: ReadyState;
+  /** The attempt in flight. */
+  run?: AttemptRun;
 }
 
 export interface ReadyState {

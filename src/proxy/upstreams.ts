@@ -55,8 +55,8 @@ export class Upstreams {
   readonly dispatcher = {
     request: (options: Dispatcher.RequestOptions, callback: Callback): void => {
       const current = this.#current.getStore();
-      const origin = options.origin === undefined ? undefined : new URL(String(options.origin)).origin;
-      if (!current || origin !== current.upstream.origin) {
+      // reply-from passes the URL's serialised origin, so a string comparison is exact.
+      if (!current || String(options.origin) !== current.upstream.origin) {
         callback(new Error('refused: the request is not for the integration being served'));
         return;
       }
