@@ -3,7 +3,9 @@
 // autocannon against: the origin directly, a bare @fastify/http-proxy (no injection),
 // Keygate with a cached credential and a cached key, and nginx adding a fixed header
 // where nginx is installed (skipped otherwise). Each contender runs in its own process;
-// Keygate uses VAULT_ADDR/VAULT_TOKEN when set, else its own `bao server -dev`.
+// Keygate uses VAULT_ADDR/VAULT_TOKEN when set, else its own `bao server -dev`. Keygate
+// runs twice: as configured (one audit line per request, to a file) and at log level
+// warn (no audit line), to show what the audit line costs; nginx writes an access log.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -79,16 +81,19 @@ async function vault(): Promise<VaultTarget> {
   return bao;
 }
 
-async function keygate(origin: string, dir: string): Promise<{ url: string; key: string }> {
-  const target = await vault();
-  await prepareVault(target);
+async function keygate(
+  target: VaultTarget,
+  origin: string,
+  dir: string,
+  logLevel: string,
+): Promise<{ url: string; key: string }> {
   const port = await freePort();
-  const file = join(dir, 'keygate.yaml');
+  const file = join(dir, `keygate-${logLevel}.yaml`);
   writeFileSync(
     file,
     `server: { host: 127.0.0.1, port: ${port} }
 cache: { ttlSeconds: 3600 }
-log: { level: ${process.env['BENCH_LOG_LEVEL'] ?? 'info'} }
+log: { level: ${logLevel} }
 proxy: { keyCacheTtlSeconds: 3600, upstream: { connections: 128 } }
 integrations:
   api:
@@ -99,7 +104,7 @@ integrations:
 `,
   );
   const env = { VAULT_ADDR: target.address, VAULT_TOKEN: target.token, KEYGATE_ADMIN_TOKEN: ADMIN };
-  child([join(ROOT, 'bin/keygate.js'), 'serve', '--config', file], env, join(dir, 'keygate.log'));
+  child([join(ROOT, 'bin/keygate.js'), 'serve', '--config', file], env, join(dir, `keygate-${logLevel}.log`));
   const url = `http://127.0.0.1:${port}`;
   await untilUp(`${url}/healthz`);
   const admin = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' };
@@ -163,7 +168,10 @@ try {
   const origin = `http://127.0.0.1:${await portOf(originProc)}`;
   const bareProc = child([join(ROOT, 'bench/support/bare-proxy.ts'), origin]);
   const bare = `http://127.0.0.1:${await portOf(bareProc)}`;
-  const kg = await keygate(origin, dir);
+  const target = await vault();
+  await prepareVault(target);
+  const kg = await keygate(target, origin, dir, 'info');
+  const quiet = await keygate(target, origin, dir, 'warn'); // the same without its audit line
   const ngx = await nginx(origin, dir);
 
   const path = '/v1/messages';
@@ -172,6 +180,11 @@ try {
   results.push(await measure('bare @fastify/http-proxy', `${bare}${path}`));
   results.push(
     await measure('keygate (cached)', `${kg.url}/proxy/bench/api${path}`, { 'x-api-key': kg.key }),
+  );
+  results.push(
+    await measure('keygate (no audit line)', `${quiet.url}/proxy/bench/api${path}`, {
+      'x-api-key': quiet.key,
+    }),
   );
   if (ngx) results.push(await measure('nginx (fixed header)', `${ngx}${path}`));
 
