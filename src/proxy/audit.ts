@@ -21,8 +21,9 @@ export function writeAuditLine(
   logger.info('proxy request', {
     event: 'proxy_request',
     requestId: request.id,
-    tenant: state.tenant,
-    integration: state.integration,
+    // Raw from the URL, so possibly not a name at all (then the answer was a 400).
+    tenant: state.tenant.slice(0, 64),
+    integration: state.integration.slice(0, 64),
     method: state.method,
     path: state.path.length > MAX_PATH ? `${state.path.slice(0, MAX_PATH)}…` : state.path,
     status: finished ? reply.statusCode : CALLER_CLOSED,

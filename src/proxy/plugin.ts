@@ -102,7 +102,8 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
     if (!upstream || !plan) throw new KeygateError('unknown_integration');
     const path = upstreamPath(upstream.basePath, target.rest);
     assertWithinBase(upstream.origin, upstream.basePath, path);
-    const credential = await store.get(target.tenant, target.integration);
+    let credential = await store.get(target.tenant, target.integration);
+    if (refresher && isExpired(credential)) credential = await refreshExpired(refresher, credential);
     const body = await takeBody(request.body, request.headers['content-length'], config.proxy);
     const query =
       plan.injector.query === undefined ? target.query : withoutQueryParam(target.query, plan.injector.query);
@@ -152,6 +153,27 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
 
   app.all('/proxy/:tenant/:integration', { preHandler }, handler);
   app.all('/proxy/:tenant/:integration/*', { preHandler }, handler);
+}
+
+function isExpired(credential: Credential): boolean {
+  return (
+    credential.authType !== 'api_key' &&
+    credential.expiresAt !== null &&
+    Date.parse(credential.expiresAt) <= Date.now()
+  );
+}
+
+/**
+ * An access token already past its expiry (the scheduler fell behind, or another
+ * replica holds the refresh) is refreshed before the request rather than after a 401,
+ * so a streamed body, which cannot be replayed, still goes through. On failure the
+ * request goes out with what there is, and the 401 path decides.
+ */
+async function refreshExpired(refresher: CredentialRefresher, credential: Credential): Promise<Credential> {
+  const { tenant, integration, secret } = credential;
+  return refresher
+    .refresh(tenant, integration, { reason: 'unauthorized', staleAccessToken: secret.accessToken ?? '' })
+    .catch(() => credential);
 }
 
 async function refreshOnce(

@@ -94,6 +94,27 @@ integrations:
     expect(audit.every((e) => e.attempts === 2 && e.status === 200)).toBe(true);
   });
 
+  it('an access token already expired is refreshed before the request, not after a 401', async () => {
+    const tenant = uniqueTenant('refresh-expired');
+    const pair = provider.issue(tenant);
+    await keygate.putCredential(tenant, 'gh', {
+      accessToken: 'expired-access-token',
+      refreshToken: pair.refreshToken,
+      expiresAt: new Date(Date.now() - 60_000).toISOString(),
+    });
+    const before = upstream.received.length;
+    const big = 'z'.repeat(4096); // over maxReplayBodyBytes: only a first-time success will do
+    const res = await fetch(`${keygate.url}/proxy/${tenant}/gh/upload`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'text/plain' },
+      body: big,
+    });
+    expect(res.status).toBe(200);
+    const sent = upstream.received.slice(before);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]?.headers.authorization).toBe(`Bearer ${provider.current(tenant)?.accessToken}`);
+  });
+
   it('a refresh that fails permanently answers 401 credential_refresh_failed and marks the credential', async () => {
     const tenant = uniqueTenant('refresh-fail');
     await keygate.putCredential(tenant, 'gh', {
