@@ -11,6 +11,15 @@ export const ERRORS = {
     message: 'Tenant and integration names must match ^[a-z0-9][a-z0-9_-]{0,62}$.',
   },
   invalid_path: { status: 400, message: "The path would leave the integration's base URL." },
+  connect_unsupported: {
+    status: 400,
+    message: 'This integration has no authorization-code flow (it needs auth.type oauth2 and an authorizationUrl).',
+  },
+  oauth_state_invalid: {
+    status: 400,
+    message: 'The OAuth callback has an unknown, used or expired state; start the connect flow again.',
+  },
+  oauth_denied: { status: 400, message: 'The provider did not grant access; start the connect flow again.' },
   unauthorized: { status: 401, message: 'Missing or invalid credentials for Keygate.' },
   credential_refresh_failed: {
     status: 401,

@@ -4,6 +4,8 @@ import type { Config } from './config/schema.ts';
 import { CredentialStore } from './credentials/store.ts';
 import { CallerKeys } from './keys/key-store.ts';
 import type { Logger } from './observability/logger.ts';
+import { ConnectFlow } from './oauth/connect.ts';
+import { oauthCallbackRoute } from './oauth/callback-route.ts';
 import { proxyRoutes } from './proxy/plugin.ts';
 import { Refresher } from './refresh/refresher.ts';
 import { setupRefresh, type RefreshService } from './refresh/service.ts';
@@ -42,14 +44,17 @@ export async function startKeygate(config: Readonly<Config>, logger: Logger): Pr
 
   const app = buildServer({ config, logger, vault });
   const refresh = await setupRefresh({ app, config, logger, refresher, source: store });
+  const connect = new ConnectFlow({ config, kv, transit, store, schedule: refresh.scheduler });
   await app.register(adminRoutes, {
     prefix: '/v1',
     config,
     logger,
     store,
     keys,
+    connect,
     schedule: refresh.scheduler,
   });
+  await app.register(oauthCallbackRoute, { connect });
   await app.register(proxyRoutes, { config, logger, store, keys, refresher });
 
   const url = await app.listen({ host: config.server.host, port: config.server.port });

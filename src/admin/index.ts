@@ -4,6 +4,7 @@ import { deleteCredential } from './credentials/deleteCredential.ts';
 import { getCredential } from './credentials/getCredential.ts';
 import { listCredentials } from './credentials/listCredentials.ts';
 import { putCredential } from './credentials/putCredential.ts';
+import { startConnect } from './connect/startConnect.ts';
 import type { AdminDeps } from './deps.ts';
 import { createKey } from './keys/createKey.ts';
 import { deleteKey } from './keys/deleteKey.ts';
@@ -17,4 +18,5 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminDeps): Promis
   deleteCredential(app, deps);
   createKey(app, deps);
   deleteKey(app, deps);
+  startConnect(app, deps);
 }

@@ -134,6 +134,18 @@ export const ConfigSchema = Type.Object(
       },
       { ...Strict, default: {} },
     ),
+    oauth: Type.Object(
+      {
+        /**
+         * The redirect URI registered with providers for `POST .../connect/...`; without it,
+         * Keygate derives one from the admin request's host (fine for development only).
+         */
+        callbackUrl: Type.Optional(Url),
+        /** How long a connect flow (state + PKCE verifier) may take before the callback. */
+        stateTtlSeconds: Type.Integer({ minimum: 30, maximum: 86_400, default: 600 }),
+      },
+      { ...Strict, default: {} },
+    ),
     events: Type.Object(
       {
         /** Refresh events kept for GET /v1/events clients resuming with Last-Event-ID. */

@@ -11,7 +11,32 @@ export interface TokenSet {
   scopes?: string[];
 }
 
-export type Grant = { type: 'refresh_token'; refreshToken: string } | { type: 'client_credentials' };
+export type Grant =
+  | { type: 'refresh_token'; refreshToken: string }
+  | { type: 'client_credentials' }
+  | {
+      type: 'authorization_code';
+      /** The callback's parameters, as returned by validateCallback(). */
+      callback: URLSearchParams;
+      redirectUri: string;
+      codeVerifier: string;
+    };
+
+/** The authorization server and client as oauth4webapi wants them, from the integration's config. */
+export function endpoints(auth: AuthConfig): { as: oauth.AuthorizationServer; client: oauth.Client } {
+  if (!auth.tokenUrl || !auth.clientId) {
+    throw new TokenEndpointError({ transient: false, reason: 'integration has no tokenUrl or clientId' });
+  }
+  const tokenUrl = new URL(auth.tokenUrl);
+  return {
+    as: {
+      issuer: tokenUrl.origin,
+      token_endpoint: tokenUrl.href,
+      ...(auth.authorizationUrl ? { authorization_endpoint: auth.authorizationUrl } : {}),
+    },
+    client: { client_id: auth.clientId },
+  };
+}
 
 export interface TokenRequestOptions {
   timeoutMs: number;
@@ -61,12 +86,8 @@ export async function requestTokens(
   grant: Grant,
   options: TokenRequestOptions,
 ): Promise<TokenSet> {
-  if (!auth.tokenUrl || !auth.clientId) {
-    throw new TokenEndpointError({ transient: false, reason: 'integration has no tokenUrl or clientId' });
-  }
-  const tokenUrl = new URL(auth.tokenUrl);
-  const as: oauth.AuthorizationServer = { issuer: tokenUrl.origin, token_endpoint: tokenUrl.href };
-  const client: oauth.Client = { client_id: auth.clientId };
+  const { as, client } = endpoints(auth);
+  const tokenUrl = new URL(as.token_endpoint as string);
   const clientAuth = clientAuthentication(auth);
   const requestOptions: oauth.TokenEndpointRequestOptions = {
     signal: AbortSignal.timeout(options.timeoutMs),
@@ -79,16 +100,7 @@ export async function requestTokens(
   const now = options.now ?? Date.now;
   let response: Response;
   try {
-    response =
-      grant.type === 'refresh_token'
-        ? await oauth.refreshTokenGrantRequest(as, client, clientAuth, grant.refreshToken, requestOptions)
-        : await oauth.clientCredentialsGrantRequest(
-            as,
-            client,
-            clientAuth,
-            new URLSearchParams(),
-            requestOptions,
-          );
+    response = await sendGrant(as, client, clientAuth, grant, requestOptions);
   } catch (err) {
     throw new TokenEndpointError({ transient: true, reason: networkReason(err) });
   }
@@ -107,7 +119,9 @@ export async function requestTokens(
     result =
       grant.type === 'refresh_token'
         ? await oauth.processRefreshTokenResponse(as, client, response)
-        : await oauth.processClientCredentialsResponse(as, client, response);
+        : grant.type === 'authorization_code'
+          ? await oauth.processAuthorizationCodeResponse(as, client, response)
+          : await oauth.processClientCredentialsResponse(as, client, response);
   } catch (err) {
     throw classify(err, response.status);
   }
@@ -120,6 +134,31 @@ export async function requestTokens(
   }
   if (typeof result.scope === 'string') tokens.scopes = result.scope.split(' ').filter(Boolean);
   return tokens;
+}
+
+function sendGrant(
+  as: oauth.AuthorizationServer,
+  client: oauth.Client,
+  clientAuth: oauth.ClientAuth,
+  grant: Grant,
+  options: oauth.TokenEndpointRequestOptions,
+): Promise<Response> {
+  switch (grant.type) {
+    case 'refresh_token':
+      return oauth.refreshTokenGrantRequest(as, client, clientAuth, grant.refreshToken, options);
+    case 'authorization_code':
+      return oauth.authorizationCodeGrantRequest(
+        as,
+        client,
+        clientAuth,
+        grant.callback,
+        grant.redirectUri,
+        grant.codeVerifier,
+        options,
+      );
+    case 'client_credentials':
+      return oauth.clientCredentialsGrantRequest(as, client, clientAuth, new URLSearchParams(), options);
+  }
 }
 
 function clientAuthentication(auth: AuthConfig): oauth.ClientAuth {

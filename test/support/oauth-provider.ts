@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -73,6 +73,8 @@ export interface OAuthProvider {
     faults: number;
     apiCalls: number;
   };
+  /** The next authorization answers with `error=access_denied` instead of a code. */
+  denyNextAuthorization(): void;
   /** Every token the provider ever issued, for canary hunting in logs and events. */
   issuedTokens(): string[];
   stop(): Promise<void>;
@@ -92,6 +94,9 @@ export async function startOAuthProvider(opts: ProviderOptions = {}): Promise<OA
   const issued: string[] = [];
   const faults: Fault[] = [];
   let gate: Promise<void> | undefined;
+  // Authorization codes (single use) with the PKCE challenge and redirect URI they were issued for.
+  const codes = new Map<string, { challenge: string; redirectUri: string }>();
+  let denyNext = false;
   const counts = { requests: 0, refreshes: 0, invalidGrant: 0, invalidClient: 0, faults: 0, apiCalls: 0 };
 
   const mint = (kind: 'at' | 'rt', family: string) => {
@@ -144,6 +149,7 @@ export async function startOAuthProvider(opts: ProviderOptions = {}): Promise<OA
         release();
       };
     },
+    denyNextAuthorization: () => void (denyNext = true),
     issuedTokens: () => [...issued],
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
@@ -164,6 +170,7 @@ export async function startOAuthProvider(opts: ProviderOptions = {}): Promise<OA
         ? json(res, 200, { ok: true, path: req.url })
         : json(res, 401, { error: 'invalid_token' });
     }
+    if (req.method === 'GET' && req.url?.startsWith('/authorize')) return authorize(req, res);
     if (req.method !== 'POST' || !req.url?.startsWith('/token'))
       return json(res, 404, { error: 'not_found' });
     counts.requests += 1;
@@ -192,6 +199,22 @@ export async function startOAuthProvider(opts: ProviderOptions = {}): Promise<OA
       grantAccess(family);
       return answer(res, family, false);
     }
+    if (grantType === 'authorization_code') {
+      const code = codes.get(form.get('code') ?? '');
+      codes.delete(form.get('code') ?? '');
+      const verifier = form.get('code_verifier') ?? '';
+      const challenge = createHash('sha256').update(verifier).digest('base64url');
+      if (!code || code.redirectUri !== form.get('redirect_uri') || code.challenge !== challenge) {
+        counts.invalidGrant += 1;
+        return json(res, 400, {
+          error: 'invalid_grant',
+          error_description: 'code, redirect_uri or PKCE mismatch',
+        });
+      }
+      const pair = provider.issue(`consent-${randomBytes(4).toString('hex')}`);
+      const family = byRefresh.get(pair.refreshToken) as Family;
+      return answer(res, family, true);
+    }
     if (grantType !== 'refresh_token') return json(res, 400, { error: 'unsupported_grant_type' });
     const presented = form.get('refresh_token') ?? '';
     const family = byRefresh.get(presented);
@@ -214,6 +237,32 @@ export async function startOAuthProvider(opts: ProviderOptions = {}): Promise<OA
     counts.refreshes += 1;
     await provider.beforeAnswer?.(family.id);
     return answer(res, family, options.rotate);
+  }
+
+  // The consent screen, answered yes at once (or no, once, after denyNextAuthorization).
+  function authorize(req: IncomingMessage, res: ServerResponse): void {
+    const query = new URL(req.url ?? '/', 'http://provider').searchParams;
+    const redirectUri = query.get('redirect_uri') ?? '';
+    const back = new URL(redirectUri);
+    if (
+      query.get('response_type') !== 'code' ||
+      query.get('client_id') !== options.clientId ||
+      query.get('code_challenge_method') !== 'S256' ||
+      !query.get('code_challenge')
+    ) {
+      return json(res, 400, { error: 'invalid_request' });
+    }
+    if (denyNext) {
+      denyNext = false;
+      back.searchParams.set('error', 'access_denied');
+    } else {
+      const code = `code-${randomBytes(12).toString('hex')}`;
+      codes.set(code, { challenge: query.get('code_challenge') ?? '', redirectUri });
+      back.searchParams.set('code', code);
+    }
+    back.searchParams.set('state', query.get('state') ?? '');
+    res.writeHead(302, { location: back.href });
+    res.end();
   }
 
   function answer(res: ServerResponse, family: Family, withRefresh: boolean): void {

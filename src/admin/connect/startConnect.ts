@@ -1,0 +1,29 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { AdminDeps } from '../deps.ts';
+import { CredentialParams } from '../credentials/schemas.ts';
+
+const StartConnectBody = Type.Optional(
+  Type.Object(
+    { scopes: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { maxItems: 256 })) },
+    { additionalProperties: false },
+  ),
+);
+
+/**
+ * POST /v1/tenants/{tenant}/connect/{integration}: starts the authorization-code + PKCE
+ * flow and answers 201 with the URL to send the tenant's user to.
+ */
+export function startConnect(app: FastifyInstance, { connect }: AdminDeps): void {
+  app.post<{ Params: CredentialParams; Body: Static<typeof StartConnectBody> }>(
+    '/tenants/:tenant/connect/:integration',
+    { schema: { params: CredentialParams, body: StartConnectBody } },
+    async (request, reply) => {
+      const started = await connect.start(request.params.tenant, request.params.integration, {
+        scopes: request.body?.scopes,
+        fallbackCallbackUrl: `${request.protocol}://${request.host}/oauth/callback`,
+      });
+      return reply.code(201).send(started);
+    },
+  );
+}

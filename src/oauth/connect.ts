@@ -1,0 +1,153 @@
+import * as oauth from 'oauth4webapi';
+import type { Config } from '../config/schema.ts';
+import { assertNames } from '../credentials/names.ts';
+import type { CredentialStore } from '../credentials/store.ts';
+import type { CredentialMetadata } from '../credentials/types.ts';
+import { KeygateError, isKeygateError } from '../errors.ts';
+import type { RefreshScheduler } from '../refresh/scheduler.ts';
+import type { KvStore } from '../vault/kv.ts';
+import type { TransitKeys } from '../vault/transit.ts';
+import { TokenEndpointError, endpoints, requestTokens } from './token-client.ts';
+
+/** A connect flow in progress, kept in KV under `oauth-state/<state>` until its callback. */
+interface PendingConnect {
+  tenant: string;
+  integration: string;
+  /** The PKCE verifier, encrypted with the tenant's Transit key like any credential. */
+  verifierCiphertext: string;
+  redirectUri: string;
+  scopes: string[];
+  expiresAt: string;
+  used?: boolean;
+}
+
+const STATE = /^[A-Za-z0-9_-]{20,128}$/;
+
+export interface ConnectDeps {
+  config: Readonly<Config>;
+  kv: KvStore;
+  transit: TransitKeys;
+  store: CredentialStore;
+  schedule?: Pick<RefreshScheduler, 'track'> | undefined;
+}
+
+/**
+ * The OAuth authorization-code flow with PKCE (S256): `start` stores a single-use state
+ * and answers with the provider's authorization URL; `complete` takes the callback,
+ * claims the state with check-and-set (so a replayed callback fails), exchanges the
+ * code through oauth4webapi and stores the tokens like `PUT .../credentials/...`.
+ */
+export class ConnectFlow {
+  readonly #deps: ConnectDeps;
+
+  constructor(deps: ConnectDeps) {
+    this.#deps = deps;
+  }
+
+  async start(
+    tenant: string,
+    integration: string,
+    options: { scopes?: string[] | undefined; fallbackCallbackUrl: string },
+  ): Promise<{ authorizationUrl: string; state: string; expiresAt: string }> {
+    assertNames(tenant, integration);
+    const { config, kv, transit } = this.#deps;
+    const auth = config.integrations[integration]?.auth;
+    if (!auth) throw new KeygateError('unknown_integration');
+    if (auth.type !== 'oauth2' || !auth.authorizationUrl || !auth.clientId) {
+      throw new KeygateError('connect_unsupported');
+    }
+    const state = oauth.generateRandomState();
+    const verifier = oauth.generateRandomCodeVerifier();
+    const redirectUri = config.oauth.callbackUrl ?? options.fallbackCallbackUrl;
+    const scopes = options.scopes ?? auth.scopes ?? [];
+    const expiresAt = new Date(Date.now() + config.oauth.stateTtlSeconds * 1000).toISOString();
+    const pending: PendingConnect = {
+      tenant,
+      integration,
+      verifierCiphertext: await transit.encrypt(tenant, integration, verifier),
+      redirectUri,
+      scopes,
+      expiresAt,
+    };
+    await kv.write(`oauth-state/${state}`, { ...pending }, { cas: 0 });
+    const url = new URL(auth.authorizationUrl);
+    url.searchParams.set('response_type', 'code');
+    url.searchParams.set('client_id', auth.clientId);
+    url.searchParams.set('redirect_uri', redirectUri);
+    if (scopes.length > 0) url.searchParams.set('scope', scopes.join(' '));
+    url.searchParams.set('state', state);
+    url.searchParams.set('code_challenge', await oauth.calculatePKCECodeChallenge(verifier));
+    url.searchParams.set('code_challenge_method', 'S256');
+    return { authorizationUrl: url.href, state, expiresAt };
+  }
+
+  /** Handles `GET /oauth/callback?code&state` (or `?error&state`); answers with the credential's metadata. */
+  async complete(parameters: URLSearchParams): Promise<CredentialMetadata> {
+    const state = parameters.get('state') ?? '';
+    if (!STATE.test(state)) throw new KeygateError('oauth_state_invalid');
+    const pending = await this.#claim(state);
+    const { config, transit, store, schedule, kv } = this.#deps;
+    try {
+      const { tenant, integration } = pending;
+      const auth = config.integrations[integration]?.auth;
+      if (!auth || auth.type !== 'oauth2') throw new KeygateError('connect_unsupported');
+      const { as, client } = endpoints(auth);
+      let callback: URLSearchParams;
+      try {
+        callback = oauth.validateAuthResponse(as, client, parameters, state);
+      } catch {
+        // `error=access_denied` and the like; the provider's description is not echoed.
+        throw new KeygateError('oauth_denied');
+      }
+      const codeVerifier = await transit.decrypt(tenant, integration, pending.verifierCiphertext);
+      const tokens = await requestTokens(
+        auth,
+        { type: 'authorization_code', callback, redirectUri: pending.redirectUri, codeVerifier },
+        {
+          timeoutMs: config.refresh.tokenTimeoutMs,
+          defaultExpiresInSeconds: config.refresh.defaultExpiresInSeconds,
+          clockSkewSeconds: config.refresh.clockSkewSeconds,
+        },
+      ).catch((err: unknown) => {
+        if (err instanceof TokenEndpointError && !err.transient) throw new KeygateError('oauth_denied');
+        throw new KeygateError('token_endpoint_unavailable', { cause: err });
+      });
+      const now = new Date().toISOString();
+      const {
+        secret: _secret,
+        version: _version,
+        ...metadata
+      } = await store.put(tenant, integration, {
+        authType: 'oauth2',
+        secret: {
+          accessToken: tokens.accessToken,
+          tokenType: tokens.tokenType,
+          ...(tokens.refreshToken === undefined ? {} : { refreshToken: tokens.refreshToken }),
+        },
+        expiresAt: tokens.expiresAt,
+        scopes: tokens.scopes ?? pending.scopes,
+        lastRefreshedAt: now,
+      });
+      schedule?.track(metadata);
+      return metadata;
+    } finally {
+      await kv.destroy(`oauth-state/${state}`).catch(() => {});
+    }
+  }
+
+  // Single use: the first callback marks the state used with check-and-set; any other fails.
+  async #claim(state: string): Promise<PendingConnect> {
+    const { kv } = this.#deps;
+    const record = await kv.read<PendingConnect>(`oauth-state/${state}`);
+    if (!record || record.data.used || Date.parse(record.data.expiresAt) <= Date.now()) {
+      throw new KeygateError('oauth_state_invalid');
+    }
+    try {
+      await kv.write(`oauth-state/${state}`, { ...record.data, used: true }, { cas: record.version });
+    } catch (err) {
+      if (isKeygateError(err, 'conflict')) throw new KeygateError('oauth_state_invalid');
+      throw err;
+    }
+    return record.data;
+  }
+}
