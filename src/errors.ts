@@ -13,7 +13,8 @@ export const ERRORS = {
   invalid_path: { status: 400, message: "The path would leave the integration's base URL." },
   connect_unsupported: {
     status: 400,
-    message: 'This integration has no authorization-code flow (it needs auth.type oauth2 and an authorizationUrl).',
+    message:
+      'This integration has no authorization-code flow (it needs auth.type oauth2 and an authorizationUrl).',
   },
   oauth_state_invalid: {
     status: 400,
