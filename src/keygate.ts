@@ -55,7 +55,14 @@ export async function startKeygate(config: Readonly<Config>, logger: Logger): Pr
     schedule: refresh.scheduler,
   });
   await app.register(oauthCallbackRoute, { connect });
-  await app.register(proxyRoutes, { config, logger, store, keys, refresher });
+  await app.register(proxyRoutes, {
+    config,
+    logger,
+    store,
+    keys,
+    refresher,
+    metrics: refresh.metrics.registry,
+  });
 
   const url = await app.listen({ host: config.server.host, port: config.server.port });
   logger.info('keygate listening', {

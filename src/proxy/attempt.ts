@@ -12,7 +12,7 @@ import type { Upstreams } from './upstreams.ts';
 /** How one attempt ended: answered, or to be tried again after a wait or a refresh. */
 export type Outcome =
   | { type: 'sent' }
-  | { type: 'retry'; delayMs: number }
+  | { type: 'retry'; delayMs: number; reason: 'rate_limited' | 'server_error' }
   | { type: 'refresh' }
   | { type: 'failed'; failure: UpstreamFailure };
 
@@ -104,7 +104,11 @@ export function attemptHooks(deps: AttemptDeps): FastifyReplyFromHooks {
       const decision = deps.policy.forStatus(status, headers, context);
       if (decision.retry && !run.signal.aborted) {
         discard(res.stream);
-        run.resolve({ type: 'retry', delayMs: decision.delayMs });
+        run.resolve({
+          type: 'retry',
+          delayMs: decision.delayMs,
+          reason: decision.reason === 'rate_limited' ? 'rate_limited' : 'server_error',
+        });
         return;
       }
       reply.headers(run.pending);

@@ -9,15 +9,15 @@ export const CALLER_CLOSED = 499;
 /**
  * The audit line of a proxied request, written once its connection is done with it,
  * whether the answer completed, failed or the caller hung up. Never a secret: no
- * header, no query string, no body.
+ * header, no query string, no body. Returns the status it recorded.
  */
 export function writeAuditLine(
   logger: Logger,
   request: FastifyRequest,
   reply: FastifyReply,
   state: ProxyState,
-): void {
-  const finished = reply.raw.writableFinished;
+): number {
+  const status = reply.raw.writableFinished ? reply.statusCode : CALLER_CLOSED;
   logger.info('proxy request', {
     event: 'proxy_request',
     requestId: request.id,
@@ -26,10 +26,11 @@ export function writeAuditLine(
     integration: state.integration.slice(0, 64),
     method: state.method,
     path: state.path.length > MAX_PATH ? `${state.path.slice(0, MAX_PATH)}…` : state.path,
-    status: finished ? reply.statusCode : CALLER_CLOSED,
+    status,
     keygateError: reply.getHeader('x-keygate-error'),
     attempts: state.attempts,
     upstreamMs: Math.round(state.upstreamMs),
     totalMs: Math.round(performance.now() - state.startedAt),
   });
+  return status;
 }

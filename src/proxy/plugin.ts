@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import replyFrom, { type FastifyReplyFromOptions } from '@fastify/reply-from';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Registry } from 'prom-client';
 import type { Config } from '../config/schema.ts';
 import { NAME_PATTERN } from '../config/schema.ts';
 import type { Credential } from '../credentials/types.ts';
@@ -14,6 +15,7 @@ import { writeAuditLine } from './audit.ts';
 import { takeBody } from './body.ts';
 import { planHeaders, type UpstreamHeaderPlan } from './headers.ts';
 import { compileInjector, tokenOf } from './inject.ts';
+import { ProxyMetrics } from './metrics.ts';
 import { assertWithinBase, splitProxyUrl, upstreamPath, withoutQueryParam } from './path.ts';
 import type { CredentialRefresher } from './refresher.ts';
 import { RetryPolicy } from './retry-policy.ts';
@@ -27,6 +29,8 @@ export interface ProxyDeps {
   keys: CallerKeys;
   /** The scheduler's refresh; without it an upstream 401 is passed through. */
   refresher?: CredentialRefresher | undefined;
+  /** Where the proxy's metrics go (GET /metrics); none without it. */
+  metrics?: Registry | undefined;
 }
 
 const NAME = new RegExp(NAME_PATTERN);
@@ -40,6 +44,7 @@ const states = new WeakMap<object, ProxyState>();
  */
 export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promise<void> {
   const { config, logger, store, keys, refresher } = deps;
+  const metrics = deps.metrics && new ProxyMetrics(deps.metrics, Object.keys(config.integrations));
   const upstreams = new Upstreams(config);
   const plans = new Map<string, UpstreamHeaderPlan>(
     Object.entries(config.integrations).map(([name, i]) => [
@@ -85,7 +90,13 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
     states.set(request, state);
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) controller.abort();
-      writeAuditLine(logger, request, reply, state);
+      const status = writeAuditLine(logger, request, reply, state);
+      metrics?.request(
+        state.integration,
+        status,
+        reply.hasHeader('x-keygate-error'),
+        (performance.now() - state.startedAt) / 1000,
+      );
     });
     done();
   });
@@ -137,8 +148,10 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
               })
             : { retry: false as const };
         if (!again.retry) return sendError(reply, failure.error);
+        metrics?.retry(state.integration, 'connection');
         await sleep(again.delayMs, undefined, { signal }).catch(() => {});
       } else if (outcome.type === 'retry') {
+        metrics?.retry(state.integration, outcome.reason);
         await sleep(outcome.delayMs, undefined, { signal }).catch(() => {});
       } else {
         const fresh = await refreshOnce(refresher as CredentialRefresher, state, ready);
@@ -146,6 +159,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
         ready.credential = fresh;
         ready.token = tokenOf(fresh);
         ready.refreshed = true;
+        metrics?.retry(state.integration, 'refresh');
       }
       if (signal.aborted) return sendError(reply, new KeygateError('upstream_unreachable'));
     }

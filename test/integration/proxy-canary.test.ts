@@ -5,6 +5,7 @@ import { startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
 import { rawRequest } from '../support/raw-http.ts';
 import { uniqueTenant } from '../support/store.ts';
 import { startUpstream, type FakeUpstream } from '../support/upstream.ts';
+import { waitFor } from '../support/wait.ts';
 
 const tenant = uniqueTenant('canary');
 const API_KEY = 'canary-api-key-7f3e9a1b2c';
@@ -95,6 +96,11 @@ integrations:
       provider.clientSecret,
       ...provider.issuedTokens(),
     ];
+    // Audit lines are written when each connection is done; wait for all of them first.
+    await waitFor(
+      'every audit line',
+      () => keygate.lines.filter((l) => l.includes('"event":"proxy_request"')).length >= calls.length,
+    );
     const log = keygate.lines.join('\n');
     const returned = seen.join('\n');
     for (const secret of secrets) {

@@ -3,6 +3,7 @@ import { startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
 import type { TestKeygate } from '../support/keygate.ts';
 import { rawRequest } from '../support/raw-http.ts';
 import { uniqueTenant } from '../support/store.ts';
+import { waitFor } from '../support/wait.ts';
 import { startUpstream, type FakeUpstream } from '../support/upstream.ts';
 
 const tenant = uniqueTenant('inject');
@@ -194,7 +195,12 @@ integrations:
 
   it('writes one audit line per request without query string or secrets', async () => {
     await proxy('/bearer/audited/path?secret-ish=1', { headers: { authorization: `Bearer ${key}` } });
-    const line = keygate.lines.map((l) => JSON.parse(l)).findLast((e) => e.event === 'proxy_request');
+    // The line is written when the connection is done with the request, just after the answer.
+    const line = await waitFor('the audit line', () =>
+      keygate.lines
+        .map((l) => JSON.parse(l))
+        .findLast((e) => e.event === 'proxy_request' && e.path === '/audited/path'),
+    );
     expect(line).toMatchObject({
       tenant,
       integration: 'bearer',
@@ -208,5 +214,22 @@ integrations:
     expect(typeof line.requestId).toBe('string');
     const log = keygate.lines.join('\n');
     for (const secret of [TOKEN, API_KEY, key.split('.')[1] as string]) expect(log).not.toContain(secret);
+  });
+
+  it('counts requests, by integration, status class and who answered, on /metrics', async () => {
+    await proxy('/bearer/metered', { headers: { authorization: `Bearer ${key}` } });
+    await proxy('/bearer/%2e%2e/x', { headers: { authorization: `Bearer ${key}` } });
+    const refused =
+      /keygate_proxy_requests_total\{integration="bearer",status="4xx",source="keygate"\} [1-9]/;
+    // Counted when the connection is done with the request, just after the answer.
+    const text = await waitFor('the 400 to be counted', async () => {
+      const body = await (await fetch(`${keygate.url}/metrics`)).text();
+      return refused.test(body) && body;
+    });
+    expect(text).toMatch(
+      /keygate_proxy_requests_total\{integration="bearer",status="2xx",source="upstream"\} [1-9]/,
+    );
+    expect(text).toContain('keygate_proxy_duration_seconds_bucket');
+    expect(text).not.toContain(tenant);
   });
 });

@@ -4,6 +4,7 @@ import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provide
 import { startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
 import { uniqueTenant } from '../support/store.ts';
 import { startUpstream, type FakeUpstream } from '../support/upstream.ts';
+import { waitFor } from '../support/wait.ts';
 
 const CONCURRENT = 20;
 
@@ -87,10 +88,12 @@ integrations:
     }
     const stale = upstream.received.filter((r) => r.headers.authorization === 'Bearer stale-access-token');
     expect(stale).toHaveLength(CONCURRENT);
-    const audit = keygate.lines
-      .map((l) => JSON.parse(l))
-      .filter((e) => e.event === 'proxy_request' && e.tenant === tenant);
-    expect(audit).toHaveLength(CONCURRENT);
+    const audit = await waitFor('every audit line', () => {
+      const lines = keygate.lines
+        .map((l) => JSON.parse(l))
+        .filter((e) => e.event === 'proxy_request' && e.tenant === tenant);
+      return lines.length === CONCURRENT && lines;
+    });
     expect(audit.every((e) => e.attempts === 2 && e.status === 200)).toBe(true);
   });
 

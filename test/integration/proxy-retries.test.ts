@@ -6,6 +6,7 @@ import { startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
 import { rawRequest } from '../support/raw-http.ts';
 import { uniqueTenant } from '../support/store.ts';
 import { startUpstream, type FakeUpstream } from '../support/upstream.ts';
+import { waitFor } from '../support/wait.ts';
 
 const tenant = uniqueTenant('retries');
 
@@ -131,7 +132,11 @@ integrations:
     const slow = await timed(() => call('/slow/x'));
     expect(slow.res.status).toBe(504);
     expect(slow.res.headers.get('x-keygate-error')).toBe('upstream_timeout');
-    const audit = keygate.lines.map((l) => JSON.parse(l)).findLast((e) => e.event === 'proxy_request');
+    const audit = await waitFor('the audit line', () =>
+      keygate.lines
+        .map((l) => JSON.parse(l))
+        .findLast((e) => e.event === 'proxy_request' && e.integration === 'slow'),
+    );
     expect(audit).toMatchObject({ integration: 'slow', status: 504, attempts: 1 });
   });
 

@@ -1,0 +1,52 @@
+import { Counter, Histogram, type Registry } from 'prom-client';
+
+export type RetryReason = 'rate_limited' | 'server_error' | 'connection' | 'refresh';
+
+/**
+ * The proxy's Prometheus metrics. Labels are bounded: configured integration names
+ * (anything else is `unknown`), status classes and retry reasons; never a tenant or a path.
+ */
+export class ProxyMetrics {
+  readonly #known: ReadonlySet<string>;
+  readonly #requests: Counter<'integration' | 'status' | 'source'>;
+  readonly #duration: Histogram<'integration'>;
+  readonly #retries: Counter<'integration' | 'reason'>;
+
+  constructor(registry: Registry, integrations: readonly string[]) {
+    this.#known = new Set(integrations);
+    this.#requests = new Counter({
+      name: 'keygate_proxy_requests_total',
+      help: 'Proxied requests by integration, status class (2xx..5xx, 499 = caller hung up) and who answered (upstream or keygate).',
+      labelNames: ['integration', 'status', 'source'] as const,
+      registers: [registry],
+    });
+    this.#duration = new Histogram({
+      name: 'keygate_proxy_duration_seconds',
+      help: 'Time from request to the end of the answer, retries and refreshes included.',
+      labelNames: ['integration'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: [registry],
+    });
+    this.#retries = new Counter({
+      name: 'keygate_proxy_retries_total',
+      help: 'Upstream attempts after the first: rate_limited (429), server_error (5xx), connection, refresh (401 replay).',
+      labelNames: ['integration', 'reason'] as const,
+      registers: [registry],
+    });
+  }
+
+  request(integration: string, status: number, keygateMade: boolean, seconds: number): void {
+    const name = this.#known.has(integration) ? integration : 'unknown';
+    const statusClass = status === 499 ? '499' : `${Math.floor(status / 100)}xx`;
+    this.#requests.inc({
+      integration: name,
+      status: statusClass,
+      source: keygateMade ? 'keygate' : 'upstream',
+    });
+    this.#duration.observe({ integration: name }, seconds);
+  }
+
+  retry(integration: string, reason: RetryReason): void {
+    this.#retries.inc({ integration, reason });
+  }
+}
