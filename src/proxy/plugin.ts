@@ -34,7 +34,10 @@ export interface ProxyDeps {
 }
 
 const NAME = new RegExp(NAME_PATTERN);
-const states = new WeakMap<object, ProxyState>();
+// Per-request state lives on the request (a Fastify decoration): a WeakMap keyed by
+// short-lived requests costs the garbage collector ephemeron work on every scavenge.
+const STATE = 'keygateProxy';
+const stateOf = (request: object) => (request as Record<typeof STATE, ProxyState>)[STATE];
 
 /**
  * `ANY /proxy/{tenant}/{integration}/{path}`. Async work (key, credential, body)
@@ -56,7 +59,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
     upstreams,
     policy: new RetryPolicy(config.proxy),
     canRefresh: refresher !== undefined,
-    stateOf: (request) => states.get(request) as ProxyState,
+    stateOf,
   };
   const hooks = attemptHooks(attemptDeps);
 
@@ -74,6 +77,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
 
+  app.decorateRequest(STATE, null);
   app.addHook('onRequest', (request, reply, done) => {
     const target = splitProxyUrl(request.raw.url ?? '');
     const controller = new AbortController();
@@ -87,7 +91,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
       upstreamMs: 0,
       callerGone: controller.signal,
     };
-    states.set(request, state);
+    (request as unknown as Record<typeof STATE, ProxyState>)[STATE] = state;
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) controller.abort();
       const status = writeAuditLine(logger, request, reply, state);
@@ -102,7 +106,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
   });
 
   const preHandler = async (request: FastifyRequest): Promise<void> => {
-    const state = states.get(request) as ProxyState;
+    const state = stateOf(request);
     const target = splitProxyUrl(request.raw.url ?? '');
     if (!target || !NAME.test(target.tenant) || !NAME.test(target.integration)) {
       throw new KeygateError('invalid_name');
@@ -131,7 +135,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
   };
 
   const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
-    const state = states.get(request) as ProxyState;
+    const state = stateOf(request);
     const ready = state.ready as ReadyState;
     const signal = state.callerGone;
     for (;;) {
