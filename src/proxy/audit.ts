@@ -18,6 +18,8 @@ export function writeAuditLine(
   state: ProxyState,
 ): number {
   const status = reply.raw.writableFinished ? reply.statusCode : CALLER_CLOSED;
+  // winston runs its formats (redaction included) before its transports drop the line.
+  if (!logger.isInfoEnabled()) return status;
   logger.info('proxy request', {
     event: 'proxy_request',
     requestId: request.id,
