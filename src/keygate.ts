@@ -84,7 +84,11 @@ export async function startKeygate(config: Readonly<Config>, logger: Logger): Pr
     close() {
       closing ??= (async () => {
         refresh.stop();
+        // Idle connections close at once; busy ones get the grace period, then are cut
+        // (a half-open connection that never sent a request would otherwise hold close).
+        const cut = setTimeout(() => app.server.closeAllConnections(), config.server.shutdownGraceMs);
         await app.close();
+        clearTimeout(cut);
         await refresher.close();
         vault.close();
       })();

@@ -158,6 +158,10 @@ function crossFieldProblems(config: Config): string[] {
   for (const [name, integration] of Object.entries(config.integrations)) {
     const at = `integrations.${name}`;
     const { auth, inject } = integration;
+    const base = new URL(integration.baseUrl);
+    if (base.search !== '' || base.hash !== '' || base.username !== '' || base.password !== '') {
+      problems.push(`${at}.baseUrl: must be an origin and path only (no query, fragment or user info)`);
+    }
     if (auth.type !== 'api_key') {
       if (!auth.tokenUrl) problems.push(`${at}.auth.tokenUrl: required for ${auth.type}`);
       if (!auth.clientId) problems.push(`${at}.auth.clientId: required for ${auth.type}`);

@@ -44,6 +44,12 @@ integrations:
     const oauth = problemsOf(
       `integrations:\n  gh: { baseUrl: "https://api.github.com", auth: { type: oauth2 } }\n`,
     );
+    const query = problemsOf(
+      `integrations:\n  az: { baseUrl: "https://x.example/v1?api-version=2", auth: { type: api_key } }\n`,
+    );
+    expect(query).toEqual([
+      'integrations.az.baseUrl: must be an origin and path only (no query, fragment or user info)',
+    ]);
     expect(oauth).toEqual([
       'integrations.gh.auth.tokenUrl: required for oauth2',
       'integrations.gh.auth.clientId: required for oauth2',
@@ -81,7 +87,7 @@ integrations:
       VAULT_SECRET_ID: 'secret-id',
       KEYGATE_ADMIN_TOKEN: 'an-admin-token-of-length',
     });
-    expect(config.server).toEqual({ host: '127.0.0.2', port: 9090 });
+    expect(config.server).toMatchObject({ host: '127.0.0.2', port: 9090 });
     expect(config.vault.address).toBe('http://vault.internal:8200');
     expect(config.vault.appRole).toEqual({ roleId: 'role', secretId: 'secret-id', mount: 'approle' });
     expect(config.admin.token).toBe('an-admin-token-of-length');

@@ -71,6 +71,8 @@ export const ConfigSchema = Type.Object(
       {
         host: Type.String({ minLength: 1, default: '127.0.0.1' }),
         port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+        /** On SIGTERM, in-flight requests get this long before their connections are cut. */
+        shutdownGraceMs: Type.Integer({ minimum: 0, default: 10_000 }),
       },
       { ...Strict, default: {} },
     ),

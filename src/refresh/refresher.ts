@@ -124,7 +124,10 @@ export class Refresher extends EventEmitter {
     const startedAt = this.#now();
     // A holder renews its lease to cover one token request plus one Vault write.
     const leaseMs = Math.max(this.#config.refresh.leaseSeconds * 1000, this.#leaseMargin());
-    const giveUpAt = startedAt + 2 * leaseMs;
+    // A proxied request waits for another replica's refresh no longer than a live holder
+    // needs (one token request and one Vault write); past that the holder is likely dead,
+    // and the caller is better served by an error it can retry than by a minute of silence.
+    const giveUpAt = startedAt + (options.reason === 'unauthorized' ? this.#leaseMargin() : 2 * leaseMs);
     let current = await this.#store.read(tenant, integration);
     for (;;) {
       if (this.#satisfied(current, options, startedAt)) return current;

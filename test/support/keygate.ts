@@ -28,7 +28,9 @@ export function memoryLogger(): {
 
 /** Configuration from YAML text, with the test environment (Vault address, token) applied. */
 export function testConfig(yaml: string, env: Record<string, string | undefined>): Readonly<Config> {
-  return parseConfig(`server: { host: 127.0.0.1, port: 0 }\n${yaml}`, env);
+  // Loopback on a free port, unless the test brings its own server section.
+  const server = /^server:/m.test(yaml) ? '' : 'server: { host: 127.0.0.1, port: 0 }\n';
+  return parseConfig(`${server}${yaml}`, env);
 }
 
 export interface TestKeygate extends Keygate {
