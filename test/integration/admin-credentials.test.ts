@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startTestKeygate, type TestKeygate } from '../support/keygate.ts';
+import { jsonFetch } from '../support/http.ts';
 import { uniqueTenant } from '../support/store.ts';
 
 const vault = inject('vault');
@@ -12,14 +13,7 @@ describe('admin credential API', () => {
   const answers: string[] = [];
 
   async function call(method: string, path: string, body?: unknown, token: string | null = ADMIN) {
-    const res = await fetch(`${keygate.url}/v1${path}`, {
-      method,
-      headers: {
-        ...(token === null ? {} : { authorization: `Bearer ${token}` }),
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
+    const res = await jsonFetch(`${keygate.url}/v1${path}`, method, body, token);
     const text = await res.text();
     answers.push(JSON.stringify([...res.headers]), text);
     return {

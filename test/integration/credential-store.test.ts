@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { isKeygateError } from '../../src/errors.ts';
 import { makeStore, uniqueTenant, type TestStore } from '../support/store.ts';
 import { vaultAdmin } from '../support/vault-admin.ts';
+import { errorCodeOf } from '../support/http.ts';
 
 const vault = inject('vault');
 const root = vaultAdmin(vault);
@@ -10,15 +11,7 @@ const CANARY_TOKEN = 'canary-access-7Hq2xZ9pL4mN8vB3';
 const CANARY_REFRESH = 'canary-refresh-Kd83nQ0wYt5rX1cV';
 const CANARY_KEY = 'canary-apikey-Pz6sM2jF9hL0qW4e';
 
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (err) {
-    if (isKeygateError(err)) return err.code;
-    throw err;
-  }
-  throw new Error('expected a KeygateError');
-}
+const codeOf = errorCodeOf;
 
 describe('credential store on OpenBao', () => {
   let t: TestStore;

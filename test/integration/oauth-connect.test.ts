@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startTestKeygate, type TestKeygate } from '../support/keygate.ts';
 import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provider.ts';
+import { jsonFetch } from '../support/http.ts';
 import { uniqueTenant } from '../support/store.ts';
 
 const vault = inject('vault');
@@ -12,15 +13,7 @@ describe('connect flow: authorization code with PKCE', () => {
   const answers: string[] = [];
 
   async function call(method: string, url: string, body?: unknown, admin = true) {
-    const res = await fetch(url, {
-      method,
-      redirect: 'manual',
-      headers: {
-        ...(admin ? { authorization: `Bearer ${ADMIN}` } : {}),
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
+    const res = await jsonFetch(url, method, body, admin ? ADMIN : null);
     const text = await res.text();
     answers.push(JSON.stringify([...res.headers]), text);
     return {

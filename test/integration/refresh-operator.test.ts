@@ -5,6 +5,7 @@ import { providerIntegration } from '../support/refresh.ts';
 import { connectSse, type SseClient } from '../support/sse.ts';
 import { uniqueTenant } from '../support/store.ts';
 import { waitFor } from '../support/wait.ts';
+import { jsonFetch } from '../support/http.ts';
 
 const vault = inject('vault');
 const ADMIN = 'admin-token-refresh-operator-0123456789';
@@ -16,14 +17,7 @@ describe('refresh for operators: GET /v1/events, POST .../refresh, GET /metrics'
   const tenant = uniqueTenant('operator');
   const clients: SseClient[] = [];
   const admin = (method: string, path: string, body?: unknown) =>
-    fetch(`${keygate.url}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${ADMIN}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
+    jsonFetch(`${keygate.url}${path}`, method, body, ADMIN);
   const events = async (lastEventId?: string) => {
     const client = await connectSse(`${keygate.url}/v1/events`, {
       authorization: `Bearer ${ADMIN}`,

@@ -6,6 +6,7 @@ import { connectSse, type SseClient } from '../support/sse.ts';
 import { uniqueTenant } from '../support/store.ts';
 import { vaultAdmin } from '../support/vault-admin.ts';
 import { waitFor } from '../support/wait.ts';
+import { jsonFetch } from '../support/http.ts';
 
 // Vault answers 403 to every KV write from Keygate's token right after the provider
 // granted a refresh: the rotated pair exists only in Keygate's memory.
@@ -57,14 +58,7 @@ ${providerIntegration('crm', provider).replace(`baseUrl: ${provider.url}`, `base
   });
 
   const admin = (method: string, path: string, body?: unknown) =>
-    fetch(`${keygate.url}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${ADMIN}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
+    jsonFetch(`${keygate.url}${path}`, method, body, ADMIN);
   const events = () =>
     sse.messages
       .map((m) => ({ event: m.event, ...JSON.parse(m.data ?? '{}') }))

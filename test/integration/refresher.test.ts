@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { isKeygateError } from '../../src/errors.ts';
 import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provider.ts';
 import { makeRefresher, providerIntegration, recordEvents, type TestRefresher } from '../support/refresh.ts';
 import { uniqueTenant } from '../support/store.ts';
+import { errorCodeOf } from '../support/http.ts';
 
 const vault = inject('vault');
 
@@ -14,15 +14,7 @@ refresh: { bufferSeconds: 300, clockSkewSeconds: 30, defaultExpiresInSeconds: 18
 integrations:
 ${providerIntegration(name, provider)}`;
 
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (err) {
-    if (isKeygateError(err)) return err.code;
-    throw err;
-  }
-  throw new Error('expected a KeygateError');
-}
+const codeOf = errorCodeOf;
 
 describe('Refresher on OpenBao with a rotating provider', () => {
   let provider: OAuthProvider;
