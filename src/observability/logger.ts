@@ -1,5 +1,6 @@
 import winston from 'winston';
-import { redact } from './redact.ts';
+import { LineTransport } from './line-transport.ts';
+import { redactEntry } from './redact.ts';
 
 export type Logger = winston.Logger;
 
@@ -10,23 +11,33 @@ export interface LoggerOptions {
   silent?: boolean;
 }
 
-// Runs last, on the whole entry, so nothing added by other formats escapes it.
+const MESSAGE = Symbol.for('message'); // triple-beam's: the formatted line
+
+// Runs after every format that adds fields, so nothing they add escapes it.
 const redactFormat = winston.format((info) => {
-  const clean = redact({ ...info }) as Record<string, unknown>;
-  for (const key of Object.keys(info)) if (!(key in clean)) delete (info as Record<string, unknown>)[key];
-  Object.assign(info, clean);
+  redactEntry(info);
   return info;
+});
+
+// After redaction an entry is plain data (no cycle, no bigint, no class instance), so
+// JSON.stringify serves; winston's own JSON format (cycle-safe, much slower) stays as
+// the fallback should anything else get through.
+const fallbackJson = winston.format.json();
+const jsonFormat = winston.format((info) => {
+  try {
+    (info as Record<symbol, unknown>)[MESSAGE] = JSON.stringify(info);
+    return info;
+  } catch {
+    return fallbackJson.transform(info, fallbackJson.options);
+  }
 });
 
 /** JSON lines, one per entry, with secret-bearing fields dropped wherever they are nested. */
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const transport = options.stream
-    ? new winston.transports.Stream({ stream: options.stream })
-    : new winston.transports.Console();
   return winston.createLogger({
     level: options.level ?? 'info',
     silent: options.silent ?? false,
-    format: winston.format.combine(winston.format.timestamp(), redactFormat(), winston.format.json()),
-    transports: [transport],
+    format: winston.format.combine(winston.format.timestamp(), redactFormat(), jsonFormat()),
+    transports: [new LineTransport(options.stream ?? process.stdout)],
   });
 }

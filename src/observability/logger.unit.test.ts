@@ -20,6 +20,9 @@ describe('logger redaction', () => {
     });
     logger.info('calling upstream', {
       tenant: 'acme',
+      apiKey: CANARY,
+      refresh_token: CANARY,
+      count: 12n,
       request: { headers: { authorization: `Bearer ${CANARY}`, accept: 'application/json' } },
       credentials: [{ accessToken: CANARY, refresh_token: CANARY, scopes: ['repo'] }],
       deep: { a: { b: { c: { client_secret: CANARY, apiKey: CANARY, password: CANARY } } } },
@@ -33,6 +36,7 @@ describe('logger redaction', () => {
     expect(output).not.toContain(CANARY);
     const entry = JSON.parse(lines[0] ?? '{}');
     expect(entry.tenant).toBe('acme');
+    expect(entry.count).toBe('12');
     expect(entry.request.headers.accept).toBe('application/json');
     expect(entry.credentials[0].scopes).toEqual(['repo']);
     expect(entry.err).toMatchObject({ name: 'Error', code: 'ERR_BAD_RESPONSE' });

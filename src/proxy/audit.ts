@@ -20,7 +20,10 @@ export function writeAuditLine(
   const status = reply.raw.writableFinished ? reply.statusCode : CALLER_CLOSED;
   // winston runs its formats (redaction included) before its transports drop the line.
   if (!logger.isInfoEnabled()) return status;
-  logger.info('proxy request', {
+  // One object, which winston takes as the entry itself (with a message and meta
+  // apart, it copies them into a new one).
+  logger.info({
+    message: 'proxy request',
     event: 'proxy_request',
     requestId: request.id,
     // Raw from the URL, so possibly not a name at all (then the answer was a 400).
