@@ -1,22 +1,8 @@
-import type {
-  AuthType,
-  Credential,
-  CredentialMetadata,
-  CredentialSecret,
-  CredentialStatus,
-  CredentialWrite,
-} from './types.ts';
+import type { Credential, CredentialMetadata, CredentialSecret, CredentialWrite } from './types.ts';
 
 /** The KV v2 record: ciphertext plus non-secret metadata. Never a plaintext secret. */
-export interface StoredRecord {
+export interface StoredRecord extends Omit<CredentialMetadata, 'tenant' | 'integration'> {
   ciphertext: string;
-  authType: AuthType;
-  status: CredentialStatus;
-  expiresAt: string | null;
-  scopes: string[];
-  createdAt: string;
-  updatedAt: string;
-  lastRefreshedAt: string | null;
 }
 
 export function toRecord(

@@ -17,17 +17,20 @@ export VAULT_ADDR VAULT_TOKEN BAO_ADDR="$VAULT_ADDR" BAO_TOKEN="$VAULT_TOKEN"
 role="${KEYGATE_APPROLE:-keygate}"
 
 mounts="$("$cli" secrets list -format=json)"
+mounted() { "$cli" secrets list -format=json | grep -q "\"$1/\""; }
 if ! grep -q '"transit/"' <<<"$mounts"; then
-  "$cli" secrets enable -path=transit transit >/dev/null
+  "$cli" secrets enable -path=transit transit >/dev/null 2>&1 || mounted transit
 fi
 if ! grep -q '"secret/"' <<<"$mounts"; then
-  "$cli" secrets enable -path=secret -version=2 kv >/dev/null
+  "$cli" secrets enable -path=secret -version=2 kv >/dev/null 2>&1 || mounted secret
 fi
 "$cli" write transit/config/keys disable_upsert=true >/dev/null
 "$cli" policy write keygate "$here/../policies/keygate.hcl" >/dev/null
 
-if ! "$cli" auth list -format=json | grep -q '"approle/"'; then
-  "$cli" auth enable approle >/dev/null
+has_approle() { "$cli" auth list -format=json | grep -q '"approle/"'; }
+# Another process may enable it at the same moment: losing that race is fine.
+if ! has_approle; then
+  "$cli" auth enable approle >/dev/null 2>&1 || has_approle
 fi
 "$cli" write "auth/approle/role/$role" \
   token_policies=keygate token_ttl=1h token_max_ttl=24h \
