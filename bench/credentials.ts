@@ -4,12 +4,10 @@
 // on a cached credential. Uses VAULT_ADDR/VAULT_TOKEN when set, else its own `bao server -dev`.
 import { performance } from 'node:perf_hooks';
 import { parseConfig } from '../src/config/load.ts';
-import { CredentialStore } from '../src/credentials/store.ts';
+import { createCredentialStore } from '../src/credentials/store.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { prepareVault, startBao, type VaultTarget } from '../src/vault/dev-server.ts';
-import { KvStore } from '../src/vault/kv.ts';
 import { VaultSession } from '../src/vault/session.ts';
-import { TransitKeys } from '../src/vault/transit.ts';
 
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 10);
 const PER_ROUND = Number(process.env['BENCH_PER_ROUND'] ?? 200);
@@ -33,12 +31,7 @@ const config = parseConfig('cache: { ttlSeconds: 3600 }\n', {
 const logger = createLogger({ silent: true });
 const vault = new VaultSession(config.vault, logger);
 await vault.start();
-const store = new CredentialStore({
-  kv: new KvStore({ vault, config }),
-  transit: new TransitKeys({ vault, config }),
-  config,
-  logger,
-});
+const { store } = createCredentialStore(vault, config, logger);
 
 const tenants = Array.from({ length: 20 }, (_, i) => `bench-${i}`);
 const pairs = tenants.flatMap((tenant) =>

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { adminRoutes } from './admin/index.ts';
 import type { Config } from './config/schema.ts';
-import { CredentialStore } from './credentials/store.ts';
+import { createCredentialStore, type CredentialStore } from './credentials/store.ts';
 import { CallerKeys } from './keys/key-store.ts';
 import type { Logger } from './observability/logger.ts';
 import { ConnectFlow } from './oauth/connect.ts';
@@ -10,9 +10,8 @@ import { proxyRoutes } from './proxy/plugin.ts';
 import { Refresher } from './refresh/refresher.ts';
 import { setupRefresh, type RefreshService } from './refresh/service.ts';
 import { buildServer } from './server.ts';
-import { KvStore } from './vault/kv.ts';
+import type { KvStore } from './vault/kv.ts';
 import { VaultSession } from './vault/session.ts';
-import { TransitKeys } from './vault/transit.ts';
 
 export interface Keygate {
   app: FastifyInstance;
@@ -32,9 +31,7 @@ export interface Keygate {
 export async function startKeygate(config: Readonly<Config>, logger: Logger): Promise<Keygate> {
   const vault = new VaultSession(config.vault, logger);
   await vault.start();
-  const kv = new KvStore({ vault, config });
-  const transit = new TransitKeys({ vault, config });
-  const store = new CredentialStore({ kv, transit, config, logger });
+  const { kv, transit, store } = createCredentialStore(vault, config, logger);
   const keys = new CallerKeys({
     kv,
     cacheTtlMs: config.proxy.keyCacheTtlSeconds * 1000,

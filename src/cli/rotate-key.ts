@@ -1,11 +1,9 @@
 import { parseArgs } from 'node:util';
 import type { Config } from '../config/schema.ts';
-import { CredentialStore } from '../credentials/store.ts';
+import { createCredentialStore } from '../credentials/store.ts';
 import { isKeygateError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
-import { KvStore } from '../vault/kv.ts';
 import { VaultSession } from '../vault/session.ts';
-import { TransitKeys } from '../vault/transit.ts';
 
 export const ROTATE_USAGE =
   "  keygate vault rotate-key --tenant T --config FILE   rotate a tenant's Transit key and rewrap its records\n";
@@ -29,12 +27,7 @@ export async function rotateKey(
   const vault = new VaultSession(config.vault, logger);
   try {
     await vault.relogin();
-    const store = new CredentialStore({
-      kv: new KvStore({ vault, config }),
-      transit: new TransitKeys({ vault, config }),
-      config,
-      logger,
-    });
+    const { store } = createCredentialStore(vault, config, logger);
     const { keyVersion, rewrapped } = await store.rotateKey(values.tenant);
     process.stdout.write(`${JSON.stringify({ tenant: values.tenant, keyVersion, rewrapped })}\n`);
     return 0;

@@ -2,8 +2,9 @@ import pLimit from 'p-limit';
 import type { Config } from '../config/schema.ts';
 import { KeygateError, isKeygateError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { KvStore } from '../vault/kv.ts';
-import type { TransitKeys } from '../vault/transit.ts';
+import { KvStore } from '../vault/kv.ts';
+import type { VaultSession } from '../vault/session.ts';
+import { TransitKeys } from '../vault/transit.ts';
 import { CredentialCache } from './cache.ts';
 import { assertNames } from './names.ts';
 import { fromRecord, toCustomMetadata, toMetadata, toRecord, type StoredRecord } from './record.ts';
@@ -255,4 +256,15 @@ function fromCustomMetadata(
     expiresAt: c['expiresAt'] ? c['expiresAt'] : null,
     version: meta.version,
   };
+}
+
+/** The store with its Vault parts (KV v2 and Transit) built on one Vault session. */
+export function createCredentialStore(
+  vault: VaultSession,
+  config: Readonly<Config>,
+  logger: Logger,
+): { kv: KvStore; transit: TransitKeys; store: CredentialStore } {
+  const kv = new KvStore({ vault, config });
+  const transit = new TransitKeys({ vault, config });
+  return { kv, transit, store: new CredentialStore({ kv, transit, config, logger }) };
 }

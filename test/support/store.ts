@@ -1,9 +1,9 @@
 import type { Config } from '../../src/config/schema.ts';
-import { CredentialStore } from '../../src/credentials/store.ts';
+import { createCredentialStore, type CredentialStore } from '../../src/credentials/store.ts';
 import type { VaultTarget } from '../../src/vault/dev-server.ts';
-import { KvStore } from '../../src/vault/kv.ts';
+import type { KvStore } from '../../src/vault/kv.ts';
 import { VaultSession } from '../../src/vault/session.ts';
-import { TransitKeys } from '../../src/vault/transit.ts';
+import type { TransitKeys } from '../../src/vault/transit.ts';
 import { memoryLogger, testConfig } from './keygate.ts';
 
 export interface TestStore {
@@ -22,9 +22,7 @@ export async function makeStore(target: VaultTarget, yaml = ''): Promise<TestSto
   const { logger, lines } = memoryLogger();
   const vault = new VaultSession(config.vault, logger);
   await vault.start();
-  const kv = new KvStore({ vault, config });
-  const transit = new TransitKeys({ vault, config });
-  const store = new CredentialStore({ kv, transit, config, logger });
+  const { kv, transit, store } = createCredentialStore(vault, config, logger);
   return { store, kv, transit, vault, config, lines, close: () => vault.close() };
 }
 
