@@ -1,8 +1,17 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly (Node >= 22.18 strips types), or the
-// compiled build where `npm run build` made one.
-import { existsSync } from 'node:fs';
+// Runs the compiled build where there is one (the published package ships dist/), else
+// the TypeScript sources directly (Node >= 22.18 strips types). Plain JavaScript that
+// old Node versions parse, so the version check below is what they see, not a stack trace.
+const NEEDED = [22, 18];
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < NEEDED[0] || (major === NEEDED[0] && minor < NEEDED[1])) {
+  process.stderr.write(
+    `keygate: needs Node.js ${NEEDED.join('.')} or newer (this is ${process.version}); see https://nodejs.org\n`,
+  );
+  process.exit(2);
+}
 
+const { existsSync } = await import('node:fs');
 const built = new URL('../dist/cli/main.js', import.meta.url);
 const { main } = await import(
   existsSync(built) ? built.href : new URL('../src/cli/main.ts', import.meta.url).href

@@ -31,6 +31,7 @@ export const ERRORS = {
   unknown_integration: { status: 404, message: 'No such integration is configured.' },
   credential_not_found: { status: 404, message: 'No credential is stored for this tenant and integration.' },
   key_not_found: { status: 404, message: 'No such Keygate key.' },
+  tenant_not_found: { status: 404, message: 'No such tenant: it has never stored a credential.' },
   conflict: { status: 409, message: 'The record changed under this write; read it again and retry.' },
   payload_too_large: { status: 413, message: 'The request body is larger than allowed.' },
   credential_undecryptable: {

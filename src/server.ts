@@ -32,6 +32,9 @@ export function buildServer({ config, logger, vault }: ServerDeps): FastifyInsta
     done();
   });
   installErrorHandling(app, logger);
+  // Only JSON bodies: a text/plain body would reach a route as a string and fail its
+  // schema, a more confusing answer than "wrong content type".
+  app.removeContentTypeParser('text/plain');
   // Clients often send `content-type: application/json` on a DELETE with no body.
   const json = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
 import { ConfigSchema, NAME_PATTERN, type Config } from './schema.ts';
+import { substitute } from './substitute.ts';
 import { TEMPLATES } from './templates.ts';
 
 /** The configuration is wrong; `problems` names every bad field. Exit status 2 at the CLI. */
@@ -44,7 +45,7 @@ export function parseConfig(
     throw new ConfigError(source, ['the top level must be a mapping']);
   }
   const problems: string[] = [];
-  const tree = substitute(raw, env, '', problems) as Tree;
+  const tree = substitute(raw, env, ConfigSchema, problems) as Tree;
   applyEnvOverrides(tree, env);
   applyTemplates(tree, problems);
   problems.push(...nameProblems(tree));
@@ -57,29 +58,6 @@ export function parseConfig(
   if (problems.length === 0) problems.push(...crossFieldProblems(withDefaults as Config));
   if (problems.length > 0) throw new ConfigError(source, dedupe(problems));
   return deepFreeze(withDefaults as Config);
-}
-
-// ${NAME} and ${NAME:-default}; a reference to an unset variable without a default is a problem.
-function substitute(node: unknown, env: Env, path: string, problems: string[]): unknown {
-  if (typeof node === 'string') {
-    return node.replace(
-      /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g,
-      (_m, name: string, fallback?: string) => {
-        const value = env[name];
-        if (value !== undefined && value !== '') return value;
-        if (fallback !== undefined) return fallback;
-        problems.push(`${fieldName(path)}: environment variable ${name} is not set`);
-        return '';
-      },
-    );
-  }
-  if (Array.isArray(node)) return node.map((item, i) => substitute(item, env, `${path}/${i}`, problems));
-  if (node !== null && typeof node === 'object') {
-    return Object.fromEntries(
-      Object.entries(node).map(([k, v]) => [k, substitute(v, env, `${path}/${k}`, problems)]),
-    );
-  }
-  return node;
 }
 
 function section(tree: Tree, key: string): Tree {

@@ -12,11 +12,19 @@ export function sendError(reply: FastifyReply, err: KeygateError): FastifyReply 
   return reply.send({ error: body });
 }
 
-const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'bad_request',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'bad_request',
-  FST_ERR_CTP_INVALID_JSON_BODY: 'bad_request',
+const INVALID_JSON =
+  'The body is not valid JSON (the content type is right): check quotes, commas and braces.';
+
+// Fastify's own errors, each with a message that says what to fix. The JSON parser's
+// message is never passed on: it quotes the body, which may hold a secret.
+const FASTIFY_CODES: Readonly<Record<string, { code: ErrorCode; message?: string }>> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { code: 'payload_too_large' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    code: 'bad_request',
+    message: 'Wrong content type: send the body as JSON with content-type: application/json.',
+  },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'bad_request' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { code: 'bad_request', message: INVALID_JSON },
 };
 
 /** Maps any error to the contract's JSON; nothing from an unknown error reaches the caller. */
@@ -44,7 +52,12 @@ export function toKeygateError(err: unknown): KeygateError {
     });
   }
   const mapped = fe.code ? FASTIFY_CODES[fe.code] : undefined;
-  if (mapped) return new KeygateError(mapped);
+  if (mapped)
+    return new KeygateError(mapped.code, mapped.message === undefined ? {} : { message: mapped.message });
+  // The default JSON parser throws JSON.parse's SyntaxError with statusCode 400.
+  if (err instanceof SyntaxError && fe.statusCode === 400) {
+    return new KeygateError('bad_request', { message: INVALID_JSON });
+  }
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     return new KeygateError(fe.statusCode === 404 ? 'not_found' : 'bad_request');
   }

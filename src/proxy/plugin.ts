@@ -19,6 +19,7 @@ import { ProxyMetrics } from './metrics.ts';
 import { assertWithinBase, splitProxyUrl, upstreamPath, withoutQueryParam } from './path.ts';
 import type { CredentialRefresher } from './refresher.ts';
 import { RetryPolicy } from './retry-policy.ts';
+import { upstreamFailureLog } from './upstream-errors.ts';
 import type { ProxyState, ReadyState } from './state.ts';
 import { Upstreams } from './upstreams.ts';
 
@@ -151,7 +152,11 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
                 replayable: ready.body.kind !== 'streaming',
               })
             : { retry: false as const };
-        if (!again.retry) return sendError(reply, failure.error);
+        if (!again.retry) {
+          if (!failure.callerGone)
+            logger.warn('upstream failed', upstreamFailureLog(failure, ready.upstream.origin));
+          return sendError(reply, failure.error);
+        }
         metrics?.retry(state.integration, 'connection');
         await sleep(again.delayMs, undefined, { signal }).catch(() => {});
       } else if (outcome.type === 'retry') {

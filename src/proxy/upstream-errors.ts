@@ -7,6 +7,49 @@ export interface UpstreamFailure {
   retryable: boolean;
   /** The caller hung up; nothing is to be sent. */
   callerGone: boolean;
+  /** What an operator reads in the log: dns, refused, reset, unreachable, tls, timeout, ... */
+  cause: string;
+  /** The innermost error code (ENOTFOUND, ECONNREFUSED, CERT_HAS_EXPIRED, ...), never a message. */
+  errorCode: string | undefined;
+}
+
+const CAUSES: Readonly<Record<string, string>> = {
+  ENOTFOUND: 'dns',
+  EAI_AGAIN: 'dns',
+  ECONNREFUSED: 'refused',
+  ECONNRESET: 'reset',
+  EPIPE: 'reset',
+  UND_ERR_SOCKET: 'reset',
+  UND_ERR_CLOSED: 'reset',
+  EHOSTUNREACH: 'unreachable',
+  ENETUNREACH: 'unreachable',
+  UND_ERR_CONNECT_TIMEOUT: 'connect timeout',
+  UND_ERR_HEADERS_TIMEOUT: 'headers timeout',
+  FST_REPLY_FROM_GATEWAY_TIMEOUT: 'headers timeout',
+  UND_ERR_BODY_TIMEOUT: 'body timeout',
+};
+
+function causeOf(all: string[]): string {
+  for (const code of all) {
+    if (TLS.test(code)) return 'tls';
+    const cause = CAUSES[code];
+    if (cause) return cause;
+  }
+  return 'other';
+}
+
+/**
+ * The log line of an upstream that failed: which host, and why (DNS, refused, TLS, ...).
+ * Only the origin and error codes: no path, query, header or upstream text.
+ */
+export function upstreamFailureLog(failure: UpstreamFailure, origin: string): Record<string, unknown> {
+  return {
+    event: 'upstream_failed',
+    errorCode: failure.error.code,
+    host: new URL(origin).host,
+    cause: failure.cause,
+    upstreamErrorCode: failure.errorCode,
+  };
 }
 
 const CONNECTION = new Set([
@@ -51,25 +94,32 @@ function keygateCause(err: unknown): KeygateError | undefined {
 /** Maps a reply-from/undici error to the Keygate error the caller gets. Messages hold no upstream text. */
 export function classifyUpstreamError(err: unknown, callerGone: boolean): UpstreamFailure {
   const own = keygateCause(err); // e.g. a streamed body that went over the limit
-  if (own) return { error: own, retryable: false, callerGone };
   const all = codes(err);
+  const why = { cause: own ? 'keygate' : causeOf(all), errorCode: all[0] };
+  if (own) return { error: own, retryable: false, callerGone, ...why };
   if (callerGone || all.some((c) => ABORTED.has(c))) {
-    return { error: new KeygateError('upstream_unreachable'), retryable: false, callerGone: true };
+    return { error: new KeygateError('upstream_unreachable'), retryable: false, callerGone: true, ...why };
   }
   if (all.some((c) => TLS.test(c))) {
     const message = "The upstream's TLS certificate could not be verified.";
-    return { error: new KeygateError('upstream_unreachable', { message }), retryable: false, callerGone };
+    return {
+      error: new KeygateError('upstream_unreachable', { message }),
+      retryable: false,
+      callerGone,
+      ...why,
+    };
   }
   if (all.includes(TIMEOUT_CONNECT)) {
     const message = 'The upstream did not accept a connection in time.';
-    return { error: new KeygateError('upstream_timeout', { message }), retryable: true, callerGone };
+    return { error: new KeygateError('upstream_timeout', { message }), retryable: true, callerGone, ...why };
   }
   if (all.some((c) => TIMEOUT_HEADERS.has(c))) {
-    return { error: new KeygateError('upstream_timeout'), retryable: false, callerGone };
+    return { error: new KeygateError('upstream_timeout'), retryable: false, callerGone, ...why };
   }
   return {
     error: new KeygateError('upstream_unreachable'),
     retryable: all.some((c) => CONNECTION.has(c)),
     callerGone,
+    ...why,
   };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { KeygateError } from '../errors.ts';
-import { classifyUpstreamError } from './upstream-errors.ts';
+import { classifyUpstreamError, upstreamFailureLog } from './upstream-errors.ts';
 
 // reply-from wraps undici's error in its own; the code that matters is the innermost.
 const wrapped = (code: string) =>
@@ -45,5 +45,24 @@ describe('classifyUpstreamError', () => {
       code: 'ECONNREFUSED',
     });
     expect(classifyUpstreamError(err, false).error.message).toBe('The upstream could not be reached.');
+  });
+
+  it('names the cause and the host for the log, without the upstream text', () => {
+    const causes = {
+      ENOTFOUND: 'dns',
+      ECONNREFUSED: 'refused',
+      ECONNRESET: 'reset',
+      CERT_HAS_EXPIRED: 'tls',
+    };
+    for (const [code, cause] of Object.entries(causes)) {
+      const failure = classifyUpstreamError(wrapped(code), false);
+      expect(upstreamFailureLog(failure, 'https://api.example.com:8443')).toEqual({
+        event: 'upstream_failed',
+        errorCode: 'upstream_unreachable',
+        host: 'api.example.com:8443',
+        cause,
+        upstreamErrorCode: code,
+      });
+    }
   });
 });

@@ -83,7 +83,15 @@ export class TransitKeys {
   /** Adds a new key version; older versions still decrypt until records are rewrapped. */
   async rotate(tenant: string): Promise<number> {
     const name = this.keyName(tenant);
-    await this.#call((c) => c.write(`${this.#mount}/keys/${name}/rotate`, {}));
+    await this.#call(
+      (c) => c.write(`${this.#mount}/keys/${name}/rotate`, {}),
+      (status, message) =>
+        status === 400 && /key not found/.test(message)
+          ? new KeygateError('tenant_not_found', {
+              message: `Tenant ${tenant} has no Transit key (it never stored a credential); check the name.`,
+            })
+          : undefined,
+    );
     const info = await this.#call<{ data: { latest_version: number } }>((c) =>
       c.read(`${this.#mount}/keys/${name}`),
     );

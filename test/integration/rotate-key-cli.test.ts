@@ -53,5 +53,12 @@ describe('keygate vault rotate-key', () => {
     const badName = await run(['vault', 'rotate-key', '--tenant', '../x', '--config', config]);
     expect(badName.code).toBe(1);
     expect(badName.stderr).toContain('invalid_name');
+    // Regression: an unknown tenant used to give an opaque "Vault error".
+    const unknown = uniqueTenant('cli-rotate-none');
+    const none = await run(['vault', 'rotate-key', '--tenant', unknown, '--config', config]);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toBe(
+      `keygate: rotate-key failed: tenant_not_found: Tenant ${unknown} has no Transit key (it never stored a credential); check the name.\n`,
+    );
   });
 });
