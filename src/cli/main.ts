@@ -1,60 +1,102 @@
-import { parseArgs } from 'node:util';
-import { ConfigError, loadConfigFile } from '../config/load.ts';
+import { Command, CommanderError, Option } from 'commander';
 import type { Config } from '../config/schema.ts';
-import { startKeygate } from '../keygate.ts';
-import { createLogger } from '../observability/logger.ts';
-import { ROTATE_USAGE, rotateKey } from './rotate-key.ts';
+import { DEFAULT_URL } from './admin-client.ts';
+import { connectCommand } from './commands/connect.ts';
+import { credentialsCommand } from './commands/credentials.ts';
+import { eventsCommand } from './commands/events.ts';
+import { keysCommand } from './commands/keys.ts';
+import { catalogueCommands, statusCommand } from './commands/status.ts';
+import { CliError, Output } from './output.ts';
 
-const USAGE = `usage:
-  keygate serve --config FILE      run the proxy (KEYGATE_CONFIG may name the file)
-${ROTATE_USAGE}`;
+const EXIT_CODES = `
+Environment:
+  KEYGATE_URL          where Keygate listens (default ${DEFAULT_URL}; --url overrides)
+  KEYGATE_ADMIN_TOKEN  the admin token; never taken from the command line (ps shows argv)
+  KEYGATE_CONFIG       the configuration file of keygate serve (--config overrides)
 
-/** Bad usage or configuration: exit status 2, with a message that says what to fix. */
-class UsageError extends Error {}
+Exit status: 0 done, 1 failed (Keygate answered an error, is unreachable, a wait ran out),
+2 bad usage or configuration (unknown option, bad name, missing token).`;
+
+/** The `keygate` program; commander parses, each command lives in ./commands. */
+export function buildProgram(): Command {
+  const program = new Command('keygate')
+    .description('Keygate: a Vault-backed, credential-injecting reverse proxy, and its operator CLI')
+    .addOption(new Option('--url <url>', 'the Keygate to talk to').env('KEYGATE_URL').default(DEFAULT_URL))
+    .option('--json', "print Keygate's JSON answers (one object per line) instead of text")
+    .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
+    .showHelpAfterError('(add --help for usage)')
+    .addHelpText('after', EXIT_CODES)
+    .exitOverride();
+
+  program
+    .command('serve')
+    .description('run the proxy (for real deployments; `npm run dev` for a local one)')
+    .addOption(new Option('-c, --config <file>', 'the YAML configuration').env('KEYGATE_CONFIG'))
+    .action(async (options: { config?: string }) => {
+      // Loaded on use: the admin commands start without the server's dependencies.
+      const { serve } = await import('./serve.ts');
+      await serve(await loadConfig(options.config));
+    });
+
+  program
+    .command('vault')
+    .description('Vault maintenance (talks to Vault directly, with the configuration of keygate serve)')
+    .command('rotate-key')
+    .description("rotate a tenant's Transit key and rewrap its records; reads keep working throughout")
+    .requiredOption('--tenant <tenant>', 'the tenant whose key to rotate')
+    .addOption(new Option('-c, --config <file>', 'the YAML configuration').env('KEYGATE_CONFIG'))
+    .action(async (options: { tenant: string; config?: string }) => {
+      const { rotateKey } = await import('./rotate-key.ts');
+      const { createLogger } = await import('../observability/logger.ts');
+      const logger = createLogger({ level: 'warn', stream: process.stderr });
+      process.exitCode = await rotateKey(options.tenant, await loadConfig(options.config), logger);
+    });
+
+  keysCommand(program);
+  credentialsCommand(program);
+  connectCommand(program);
+  eventsCommand(program);
+  statusCommand(program);
+  catalogueCommands(program);
+
+  // Every subcommand reports its errors through main (exit 2), not by exiting itself.
+  const override = (command: Command) => {
+    command.exitOverride();
+    command.commands.forEach(override);
+  };
+  override(program);
+  return program;
+}
 
 /** Exit statuses: 0 done, 1 failed at run time, 2 bad usage or configuration. */
 export async function main(argv: string[]): Promise<number> {
-  const [command, sub, ...rest] = argv;
+  const program = buildProgram();
+  process.exitCode = undefined;
   try {
-    if (command === 'serve') return await serve(sub === undefined ? [] : [sub, ...rest]);
-    if (command === 'vault' && sub === 'rotate-key') {
-      return await rotateKey(rest, loadConfig, createLogger({ level: 'warn', stream: process.stderr }));
-    }
-    throw new UsageError(
-      command ? `unknown command: ${[command, sub].filter(Boolean).join(' ')}` : 'no command',
-    );
+    await program.parseAsync(argv, { from: 'user' });
+    const code = process.exitCode ?? 0;
+    process.exitCode = undefined;
+    return Number(code);
   } catch (err) {
-    if (err instanceof UsageError || err instanceof ConfigError || isParseArgsError(err)) {
-      process.stderr.write(`keygate: ${(err as Error).message}\n${err instanceof ConfigError ? '' : USAGE}`);
+    if (err instanceof CommanderError) {
+      // Commander has printed the message (or the help) already.
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : 2;
+    }
+    const json = argv.includes('--json');
+    if (err instanceof Error && err.name === 'ConfigError') {
+      process.stderr.write(`keygate: ${err.message}\n`);
       return 2;
+    }
+    if (err instanceof CliError) {
+      new Output(json).error(err);
+      return err.exitCode;
     }
     throw err;
   }
 }
 
-function loadConfig(path: string | undefined): Readonly<Config> {
-  const file = path ?? process.env['KEYGATE_CONFIG'];
-  if (!file) throw new UsageError('needs --config FILE or KEYGATE_CONFIG');
-  return loadConfigFile(file);
-}
-
-const isParseArgsError = (err: unknown) =>
-  typeof (err as { code?: unknown })?.code === 'string' &&
-  (err as { code: string }).code.startsWith('ERR_PARSE_ARGS');
-
-async function serve(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } }, strict: true });
-  const config = loadConfig(values.config);
-  const logger = createLogger({ level: config.log.level });
-  const keygate = await startKeygate(config, logger);
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      logger.info('stopping', { event: 'stopping', signal });
-      keygate.close().then(resolve, resolve);
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
-  logger.info('stopped', { event: 'stopped' });
-  return 0;
+async function loadConfig(path: string | undefined): Promise<Readonly<Config>> {
+  if (!path) throw new CliError('needs --config FILE or KEYGATE_CONFIG', 2);
+  const { loadConfigFile } = await import('../config/load.ts');
+  return loadConfigFile(path);
 }

@@ -1,0 +1,91 @@
+import type { Command } from 'commander';
+import { openBrowser } from '../browser.ts';
+import { checkNames, commaList, contextOf, positiveInt } from '../context.ts';
+import { openEventStream, type StreamEvent } from '../event-stream.ts';
+import { CliError } from '../output.ts';
+
+interface ConnectOptions {
+  scopes?: string[];
+  account?: string;
+  timeout: number;
+  browser: boolean;
+}
+
+/**
+ * `keygate connect TENANT INTEGRATION`: starts the OAuth flow, prints the authorization
+ * URL (and opens it where there is a browser), then waits for Keygate's `connected` or
+ * `needs-reauth` event for that credential, up to --timeout.
+ */
+export function connectCommand(program: Command): void {
+  program
+    .command('connect')
+    .description('connect a tenant to an OAuth integration: prints the URL to open, waits until it is done')
+    .argument('<tenant>')
+    .argument('<integration>')
+    .option('--scopes <scopes>', 'scopes to ask for instead of the configured ones (a,b)', commaList)
+    .option('-a, --account <account>', 'the account to store the credential under (default: default)')
+    .option('--timeout <seconds>', 'give up waiting after this long', positiveInt, 600)
+    .option('--no-browser', 'only print the URL (also: KEYGATE_NO_BROWSER=1)')
+    .action(async (tenant: string, integration: string, options: ConnectOptions, command: Command) => {
+      const { client, out } = contextOf(command);
+      checkNames({ tenant, integration, account: options.account });
+      const account = options.account ?? 'default';
+      let settle: (event: StreamEvent) => void = () => {};
+      const outcome = new Promise<StreamEvent>((resolve) => (settle = resolve));
+      // Subscribed before the flow starts, so the event cannot come before we listen.
+      const stream = await openEventStream(client, (event) => {
+        const { tenant: t, integration: i, account: a = 'default' } = event.data;
+        if (t !== tenant || i !== integration || a !== account) return;
+        if (event.event === 'connected' || event.event === 'needs-reauth') settle(event);
+      });
+      try {
+        const body: Record<string, unknown> = {};
+        if (options.scopes) body['scopes'] = options.scopes;
+        if (options.account && options.account !== 'default') body['account'] = options.account;
+        const started = await client.call<{ authorizationUrl: string; expiresAt?: string }>(
+          'POST',
+          `/v1/tenants/${tenant}/connect/${integration}`,
+          body,
+        );
+        out.result(
+          { authorizationUrl: started.authorizationUrl, expiresAt: started.expiresAt },
+          () => started.authorizationUrl,
+        );
+        const opened = options.browser && openBrowser(started.authorizationUrl);
+        out.note(
+          `${opened ? 'Opened in your browser; if' : 'Open this URL in a browser (the tenant user signs in there); if'} it is somewhere else, send it there. Waiting up to ${options.timeout} s for ${tenant}/${integration} to connect (Ctrl-C stops waiting).`,
+        );
+        let timer: NodeJS.Timeout | undefined;
+        const deadline = new Promise<'timeout'>(
+          (resolve) => (timer = setTimeout(() => resolve('timeout'), options.timeout * 1000)),
+        );
+        const ended = stream.ended.then(() => 'ended' as const);
+        const result = await Promise.race([outcome, deadline, ended]);
+        clearTimeout(timer);
+        if (result === 'timeout') {
+          throw new CliError(
+            `${tenant}/${integration} did not connect within ${options.timeout} s (the link works until ${started.expiresAt ?? 'oauth.stateTtlSeconds runs out'}); run keygate connect again for a new one`,
+            1,
+            'timeout',
+          );
+        }
+        if (result === 'ended')
+          throw new CliError('Keygate closed the event stream before the connection finished', 1);
+        if (result.event === 'needs-reauth') {
+          throw new CliError(
+            `${tenant}/${integration} failed: ${String(result.data['reason'] ?? result.data['error'] ?? 'needs re-authorisation')}`,
+            1,
+            'needs_reauth',
+          );
+        }
+        out.result({ event: result.event, ...result.data }, () => {
+          const scopes = Array.isArray(result.data['scopes'])
+            ? (result.data['scopes'] as string[]).join(' ')
+            : '';
+          return `connected ${tenant}/${integration}${account === 'default' ? '' : `/${account}`}${scopes ? ` (scopes: ${scopes})` : ''}`;
+        });
+      } finally {
+        stream.close();
+      }
+    });
+}

@@ -1,0 +1,189 @@
+import type { Command } from 'commander';
+import type { AdminClient } from '../admin-client.ts';
+import { checkNames, commaList, contextOf, credentialPath, fields, positiveInt } from '../context.ts';
+import { CliError, table } from '../output.ts';
+import { readSecret } from '../secret-input.ts';
+
+interface AccountOption {
+  account?: string;
+}
+interface PutOptions extends AccountOption {
+  type?: string;
+  expiresIn?: number;
+  scopes?: string[];
+}
+
+const COLUMNS = ['tenant', 'integration', 'account', 'authType', 'status', 'expiresAt', 'updatedAt'];
+const ACCOUNT = [
+  '-a, --account <account>',
+  "the account, for a tenant with several (default: 'default')",
+] as const;
+
+/** `keygate credentials put|get|list|delete|refresh`: a tenant's stored credentials, metadata only. */
+export function credentialsCommand(program: Command): void {
+  const credentials = program
+    .command('credentials')
+    .description(
+      "store, show, list, delete and refresh tenants' credentials (metadata only, never a secret)",
+    );
+
+  credentials
+    .command('put')
+    .description(
+      'store a credential; the secret is read from standard input (piped) or a prompt with echo off, never from argv',
+    )
+    .argument('<tenant>')
+    .argument('<integration>')
+    .option(...ACCOUNT)
+    .option('--type <type>', 'api_key or oauth2: what the secret is (default: asked of Keygate)')
+    .option('--expires-in <seconds>', 'OAuth: seconds until the access token expires', positiveInt)
+    .option('--scopes <scopes>', 'OAuth: the scopes the token carries (a,b)', commaList)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  printf %s "$ANTHROPIC_API_KEY" | keygate credentials put acme anthropic
+  keygate credentials put acme anthropic            # prompts, input hidden
+  echo '{"accessToken":"...","refreshToken":"...","expiresIn":3600}' | keygate credentials put acme github
+A JSON object on standard input is sent as the body as it is (PUT .../credentials/...).`,
+    )
+    .action(async (tenant: string, integration: string, options: PutOptions, command: Command) => {
+      const { client, out } = contextOf(command);
+      checkNames({ tenant, integration, account: options.account });
+      if (options.type !== undefined && options.type !== 'api_key' && options.type !== 'oauth2') {
+        throw new CliError(`--type must be api_key or oauth2, not "${options.type}"`, 2);
+      }
+      const secret = await readSecret(`Secret for ${tenant}/${integration} (input hidden): `);
+      const body = await bodyOf(client, integration, secret, options);
+      const stored = await client.call('PUT', credentialPath(tenant, integration, options.account), body);
+      out.result(stored, () => fields(stored));
+    });
+
+  credentials
+    .command('get')
+    .description("show a credential's metadata (status, expiry, scopes)")
+    .argument('<tenant>')
+    .argument('<integration>')
+    .option(...ACCOUNT)
+    .action(async (tenant: string, integration: string, options: AccountOption, command: Command) => {
+      const { client, out } = contextOf(command);
+      checkNames({ tenant, integration, account: options.account });
+      const metadata = await client.call('GET', credentialPath(tenant, integration, options.account));
+      out.result(metadata, () => fields(metadata));
+    });
+
+  credentials
+    .command('list')
+    .description("list a tenant's credentials, or, without a tenant, every tenant's (filters apply to both)")
+    .argument('[tenant]')
+    .option('--status <status>', 'only active, refresh_failed or needs_reauth')
+    .option('-i, --integration <integration>', 'only this integration')
+    .action(
+      async (
+        tenant: string | undefined,
+        options: { status?: string; integration?: string },
+        command: Command,
+      ) => {
+        const { client, out } = contextOf(command);
+        checkNames({ tenant, integration: options.integration });
+        let answer: { credentials: Record<string, unknown>[] };
+        if (tenant) {
+          answer = await client.call('GET', `/v1/tenants/${tenant}/credentials`);
+          answer = {
+            ...answer,
+            credentials: answer.credentials.filter(
+              (c) =>
+                (!options.status || c['status'] === options.status) &&
+                (!options.integration || c['integration'] === options.integration),
+            ),
+          };
+        } else {
+          const query = new URLSearchParams();
+          if (options.status) query.set('status', options.status);
+          if (options.integration) query.set('integration', options.integration);
+          answer = await client.call('GET', `/v1/credentials${query.size ? `?${query}` : ''}`);
+        }
+        out.result(answer, () => table(answer.credentials, COLUMNS));
+      },
+    );
+
+  credentials
+    .command('delete')
+    .description('delete a credential (an OAuth one is revoked at the provider where it can be)')
+    .argument('<tenant>')
+    .argument('<integration>')
+    .option(...ACCOUNT)
+    .action(async (tenant: string, integration: string, options: AccountOption, command: Command) => {
+      const { client, out } = contextOf(command);
+      checkNames({ tenant, integration, account: options.account });
+      const answer = await client.call('DELETE', credentialPath(tenant, integration, options.account));
+      out.result(answer, () =>
+        [`deleted ${tenant}/${integration}${options.account ? `/${options.account}` : ''}`, fields(answer)]
+          .filter(Boolean)
+          .join('\n'),
+      );
+    });
+
+  credentials
+    .command('refresh')
+    .description('refresh an OAuth credential now (once across replicas)')
+    .argument('<tenant>')
+    .argument('<integration>')
+    .option(...ACCOUNT)
+    .action(async (tenant: string, integration: string, options: AccountOption, command: Command) => {
+      const { client, out } = contextOf(command);
+      checkNames({ tenant, integration, account: options.account });
+      const metadata = await client.call(
+        'POST',
+        `${credentialPath(tenant, integration, options.account)}/refresh`,
+      );
+      out.result(metadata, () => fields(metadata));
+    });
+}
+
+// A JSON object is the body as it is; a bare secret is an API key or an access token,
+// whichever the integration takes.
+async function bodyOf(
+  client: AdminClient,
+  integration: string,
+  secret: string,
+  options: PutOptions,
+): Promise<Record<string, unknown>> {
+  let body: Record<string, unknown>;
+  if (secret.trimStart().startsWith('{')) {
+    try {
+      body = JSON.parse(secret) as Record<string, unknown>;
+    } catch {
+      throw new CliError('standard input starts with "{" but is not valid JSON', 2);
+    }
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+      throw new CliError('the JSON on standard input must be an object', 2);
+    }
+  } else {
+    const type = options.type ?? (await authTypeOf(client, integration));
+    body = type === 'api_key' ? { apiKey: secret } : { accessToken: secret };
+  }
+  if (options.expiresIn !== undefined) body['expiresIn'] = options.expiresIn;
+  if (options.scopes !== undefined) body['scopes'] = options.scopes;
+  return body;
+}
+
+async function authTypeOf(client: AdminClient, integration: string): Promise<string> {
+  const answer = await client.optional<{ integrations: { name: string; auth: { type: string } }[] }>(
+    'GET',
+    '/v1/integrations',
+  );
+  if (!answer)
+    throw new CliError(
+      'this Keygate cannot say what the integration takes: pass --type api_key or --type oauth2',
+      2,
+    );
+  const found = answer.integrations.find((i) => i.name === integration);
+  if (!found) {
+    throw new CliError(
+      `no integration "${integration}" is configured; known: ${answer.integrations.map((i) => i.name).join(', ') || 'none'}`,
+      2,
+    );
+  }
+  return found.auth.type === 'api_key' ? 'api_key' : 'oauth2';
+}
