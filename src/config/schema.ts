@@ -79,7 +79,7 @@ export const ConfigSchema = Type.Object(
         /** A request's headers and body must have arrived within this; then 408 and the connection closes. */
         requestTimeoutMs: Type.Integer({ minimum: 100, default: 120_000 }),
         /** A connection with no bytes either way for this long is closed; above every upstream timeout. */
-        connectionTimeoutMs: Type.Integer({ minimum: 100, default: 600_000 }),
+        connectionTimeoutMs: Type.Integer({ minimum: 100, default: 900_000 }),
         /** Connections beyond this many are refused at accept (Node's server.maxConnections). */
         maxConnections: Type.Integer({ minimum: 1, default: 10_000 }),
       },
