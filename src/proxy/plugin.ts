@@ -55,7 +55,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
   const plans = new Map<string, UpstreamHeaderPlan>(
     Object.entries(config.integrations).map(([name, i]) => [
       name,
-      planHeaders(compileInjector(i), i.headers),
+      planHeaders(compileInjector(i), i.headers, i.forceHeaders),
     ]),
   );
   const attemptDeps: AttemptDeps = {
@@ -146,6 +146,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
       token: tokenOf(credential),
       body,
       refreshed: false,
+      callerRetrying: attemptDeps.policy.callerIsRetrying(request.headers),
     };
   };
 
@@ -167,6 +168,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
                 method: request.method,
                 attempt: state.attempts,
                 replayable: ready.body.kind !== 'streaming',
+                callerRetrying: ready.callerRetrying,
               })
             : { retry: false as const };
         if (!again.retry) return sendError(reply, failure.error);
