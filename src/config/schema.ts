@@ -157,6 +157,15 @@ export const ConfigSchema = Type.Object(
       },
       { ...Strict, default: {} },
     ),
+    reauth: Type.Object(
+      {
+        /** Origin of Keygate as browsers reach it, for `GET /connect/{id}` links; else derived from the request. */
+        publicUrl: Type.Optional(Url),
+        /** How long a connect link offered to a caller stays usable. */
+        linkTtlSeconds: Type.Integer({ minimum: 30, maximum: 86_400, default: 600 }),
+      },
+      { ...Strict, default: {} },
+    ),
     replica: Type.Object(
       {
         /** This process's name in events and among replicas; default host name + pid. */
