@@ -3,13 +3,14 @@ import type { IntegrationConfig } from '../../config/schema.ts';
 import { KeygateError } from '../../errors.ts';
 import { assertNames } from '../../credentials/names.ts';
 import type { CredentialWrite } from '../../credentials/types.ts';
+import { injectionProblem } from '../../proxy/injectable.ts';
 import type { AdminDeps } from '../deps.ts';
 import { CredentialMetadataSchema, CredentialParams, PutCredentialBody } from './schemas.ts';
 
 const OAUTH_ONLY = ['accessToken', 'refreshToken', 'expiresIn', 'expiresAt', 'scopes', 'tokenType'] as const;
 
 /** PUT /v1/tenants/{tenant}/credentials/{integration}: store tokens or an API key; answers metadata only. */
-export function putCredential(app: FastifyInstance, { store, config, schedule }: AdminDeps): void {
+export function putCredential(app: FastifyInstance, { store, config, schedule, events }: AdminDeps): void {
   app.put<{ Params: CredentialParams; Body: PutCredentialBody }>(
     '/tenants/:tenant/credentials/:integration',
     {
@@ -27,6 +28,15 @@ export function putCredential(app: FastifyInstance, { store, config, schedule }:
       const write = toWrite(configured, request.body);
       const { secret: _secret, version: _version, ...metadata } = await store.put(tenant, integration, write);
       schedule?.track(metadata);
+      const { authType, status, expiresAt } = metadata;
+      events.publish('credential-stored', {
+        tenant,
+        integration,
+        authType,
+        status,
+        expiresAt,
+        source: 'admin',
+      });
       return metadata;
     },
   );
@@ -39,14 +49,20 @@ function toWrite(integration: IntegrationConfig, body: PutCredentialBody): Crede
       if (body[field] !== undefined) problems.push(`body.${field}: not allowed for an api_key integration`);
     }
     if (body.apiKey === undefined) problems.push('body.apiKey: required for an api_key integration');
+    else checkInjectable(integration, 'apiKey', body.apiKey, problems);
     fail(problems);
     return { authType: 'api_key', secret: { apiKey: body.apiKey as string }, expiresAt: null };
   }
   if (body.apiKey !== undefined)
     problems.push(`body.apiKey: not allowed for an ${integration.auth.type} integration`);
   if (body.accessToken === undefined) problems.push('body.accessToken: required for an OAuth integration');
+  else checkInjectable(integration, 'accessToken', body.accessToken, problems);
   if (body.expiresIn !== undefined && body.expiresAt !== undefined) {
     problems.push('body.expiresAt: give expiresIn or expiresAt, not both');
+  }
+  // The schema's date-time format admits a leap second (23:59:60), which Date cannot hold.
+  if (body.expiresAt !== undefined && !Number.isFinite(Date.parse(body.expiresAt))) {
+    problems.push('body.expiresAt: not a representable date-time (a leap second?)');
   }
   fail(problems);
   const expiresAt =
@@ -65,6 +81,16 @@ function toWrite(integration: IntegrationConfig, body: PutCredentialBody): Crede
     expiresAt,
     scopes: body.scopes ?? integration.auth.scopes ?? [],
   };
+}
+
+function checkInjectable(
+  integration: IntegrationConfig,
+  field: string,
+  token: string,
+  problems: string[],
+): void {
+  const problem = injectionProblem(integration, token);
+  if (problem) problems.push(`body.${field}: ${problem}`);
 }
 
 function fail(problems: string[]): void {
