@@ -1,17 +1,83 @@
-// `npm run dev`: an embedded OpenBao dev server (in memory), initialised with
-// vault/scripts/init-vault.sh; a local demo upstream ("echo"); and Keygate, logged in
-// to OpenBao with the AppRole that script made, with a demo credential and a Keygate
-// key already in place so the first request printed works offline. Ctrl-C stops all.
-import { spawn, spawnSync } from 'node:child_process';
+// `npm run dev [-- --config FILE] [--persist]`: OpenBao (in memory, or with --persist on
+// disk under .keygate-dev/), initialised with vault/scripts/init-vault.sh; a demo upstream
+// ("echo") and a demo OAuth provider ("demo-oauth"), and Keygate, all on loopback, with a
+// credential and a Keygate key in place so the printed requests work offline. Ports are
+// checked before anything starts; every exit path (Ctrl-C, SIGTERM, an error, the parent
+// dying) stops OpenBao and the servers.
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
+import { Command } from 'commander';
+import { loadConfigFile } from '../src/config/load.ts';
+import { startKeygate, type Keygate } from '../src/keygate.ts';
+import { createLogger } from '../src/observability/logger.ts';
 import { startBao } from '../src/vault/dev-server.ts';
+import { startOAuthProvider } from '../test/support/oauth-provider.ts';
+import { banner } from './dev/banner.ts';
+import { startPersistentBao } from './dev/persistent-bao.ts';
+import { busyPorts } from './dev/ports.ts';
 
 const root = resolve(import.meta.dirname, '..');
-const port = process.env['KEYGATE_PORT'] ?? '8080';
-const base = `http://127.0.0.1:${port}`;
+const options = new Command('npm run dev --')
+  .description('Keygate for development: OpenBao, demo servers and Keygate on loopback')
+  .option(
+    '-c, --config <file>',
+    'the configuration (default: KEYGATE_CONFIG, else examples/keygate.dev.yaml)',
+  )
+  .option(
+    '--persist',
+    'keep OpenBao data (credentials, keys, admin token) in KEYGATE_DEV_DIR across restarts',
+  )
+  .parse(process.argv.slice(2), { from: 'user' })
+  .opts<{ config?: string; persist?: boolean }>();
+
+const configFile = resolve(
+  options.config ?? process.env['KEYGATE_CONFIG'] ?? `${root}/examples/keygate.dev.yaml`,
+);
+const devDir = resolve(process.env['KEYGATE_DEV_DIR'] ?? `${root}/.keygate-dev`);
+const port = Number(process.env['KEYGATE_PORT'] ?? 8080);
+const vaultPort = Number(process.env['KEYGATE_DEV_VAULT_PORT'] ?? (options.persist ? 8200 : 0));
+
+// Every exit path goes through here, once: what was started is stopped, last first.
+const stoppers: (() => Promise<unknown> | unknown)[] = [];
+let exiting = false;
+async function exit(code: number, message?: string): Promise<never> {
+  if (!exiting) {
+    exiting = true;
+    if (message) console.error(`dev: ${message}`);
+    for (const stop of stoppers.reverse()) await Promise.resolve(stop()).catch(() => {});
+    process.exit(code);
+  }
+  return new Promise<never>(() => {});
+}
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void exit(0));
+process.on('uncaughtException', (err) => void exit(1, err.stack ?? String(err)));
+process.on(
+  'unhandledRejection',
+  (err) => void exit(1, err instanceof Error ? (err.stack ?? err.message) : String(err)),
+);
+// The parent (npm, a terminal) died without a signal reaching us: we are re-parented.
+const parent = process.ppid;
+setInterval(() => process.ppid !== parent && void exit(0), 500).unref();
+
+if (!existsSync(configFile))
+  await exit(2, `no configuration at ${configFile}; pass --config FILE or set KEYGATE_CONFIG`);
+const busy = await busyPorts({
+  'Keygate, KEYGATE_PORT': port,
+  'OpenBao, KEYGATE_DEV_VAULT_PORT': vaultPort,
+  ...(options.persist && vaultPort !== 0
+    ? { 'OpenBao cluster, KEYGATE_DEV_VAULT_PORT + 1': vaultPort + 1 }
+    : {}),
+});
+if (busy.length > 0) {
+  await exit(
+    2,
+    `port ${busy.join(' and ')} is busy: is another \`npm run dev\` running? Stop it, or choose others (KEYGATE_PORT=8081 KEYGATE_DEV_VAULT_PORT=8300 npm run dev). Nothing was started.`,
+  );
+}
 
 // The demo upstream: tells what reached it, with the injected credential masked.
 const echo = createServer((req, res) => {
@@ -28,18 +94,28 @@ const echo = createServer((req, res) => {
   );
 });
 await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
-const echoPort = (echo.address() as AddressInfo).port;
+stoppers.push(() => new Promise((r) => echo.close(r)));
+const echoUrl = `http://127.0.0.1:${(echo.address() as AddressInfo).port}`;
 
-const bao = await startBao({ port: Number(process.env['KEYGATE_DEV_VAULT_PORT'] ?? 0) || undefined });
+// The demo OAuth provider: consent is a redirect back at once; tokens live 6 minutes, so
+// with refresh.bufferSeconds 300 the scheduler renews them about a minute after connect.
+const oauth = await startOAuthProvider({
+  clientId: 'keygate-dev-client',
+  authMethod: 'client_secret_post',
+  expiresIn: 360,
+});
+stoppers.push(() => oauth.stop());
+
+mkdirSync(devDir, { recursive: true, mode: 0o700 });
+const bao = options.persist
+  ? await startPersistentBao(resolve(devDir, 'openbao'), vaultPort)
+  : await startBao({ port: vaultPort || undefined });
+stoppers.push(() => bao.stop());
 const init = spawnSync('bash', [resolve(root, 'vault/scripts/init-vault.sh')], {
   env: { ...process.env, VAULT_ADDR: bao.address, VAULT_TOKEN: bao.token },
   encoding: 'utf8',
 });
-if (init.status !== 0) {
-  console.error(`dev: init-vault.sh failed:\n${init.stderr}`);
-  await bao.stop();
-  process.exit(1);
-}
+if (init.status !== 0) await exit(1, `init-vault.sh failed:\n${init.stderr}`);
 const approle = Object.fromEntries(
   init.stdout
     .trim()
@@ -47,78 +123,72 @@ const approle = Object.fromEntries(
     .map((line) => line.split('=', 2) as [string, string]),
 );
 
-const adminToken = process.env['KEYGATE_ADMIN_TOKEN'] ?? `kga_${randomBytes(24).toString('base64url')}`;
-const keygate = spawn(
-  process.execPath,
-  [resolve(root, 'bin/keygate.js'), 'serve', '--config', resolve(root, 'examples/keygate.dev.yaml')],
-  {
-    env: {
-      ...process.env,
-      VAULT_ADDR: bao.address,
-      VAULT_TOKEN: '',
-      VAULT_ROLE_ID: approle['VAULT_ROLE_ID'],
-      VAULT_SECRET_ID: approle['VAULT_SECRET_ID'],
-      KEYGATE_ADMIN_TOKEN: adminToken,
-      KEYGATE_PORT: port,
-      KEYGATE_DEV_ECHO_URL: `http://127.0.0.1:${echoPort}`,
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  },
-);
+// With --persist the admin token is kept beside the data, so it is the same after a restart.
+const tokenFile = resolve(devDir, 'admin-token');
+const adminToken =
+  process.env['KEYGATE_ADMIN_TOKEN'] ||
+  (options.persist && existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : '') ||
+  `kga_${randomBytes(24).toString('base64url')}`;
+if (options.persist) writeFileSync(tokenFile, `${adminToken}\n`, { mode: 0o600 });
 
-let stopping = false;
-const stop = async (code: number) => {
-  if (stopping) return;
-  stopping = true;
-  if (keygate.exitCode === null) {
-    keygate.kill('SIGTERM');
-    await new Promise((r) => keygate.once('exit', r));
-  }
-  await bao.stop();
-  echo.close();
-  process.exit(code);
+const env = {
+  ...process.env,
+  VAULT_ADDR: bao.address,
+  VAULT_TOKEN: '',
+  VAULT_ROLE_ID: approle['VAULT_ROLE_ID'],
+  VAULT_SECRET_ID: approle['VAULT_SECRET_ID'],
+  KEYGATE_ADMIN_TOKEN: adminToken,
+  KEYGATE_PORT: String(port),
+  KEYGATE_DEV_ECHO_URL: echoUrl,
+  KEYGATE_DEV_OAUTH_URL: oauth.url,
+  KEYGATE_DEV_OAUTH_CLIENT_SECRET: oauth.clientSecret,
 };
-process.on('SIGINT', () => void stop(0));
-process.on('SIGTERM', () => void stop(0));
-keygate.on('exit', (code) => void stop(code ?? 1));
-
-for (let i = 0; i < 100; i += 1) {
-  const ok = await fetch(`${base}/readyz`).then(
-    (r) => r.ok,
-    () => false,
-  );
-  if (ok) break;
-  await new Promise((r) => setTimeout(r, 100));
+let keygate: Keygate;
+try {
+  const config = loadConfigFile(configFile, env);
+  keygate = await startKeygate(config, createLogger({ level: config.log.level }));
+} catch (err) {
+  await exit(err instanceof Error && err.name === 'ConfigError' ? 2 : 1, (err as Error).message);
+  throw err;
 }
+stoppers.push(() => keygate.close());
 
-const admin = async (method: string, path: string, body: unknown) => {
+const base = keygate.url;
+const admin = async (method: string, path: string, body?: unknown) => {
   const res = await fetch(`${base}${path}`, {
     method,
-    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
+    headers: {
+      authorization: `Bearer ${adminToken}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
-  if (!res.ok) throw new Error(`dev: ${method} ${path} answered ${res.status}: ${await res.text()}`);
+  if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}: ${await res.text()}`);
   return (await res.json()) as Record<string, unknown>;
 };
-await admin('PUT', '/v1/tenants/acme/credentials/echo', { apiKey: `demo-${randomBytes(8).toString('hex')}` });
-const { key } = await admin('POST', '/v1/keys', { name: 'dev', tenants: ['acme'] });
+// The demo credential and key: made once (kept with --persist), shown in the banner.
+const keyFile = resolve(devDir, 'dev-key');
+let key = options.persist && existsSync(keyFile) ? readFileSync(keyFile, 'utf8').trim() : '';
+if (key === '' || !(await keygate.keys.verify(key).catch(() => undefined))) {
+  await admin('PUT', '/v1/tenants/acme/credentials/echo', {
+    apiKey: `demo-${randomBytes(8).toString('hex')}`,
+  });
+  key = String((await admin('POST', '/v1/keys', { name: 'dev', tenants: ['acme'] }))['key']);
+  if (options.persist) writeFileSync(keyFile, `${key}\n`, { mode: 0o600 });
+}
 
-console.log(`
-  Keygate (dev)            ${base}
-  OpenBao (dev, in memory) ${bao.address}   root token: ${bao.token}
-  Admin token              ${adminToken}
-  Demo upstream "echo"     http://127.0.0.1:${echoPort}  (tenant acme has an API key for it)
-  Keygate key for acme     ${String(key)}
-
-  Try:
-    curl ${base}/proxy/acme/echo/hello -H 'authorization: Bearer ${String(key)}'
-    curl ${base}/readyz
-    curl ${base}/v1/tenants/acme/credentials -H 'authorization: Bearer ${adminToken}'
-    curl -N ${base}/v1/events -H 'authorization: Bearer ${adminToken}'
-    curl -X PUT ${base}/v1/tenants/acme/credentials/anthropic \\
-      -H 'authorization: Bearer ${adminToken}' -H 'content-type: application/json' \\
-      -d '{"apiKey":"sk-ant-your-key"}'
-    curl ${base}/proxy/acme/anthropic/v1/models -H 'x-api-key: ${String(key)}'
-
-  Ctrl-C stops Keygate, OpenBao and the demo upstream.
-`);
+console.log(
+  banner({
+    base,
+    bao: {
+      address: bao.address,
+      token: bao.token,
+      persisted: options.persist ? resolve(devDir, 'openbao') : undefined,
+    },
+    adminToken,
+    echoUrl,
+    oauthUrl: oauth.url,
+    key,
+    configFile,
+  }),
+);

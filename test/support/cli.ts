@@ -49,7 +49,7 @@ export function spawnCli(
 export function runCli(
   args: string[],
   env: Record<string, string | undefined>,
-  options: { input?: string } = {},
+  options: { input?: string; bin?: string } = {},
 ): Promise<CliRun> {
   return spawnCli(args, env, options).done;
 }
