@@ -43,12 +43,26 @@ export const ERRORS = {
   unknown_integration: { status: 404, message: 'No such integration is configured.' },
   credential_not_found: { status: 404, message: 'No credential is stored for this tenant and integration.' },
   key_not_found: { status: 404, message: 'No such Keygate key.' },
+  method_not_allowed: {
+    status: 405,
+    message: 'This method is not allowed here (TRACE and TRACK never are).',
+  },
+  request_timeout: { status: 408, message: 'The request was not received in time.' },
   conflict: { status: 409, message: 'The record changed under this write; read it again and retry.' },
   connect_link_invalid: {
     status: 410,
     message: 'This connect link is unknown, already used or expired; retry the request for a new one.',
   },
   payload_too_large: { status: 413, message: 'The request body is larger than allowed.' },
+  auth_throttled: {
+    status: 429,
+    message: 'Too many failed authentications from this address; retry later.',
+  },
+  headers_too_large: { status: 431, message: 'The request headers are larger than allowed.' },
+  client_closed_request: {
+    status: 499,
+    message: 'The caller closed the connection before the request was read.',
+  },
   credential_undecryptable: {
     status: 500,
     message: 'The stored credential cannot be decrypted for this tenant and integration.',

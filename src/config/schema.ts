@@ -76,6 +76,12 @@ export const ConfigSchema = Type.Object(
         port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
         /** On SIGTERM, in-flight requests get this long before their connections are cut. */
         shutdownGraceMs: Type.Integer({ minimum: 0, default: 10_000 }),
+        /** A request's headers and body must have arrived within this; then 408 and the connection closes. */
+        requestTimeoutMs: Type.Integer({ minimum: 100, default: 120_000 }),
+        /** A connection with no bytes either way for this long is closed; above every upstream timeout. */
+        connectionTimeoutMs: Type.Integer({ minimum: 100, default: 900_000 }),
+        /** Connections beyond this many are refused at accept (Node's server.maxConnections). */
+        maxConnections: Type.Integer({ minimum: 1, default: 10_000 }),
       },
       { ...Strict, default: {} },
     ),

@@ -5,6 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { replay } from './body.ts';
 import { callerResponseHeaders, upstreamRequestHeaders } from './headers.ts';
 import type { RetryPolicy } from './retry-policy.ts';
+import { scrubResponseHeaders } from './scrub-response.ts';
 import type { ProxyState, ReadyState } from './state.ts';
 import { classifyUpstreamError, type UpstreamFailure } from './upstream-errors.ts';
 import type { Upstreams } from './upstreams.ts';
@@ -83,7 +84,9 @@ export function attemptHooks(deps: AttemptDeps): FastifyReplyFromHooks {
       ) as IncomingHttpHeaders;
     },
     rewriteHeaders: (headers, request) => {
-      runOf(request).pending = callerResponseHeaders(headers) as IncomingHttpHeaders;
+      const run = runOf(request);
+      // The injected secret never reaches the caller in a header (scrub-response.ts).
+      run.pending = scrubResponseHeaders(callerResponseHeaders(headers), run.ready) as IncomingHttpHeaders;
       return {};
     },
     onResponse: (request, reply, res) => {

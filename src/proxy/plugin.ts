@@ -6,7 +6,7 @@ import type { Config } from '../config/schema.ts';
 import { NAME_PATTERN } from '../config/schema.ts';
 import type { Credential } from '../credentials/types.ts';
 import { KeygateError, isKeygateError } from '../errors.ts';
-import { sendError } from '../http/error-handler.ts';
+import { logFault, sendError } from '../http/error-handler.ts';
 import { authenticateCaller } from '../keys/authenticate.ts';
 import type { CallerKeys } from '../keys/key-store.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -17,6 +17,7 @@ import { writeAuditLine } from './audit.ts';
 import { takeBody } from './body.ts';
 import { planHeaders, type UpstreamHeaderPlan } from './headers.ts';
 import { compileInjector, tokenOf } from './inject.ts';
+import { assertProxyMethod } from './methods.ts';
 import { ProxyMetrics } from './metrics.ts';
 import { assertWithinBase, splitProxyUrl, upstreamPath, withoutQueryParam } from './path.ts';
 import type { CredentialRefresher } from './refresher.ts';
@@ -112,6 +113,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
 
   const preHandler = async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
     const state = stateOf(request);
+    assertProxyMethod(request.method);
     const target = splitProxyUrl(request.raw.url ?? '');
     if (!target || !NAME.test(target.tenant) || !NAME.test(target.integration)) {
       throw new KeygateError('invalid_name');
@@ -172,7 +174,10 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
                 callerRetrying: ready.callerRetrying,
               })
             : { retry: false as const };
-        if (!again.retry) return sendError(reply, failure.error);
+        if (!again.retry) {
+          if (failure.error.code === 'internal_error') logFault(logger, request, failure.error);
+          return sendError(reply, failure.error);
+        }
         metrics?.retry(state.integration, 'connection');
         await sleep(again.delayMs, undefined, { signal }).catch(() => {});
       } else if (outcome.type === 'retry') {
