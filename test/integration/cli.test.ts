@@ -178,6 +178,35 @@ integrations:
     runs.push(a, b);
   });
 
+  it('connect prints the URL, waits for the connected event, and gives up at its deadline', async () => {
+    const tenant = uniqueTenant('cli-connect');
+    const connect = spawnCli(['connect', tenant, 'acme', '--timeout', '120'], env);
+    const url = await waitFor(
+      'the authorization URL',
+      () => /^(http\S+)$/m.exec(connect.stdout())?.[1],
+      SLOW,
+    );
+    expect(url.startsWith(`${provider.url}/authorize?`)).toBe(true);
+    // The tenant's browser: consent at the provider, back to Keygate's callback.
+    const atProvider = await fetch(url, { redirect: 'manual' });
+    const callback = await fetch(atProvider.headers.get('location') as string);
+    expect(callback.status).toBe(200);
+    const done = await connect.done;
+    runs.push(done);
+    expect([done.code, done.stdout.trim().split('\n').at(-1)]).toEqual([
+      0,
+      `connected ${tenant}/acme (scopes: read)`,
+    ]);
+    expect(done.stderr).toContain(`Waiting up to 120 s for ${tenant}/acme to connect`);
+    expect((await keygate.store.read(tenant, 'acme')).status).toBe('active');
+
+    const late = await cli(['connect', uniqueTenant('cli-connect-late'), 'acme', '--timeout', '1']);
+    expect(late.code).toBe(1);
+    expect(late.stderr).toMatch(/did not connect within 1 s .*run keygate connect again/);
+    const apiKeyOnly = await cli(['connect', tenant, 'anthropic']);
+    expect([apiKeyOnly.code, apiKeyOnly.stderr]).toEqual([1, expect.stringContaining('connect_unsupported')]);
+  });
+
   it('reports status: ready, and unreachable with what to do', async () => {
     const ok = await cli(['status']);
     expect([ok.code, ok.stdout.split('\n').slice(0, 2)]).toEqual([
