@@ -10,6 +10,7 @@ import { sendError } from '../http/error-handler.ts';
 import { authenticateCaller } from '../keys/authenticate.ts';
 import type { CallerKeys } from '../keys/key-store.ts';
 import type { Logger } from '../observability/logger.ts';
+import { accountOf } from './account.ts';
 import { attemptHooks, sendAttempt, type AttemptDeps } from './attempt.ts';
 import { writeAuditLine } from './audit.ts';
 import { takeBody } from './body.ts';
@@ -25,7 +26,7 @@ import { Upstreams } from './upstreams.ts';
 export interface ProxyDeps {
   config: Readonly<Config>;
   logger: Logger;
-  store: { get(tenant: string, integration: string): Promise<Credential> };
+  store: { get(tenant: string, integration: string, account?: string): Promise<Credential> };
   keys: CallerKeys;
   /** The scheduler's refresh; without it an upstream 401 is passed through. */
   refresher?: CredentialRefresher | undefined;
@@ -84,6 +85,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
     const state: ProxyState = {
       tenant: target?.tenant ?? '',
       integration: target?.integration ?? '',
+      account: 'default',
       method: request.method,
       path: target?.rest || '/',
       startedAt: performance.now(),
@@ -111,13 +113,14 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
     if (!target || !NAME.test(target.tenant) || !NAME.test(target.integration)) {
       throw new KeygateError('invalid_name');
     }
+    state.account = accountOf(request.headers);
     await authenticateCaller(keys, request.headers, target.tenant, target.integration);
     const upstream = upstreams.get(target.integration);
     const plan = plans.get(target.integration);
     if (!upstream || !plan) throw new KeygateError('unknown_integration');
     const path = upstreamPath(upstream.basePath, target.rest);
     assertWithinBase(upstream.origin, upstream.basePath, path);
-    let credential = await store.get(target.tenant, target.integration);
+    let credential = await store.get(target.tenant, target.integration, state.account);
     if (refresher && isExpired(credential)) credential = await refreshExpired(refresher, credential);
     const body = await takeBody(request.body, request.headers['content-length'], config.proxy);
     const query =
@@ -188,9 +191,14 @@ function isExpired(credential: Credential): boolean {
  * request goes out with what there is, and the 401 path decides.
  */
 async function refreshExpired(refresher: CredentialRefresher, credential: Credential): Promise<Credential> {
-  const { tenant, integration, secret } = credential;
+  const { tenant, integration, account, secret } = credential;
   return refresher
-    .refresh(tenant, integration, { reason: 'unauthorized', staleAccessToken: secret.accessToken ?? '' })
+    .refresh(
+      tenant,
+      integration,
+      { reason: 'unauthorized', staleAccessToken: secret.accessToken ?? '' },
+      account,
+    )
     .catch(() => credential);
 }
 
@@ -200,10 +208,12 @@ async function refreshOnce(
   ready: ReadyState,
 ): Promise<Credential | KeygateError> {
   try {
-    return await refresher.refresh(state.tenant, state.integration, {
-      reason: 'unauthorized',
-      staleAccessToken: ready.token,
-    });
+    return await refresher.refresh(
+      state.tenant,
+      state.integration,
+      { reason: 'unauthorized', staleAccessToken: ready.token },
+      state.account,
+    );
   } catch (err) {
     // The refresher's own codes say what happened (revoked grant, token endpoint down, Vault down).
     return isKeygateError(err) ? err : new KeygateError('credential_refresh_failed', { cause: err });

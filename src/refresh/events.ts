@@ -16,6 +16,8 @@ export type RefreshReason = 'scheduled' | 'unauthorized' | 'forced';
 export interface RefreshEvent {
   tenant: string;
   integration: string;
+  /** The tenant's account at the integration (`default` unless one was named). */
+  account: string;
   /** ISO 8601, when the event happened. */
   time: string;
   /** 1 for the first token request of a refresh, 2 for its first retry, ... */
