@@ -53,7 +53,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
   const plans = new Map<string, UpstreamHeaderPlan>(
     Object.entries(config.integrations).map(([name, i]) => [
       name,
-      planHeaders(compileInjector(i), i.headers),
+      planHeaders(compileInjector(i), i.headers, i.forceHeaders),
     ]),
   );
   const attemptDeps: AttemptDeps = {
@@ -134,6 +134,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
       token: tokenOf(credential),
       body,
       refreshed: false,
+      callerRetrying: attemptDeps.policy.callerIsRetrying(request.headers),
     };
   };
 
@@ -152,6 +153,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
                 method: request.method,
                 attempt: state.attempts,
                 replayable: ready.body.kind !== 'streaming',
+                callerRetrying: ready.callerRetrying,
               })
             : { retry: false as const };
         if (!again.retry) return sendError(reply, failure.error);

@@ -18,7 +18,7 @@ const OAUTH_ONLY = ['accessToken', 'refreshToken', 'expiresIn', 'expiresAt', 'sc
  * PUT /v1/tenants/{tenant}/credentials/{integration}[/accounts/{account}]: store tokens or
  * an API key; answers metadata only.
  */
-export function putCredential(app: FastifyInstance, { store, config, schedule }: AdminDeps): void {
+export function putCredential(app: FastifyInstance, { store, config, schedule, events }: AdminDeps): void {
   for (const { url, params } of credentialRoutes()) {
     app.put<{ Params: CredentialRouteParams; Body: PutCredentialBody }>(
       url,
@@ -33,6 +33,16 @@ export function putCredential(app: FastifyInstance, { store, config, schedule }:
         const stored = await store.put(tenant, integration, write, {}, account);
         const { secret: _secret, version: _version, ...metadata } = stored;
         schedule?.track(metadata);
+        const { authType, status, expiresAt } = metadata;
+        events.publish('credential-stored', {
+          tenant,
+          integration,
+          account,
+          authType,
+          status,
+          expiresAt,
+          source: 'admin',
+        });
         return metadata;
       },
     );
