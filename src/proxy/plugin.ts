@@ -10,6 +10,7 @@ import { logFault, sendError } from '../http/error-handler.ts';
 import { authenticateCaller } from '../keys/authenticate.ts';
 import type { CallerKeys } from '../keys/key-store.ts';
 import type { Logger } from '../observability/logger.ts';
+import { USER_HEADER, subjectOf } from '../reauth/identity.ts';
 import type { ReauthResponder } from '../reauth/responder.ts';
 import { accountOf } from './account.ts';
 import { attemptHooks, sendAttempt, type AttemptDeps } from './attempt.ts';
@@ -204,12 +205,13 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
   app.all('/proxy/:tenant/:integration/*', { preHandler }, handler);
 }
 
-function reauthContext(_request: FastifyRequest, state: ProxyState) {
+function reauthContext(request: FastifyRequest, state: ProxyState) {
   return {
     tenant: state.tenant,
     integration: state.integration,
     account: state.account,
     keyId: state.caller ?? '',
+    subject: subjectOf(request.headers[USER_HEADER]),
   };
 }
 
