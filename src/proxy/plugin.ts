@@ -7,7 +7,7 @@ import { NAME_PATTERN } from '../config/schema.ts';
 import type { Credential } from '../credentials/types.ts';
 import { KeygateError, isKeygateError } from '../errors.ts';
 import { logFault, sendError } from '../http/error-handler.ts';
-import { authenticateCaller } from '../keys/authenticate.ts';
+import { AuthThrottle, authenticateThrottled } from '../keys/auth-throttle.ts';
 import type { CallerKeys } from '../keys/key-store.ts';
 import type { Logger } from '../observability/logger.ts';
 import { USER_HEADER, subjectOf } from '../reauth/identity.ts';
@@ -55,6 +55,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
   const { config, logger, store, keys, refresher, reauth } = deps;
   const metrics = deps.metrics && new ProxyMetrics(deps.metrics, Object.keys(config.integrations));
   const upstreams = new Upstreams(config);
+  const throttle = new AuthThrottle(config.authThrottle, deps.metrics);
   const plans = new Map<string, UpstreamHeaderPlan>(
     Object.entries(config.integrations).map(([name, i]) => [
       name,
@@ -121,7 +122,14 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
       throw new KeygateError('invalid_name');
     }
     state.account = accountOf(request.headers);
-    const key = await authenticateCaller(keys, request.headers, target.tenant, target.integration);
+    const key = await authenticateThrottled(
+      throttle,
+      request.ip,
+      keys,
+      request.headers,
+      target.tenant,
+      target.integration,
+    );
     state.caller = key.id;
     const upstream = upstreams.get(target.integration);
     const plan = plans.get(target.integration);
