@@ -87,6 +87,25 @@ integrations:
     );
   });
 
+  it('keeps accounts apart with --account', async () => {
+    const tenant = uniqueTenant('cli-accounts');
+    const put = (account: string, secret: string) =>
+      cli(['credentials', 'put', tenant, 'anthropic', '--type', 'api_key', '--account', account], secret);
+    expect((await put('work', `${CANARIES[0]}-work`)).code).toBe(0);
+    expect((await put('default', `${CANARIES[0]}-default`)).code).toBe(0);
+    const work = await cli(['credentials', 'get', tenant, 'anthropic', '--account', 'work', '--json']);
+    expect(json(work)).toMatchObject({ tenant, integration: 'anthropic', account: 'work' });
+    const listed = await cli(['credentials', 'list', tenant, '--json']);
+    const accounts = (json(listed)['credentials'] as { account: string }[]).map((c) => c.account).sort();
+    expect(accounts).toEqual(['default', 'work']);
+    expect((await cli(['credentials', 'delete', tenant, 'anthropic', '--account', 'work'])).code).toBe(0);
+    const gone = await cli(['credentials', 'get', tenant, 'anthropic', '--account', 'work']);
+    expect(gone.code).toBe(1);
+    expect((await cli(['credentials', 'get', tenant, 'anthropic'])).code).toBe(0);
+    const bad = await cli(['credentials', 'get', tenant, 'anthropic', '--account', 'Work!']);
+    expect([bad.code, bad.stderr]).toEqual([2, expect.stringContaining('bad account name')]);
+  });
+
   it('takes a JSON body on standard input for an OAuth credential, and refreshes it', async () => {
     const tenant = uniqueTenant('cli-oauth');
     const pair = provider.issue(`${tenant}-family`);
