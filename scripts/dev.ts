@@ -40,6 +40,7 @@ const configFile = resolve(
 const devDir = resolve(process.env['KEYGATE_DEV_DIR'] ?? `${root}/.keygate-dev`);
 const port = Number(process.env['KEYGATE_PORT'] ?? 8080);
 const vaultPort = Number(process.env['KEYGATE_DEV_VAULT_PORT'] ?? (options.persist ? 8200 : 0));
+const clusterPort = Number(process.env['KEYGATE_DEV_VAULT_CLUSTER_PORT'] ?? vaultPort + 1);
 
 // Every exit path goes through here, once: what was started is stopped, last first.
 const stoppers: (() => Promise<unknown> | unknown)[] = [];
@@ -108,7 +109,7 @@ stoppers.push(() => oauth.stop());
 
 mkdirSync(devDir, { recursive: true, mode: 0o700 });
 const bao = options.persist
-  ? await startPersistentBao(resolve(devDir, 'openbao'), vaultPort)
+  ? await startPersistentBao(resolve(devDir, 'openbao'), vaultPort, clusterPort)
   : await startBao({ port: vaultPort || undefined });
 stoppers.push(() => bao.stop());
 const init = spawnSync('bash', [resolve(root, 'vault/scripts/init-vault.sh')], {

@@ -19,7 +19,11 @@ interface InitFile {
   rootToken: string;
 }
 
-export async function startPersistentBao(dir: string, port: number): Promise<PersistentBao> {
+export async function startPersistentBao(
+  dir: string,
+  port: number,
+  clusterPort: number,
+): Promise<PersistentBao> {
   const binary = findBaoBinary();
   if (!binary) throw new Error('no bao or vault binary; run scripts/bootstrap.sh');
   const data = join(dir, 'data');
@@ -29,8 +33,8 @@ export async function startPersistentBao(dir: string, port: number): Promise<Per
   writeFileSync(
     config,
     `storage "raft" {\n  path = "${data}"\n  node_id = "keygate-dev"\n}\n` +
-      `listener "tcp" {\n  address = "127.0.0.1:${port}"\n  cluster_address = "127.0.0.1:${port + 1}"\n  tls_disable = true\n}\n` +
-      `api_addr = "${address}"\ncluster_addr = "http://127.0.0.1:${port + 1}"\ndisable_mlock = true\n`,
+      `listener "tcp" {\n  address = "127.0.0.1:${port}"\n  cluster_address = "127.0.0.1:${clusterPort}"\n  tls_disable = true\n}\n` +
+      `api_addr = "${address}"\ncluster_addr = "http://127.0.0.1:${clusterPort}"\ndisable_mlock = true\n`,
   );
   const child = spawn(binary, ['server', `-config=${config}`, '-log-level=warn'], {
     env: { PATH: process.env['PATH'] ?? '', HOME: dir },

@@ -52,7 +52,22 @@ async function stopAndCheck(dev: Dev): Promise<void> {
 }
 
 async function ports() {
-  return { KEYGATE_PORT: String(await freePort()), KEYGATE_DEV_VAULT_PORT: String(await freePort()) };
+  return {
+    KEYGATE_PORT: String(await freePort()),
+    KEYGATE_DEV_VAULT_PORT: String(await freePort()),
+    KEYGATE_DEV_VAULT_CLUSTER_PORT: String(await freePort()),
+  };
+}
+
+/** The banner, or a failure that shows what dev printed instead. */
+async function banner(dev: Dev, what: string): Promise<void> {
+  let exited = false;
+  void dev.exit.then(() => (exited = true));
+  await waitFor(what, () => dev.out().includes('Ctrl-C stops') || exited, SLOW).catch((err: Error) => {
+    throw new Error(`${err.message}; it printed:\n${dev.out().slice(-3000)}`);
+  });
+  if (!dev.out().includes('Ctrl-C stops'))
+    throw new Error(`dev exited before ${what}:\n${dev.out().slice(-3000)}`);
 }
 
 describe('npm run dev', { timeout: 400_000 }, () => {
@@ -73,7 +88,7 @@ describe('npm run dev', { timeout: 400_000 }, () => {
 
   it('serves the printed request offline, and SIGTERM to npm leaves no child running', async () => {
     const dev = npmRunDev([], await ports());
-    await waitFor('the banner', () => dev.out().includes('Ctrl-C stops'), SLOW);
+    await banner(dev, 'the banner');
     const base = field(dev.out(), 'Keygate \\(dev\\)');
     const key = field(dev.out(), 'Keygate key for acme');
     const res = await fetch(`${base}/proxy/acme/echo/hello`, { headers: { authorization: `Bearer ${key}` } });
@@ -89,7 +104,7 @@ describe('npm run dev', { timeout: 400_000 }, () => {
   it('--persist keeps credentials, keys and the admin token across a restart', async () => {
     const env = { ...(await ports()), KEYGATE_DEV_DIR: mkdtempSync(join(tmpdir(), 'keygate-dev-')) };
     const first = npmRunDev(['--persist'], env);
-    await waitFor('the first banner', () => first.out().includes('Ctrl-C stops'), SLOW);
+    await banner(first, 'the first banner');
     const base = field(first.out(), 'Keygate \\(dev\\)');
     const admin = field(first.out(), 'Admin token');
     const key = field(first.out(), 'Keygate key for acme');
@@ -102,7 +117,7 @@ describe('npm run dev', { timeout: 400_000 }, () => {
     await stopAndCheck(first);
 
     const second = npmRunDev(['--persist'], env);
-    await waitFor('the second banner', () => second.out().includes('Ctrl-C stops'), SLOW);
+    await banner(second, 'the second banner');
     expect(field(second.out(), 'Admin token')).toBe(admin);
     expect(field(second.out(), 'Keygate key for acme')).toBe(key);
     const got = await fetch(`${base}/v1/tenants/acme/credentials/anthropic`, {
