@@ -1,8 +1,8 @@
 // Proxy overhead, side by side in one run:
 //   npm run bench:proxy
 //   BENCH_SECONDS=10 BENCH_CONNECTIONS=50 BENCH_RATE=1000 BENCH_RUNS=3 by default;
-//   BENCH_ONLY=keygate,bare picks contenders by name; BENCH_PROFILE=DIR starts Keygate
-//   with --cpu-prof into DIR.
+//   BENCH_ONLY=keygate,bare picks contenders by name; BENCH_PROFILE=DIR starts every Node
+//   contender with --cpu-prof into DIR (named by pid, printed).
 // Contenders, each in its own process: the origin directly, a bare @fastify/http-proxy
 // (no injection), a hand-written node:http + undici proxy (the floor for a Node proxy),
 // Keygate with a cached credential and a cached key (as deployed, one audit line per
@@ -52,7 +52,8 @@ interface Figures {
 
 function child(args: string[], extraEnv: Record<string, string> = {}, logFile?: string): ChildProcess {
   const out = logFile ? openSync(logFile, 'a') : 'pipe';
-  const proc = spawn(process.execPath, args, {
+  const profile = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : [];
+  const proc = spawn(process.execPath, [...profile, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...extraEnv },
     stdio: ['ignore', out, 'inherit'],
@@ -133,10 +134,8 @@ integrations:
 `,
   );
   const vaultEnv = { VAULT_ADDR: target.address, VAULT_TOKEN: target.token, KEYGATE_ADMIN_TOKEN: ADMIN };
-  const profile = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : [];
-  if (PROFILE) mkdirSync(PROFILE, { recursive: true });
   const proc = child(
-    [...profile, join(ROOT, 'bin/keygate.js'), 'serve', '--config', file],
+    [join(ROOT, 'bin/keygate.js'), 'serve', '--config', file],
     vaultEnv,
     join(dir, `keygate-${logLevel}.log`),
   );
@@ -198,21 +197,24 @@ async function contenders(dir: string): Promise<Contender[]> {
 
 try {
   const dir = mkdtempSync(join(tmpdir(), 'keygate-bench-'));
+  if (PROFILE) mkdirSync(PROFILE, { recursive: true });
   const list = await contenders(dir);
+  if (PROFILE) process.stdout.write(`profiles in ${PROFILE}: ${list.map((c) => `${c.name} pid ${c.pid}`).join(', ')}\n`);
   const path = '/v1/messages';
+  const bareIndex = Math.max(0, list.findIndex((c) => c.name.startsWith('bare')));
   const runs: Figures[][] = [];
   for (let run = 0; run < RUNS; run += 1) {
     const figures: Figures[] = [];
     for (const c of list) figures.push(await measure({ ...c, url: `${c.url}${path}` }));
     runs.push(figures);
-    const bare = figures[1] as Figures;
+    const bare = figures[bareIndex] as Figures;
     process.stdout.write(
       `run ${run + 1}: ${list.map((c, i) => `${c.name} ${Math.round((figures[i] as Figures).rps)} (${((figures[i] as Figures).rps / bare.rps).toFixed(2)})`).join(', ')}\n`,
     );
   }
   const col = (i: number, pick: (f: Figures) => number) => median(runs.map((r) => pick(r[i] as Figures)));
   const ratio = (i: number, pick: (f: Figures) => number) =>
-    median(runs.map((r) => pick(r[i] as Figures) / pick(r[1] as Figures)));
+    median(runs.map((r) => pick(r[i] as Figures) / pick(r[bareIndex] as Figures)));
   process.stdout.write(
     `\nproxy overhead: median of ${RUNS} runs; saturation ${CONNECTIONS} connections ${SECONDS} s; ` +
       `fixed ${RATE} req/s × ${SECONDS} s over 10 connections; 1 connection ${SECONDS} s; node ${process.version}\n` +
