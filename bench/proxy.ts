@@ -199,9 +199,13 @@ try {
   const dir = mkdtempSync(join(tmpdir(), 'keygate-bench-'));
   if (PROFILE) mkdirSync(PROFILE, { recursive: true });
   const list = await contenders(dir);
-  if (PROFILE) process.stdout.write(`profiles in ${PROFILE}: ${list.map((c) => `${c.name} pid ${c.pid}`).join(', ')}\n`);
+  if (PROFILE)
+    process.stdout.write(`profiles in ${PROFILE}: ${list.map((c) => `${c.name} pid ${c.pid}`).join(', ')}\n`);
   const path = '/v1/messages';
-  const bareIndex = Math.max(0, list.findIndex((c) => c.name.startsWith('bare')));
+  const bareIndex = Math.max(
+    0,
+    list.findIndex((c) => c.name.startsWith('bare')),
+  );
   const runs: Figures[][] = [];
   for (let run = 0; run < RUNS; run += 1) {
     const figures: Figures[] = [];

@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { KeygateError } from '../errors.ts';
 import type { KvStore } from '../vault/kv.ts';
-import type { KeyObject } from 'node:crypto';
+import { hash, type KeyObject } from 'node:crypto';
 import { generateKey, hashSecret, newSalt, parseKey, saltKey, secretMatches } from './key-format.ts';
 
 /** What a key may be used for; `tenants: ['*']` means every tenant, no `integrations` every integration. */
@@ -55,9 +55,17 @@ const path = (id: string) => `keys/${id}`;
 export class CallerKeys {
   readonly #kv: KvStore;
   readonly #cache: LRUCache<string, CachedKey | typeof ABSENT>;
+  /**
+   * SHA-256 of a presented key already verified → the cache entry it matched, so a
+   * repeat caller costs one plain hash rather than an HMAC. Valid only while the cache
+   * holds that same entry: a revoked or expired key is verified again (and fails).
+   */
+  readonly #verified = new Map<string, { id: string; cached: CachedKey }>();
+  readonly #maxVerified: number;
 
   constructor({ kv, cacheTtlMs, cacheMaxEntries }: CallerKeysOptions) {
     this.#kv = kv;
+    this.#maxVerified = cacheMaxEntries;
     this.#cache = new LRUCache<string, CachedKey | typeof ABSENT>({
       max: cacheMaxEntries,
       ttl: Math.max(1, cacheTtlMs),
@@ -101,11 +109,18 @@ export class CallerKeys {
 
   /** The key's record when `presented` is a valid key, else undefined (a 401). */
   async verify(presented: string): Promise<KeyInfo | undefined> {
+    const seen = hash('sha256', presented, 'base64');
+    const known = this.#verified.get(seen);
+    if (known && this.#cache.get(known.id) === known.cached) return known.cached.info;
     const parts = parseKey(presented);
     if (!parts) return undefined;
-    const cached = await this.#cache.fetch(parts.id);
+    const cached = this.#cache.get(parts.id) ?? (await this.#cache.fetch(parts.id));
     if (cached === undefined || cached === ABSENT) return undefined;
-    return secretMatches(parts.secret, cached.salt, cached.hash) ? cached.info : undefined;
+    if (!secretMatches(parts.secret, cached.salt, cached.hash)) return undefined;
+    // Bounded by clearing: a full map is rebuilt from the next verifications.
+    if (this.#verified.size >= this.#maxVerified) this.#verified.clear();
+    this.#verified.set(seen, { id: parts.id, cached });
+    return cached.info;
   }
 
   async #read(id: string): Promise<StoredKey | undefined> {

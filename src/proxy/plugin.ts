@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import replyFrom, { type FastifyReplyFromOptions } from '@fastify/reply-from';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config/schema.ts';
@@ -10,13 +9,13 @@ import { sendError } from '../http/error-handler.ts';
 import { authenticateCaller } from '../keys/authenticate.ts';
 import type { CallerKeys } from '../keys/key-store.ts';
 import type { Logger } from '../observability/logger.ts';
-import { attemptHooks, sendAttempt, type AttemptDeps } from './attempt.ts';
+import { sendAttempt, type AttemptDeps } from './attempt.ts';
 import { writeAuditLine } from './audit.ts';
 import { takeBody } from './body.ts';
 import { planHeaders, type UpstreamHeaderPlan } from './headers.ts';
 import { compileInjector, tokenOf } from './inject.ts';
 import { ProxyMetrics } from './metrics.ts';
-import { assertWithinBase, splitProxyUrl, upstreamPath, withoutQueryParam } from './path.ts';
+import { splitProxyUrl, withoutQueryParam } from './path.ts';
 import type { CredentialRefresher } from './refresher.ts';
 import { RetryPolicy } from './retry-policy.ts';
 import type { ProxyState, ReadyState } from './state.ts';
@@ -42,8 +41,8 @@ const stateOf = (request: object) => (request as Record<typeof STATE, ProxyState
 /**
  * `ANY /proxy/{tenant}/{integration}/{path}`. Async work (key, credential, body)
  * happens in preHandler; the upstream request is then built synchronously with the
- * credential injected, and the answer streamed back. Encapsulated: its body parser,
- * hooks and reply-from stay inside this plugin.
+ * credential injected, and the answer streamed back. Encapsulated: its body parser
+ * and hooks stay inside this plugin.
  */
 export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promise<void> {
   const { config, logger, store, keys, refresher } = deps;
@@ -56,21 +55,9 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
     ]),
   );
   const attemptDeps: AttemptDeps = {
-    upstreams,
     policy: new RetryPolicy(config.proxy),
     canRefresh: refresher !== undefined,
-    stateOf,
   };
-  const hooks = attemptHooks(attemptDeps);
-
-  await app.register(replyFrom, {
-    undici: upstreams.dispatcher as unknown as NonNullable<FastifyReplyFromOptions['undici']>,
-    // reply-from's own retries (GET on 503, up to 10 times, even with maxRetriesOn503: 0)
-    // only apply to these methods; none, so Keygate's policy is the only one.
-    retryMethods: [],
-    destroyAgent: false, // the pools are Upstreams', closed below
-    disableRequestLogging: true,
-  });
   app.addHook('onClose', () => upstreams.close());
 
   // Bodies are passed through as they came; takeBody decides to buffer or stream.
@@ -82,6 +69,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
     const target = splitProxyUrl(request.raw.url ?? '');
     const controller = new AbortController();
     const state: ProxyState = {
+      target,
       tenant: target?.tenant ?? '',
       integration: target?.integration ?? '',
       method: request.method,
@@ -107,7 +95,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
 
   const preHandler = async (request: FastifyRequest): Promise<void> => {
     const state = stateOf(request);
-    const target = splitProxyUrl(request.raw.url ?? '');
+    const { target } = state;
     if (!target || !NAME.test(target.tenant) || !NAME.test(target.integration)) {
       throw new KeygateError('invalid_name');
     }
@@ -115,8 +103,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
     const upstream = upstreams.get(target.integration);
     const plan = plans.get(target.integration);
     if (!upstream || !plan) throw new KeygateError('unknown_integration');
-    const path = upstreamPath(upstream.basePath, target.rest);
-    assertWithinBase(upstream.origin, upstream.basePath, path);
+    const path = upstream.pathFor(target.rest);
     let credential = await store.get(target.tenant, target.integration);
     if (refresher && isExpired(credential)) credential = await refreshExpired(refresher, credential);
     const body = await takeBody(request.body, request.headers['content-length'], config.proxy);
@@ -140,7 +127,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
     const ready = state.ready as ReadyState;
     const signal = state.callerGone;
     for (;;) {
-      const outcome = await sendAttempt(request, reply, state, signal, attemptDeps, hooks);
+      const outcome = await sendAttempt(request, reply, state, signal, attemptDeps);
       if (outcome.type === 'sent') return reply;
       if (outcome.type === 'failed') {
         const { failure } = outcome;
