@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { KeygateError } from '../errors.ts';
 import { callerResponseHeaders, upstreamRequestHeaders } from './headers.ts';
 import type { RetryPolicy } from './retry-policy.ts';
+import { scrubResponseHeaders } from './scrub-response.ts';
 import type { ProxyState, ReadyState } from './state.ts';
 import { classifyUpstreamError, type UpstreamFailure } from './upstream-errors.ts';
 
@@ -12,12 +13,16 @@ export type Outcome =
   | { type: 'sent' }
   | { type: 'retry'; delayMs: number; reason: 'rate_limited' | 'server_error' }
   | { type: 'refresh' }
+  /** A 401 after the refresh-and-replay: the tenant must connect again (see src/reauth). */
+  | { type: 'reauth' }
   | { type: 'failed'; failure: UpstreamFailure };
 
 export interface AttemptDeps {
   policy: RetryPolicy;
   /** False without a refresher: a 401 is then passed through. */
   canRefresh: boolean;
+  /** True where a 401 that outlived the refresh is answered with a connect link instead of passed through. */
+  reauthAfter401?: ((integration: string) => boolean) | undefined;
 }
 
 const DRAIN_LIMIT = 64 * 1024;
@@ -91,6 +96,10 @@ export async function sendAttempt(
     discard(res.body);
     return { type: 'refresh' };
   }
+  if (status === 401 && ready.refreshed && deps.reauthAfter401?.(state.integration)) {
+    discard(res.body);
+    return { type: 'reauth' };
+  }
   const context = {
     method: request.method,
     attempt: number,
@@ -103,11 +112,16 @@ export async function sendAttempt(
     const reason = decision.reason === 'rate_limited' ? 'rate_limited' : 'server_error';
     return { type: 'retry', delayMs: decision.delayMs, reason };
   }
-  return forward(request, reply, res);
+  return forward(request, reply, res, ready);
 }
 
 /** Sends the upstream's answer to the caller, streamed as it arrives. */
-function forward(request: FastifyRequest, reply: FastifyReply, res: Dispatcher.ResponseData): Outcome {
+function forward(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  res: Dispatcher.ResponseData,
+  ready: ReadyState,
+): Outcome {
   try {
     reply.code(res.statusCode);
   } catch {
@@ -117,8 +131,9 @@ function forward(request: FastifyRequest, reply: FastifyReply, res: Dispatcher.R
     });
     return { type: 'failed', failure: { error, retryable: false, callerGone: false } };
   }
-  // The one place the upstream's response headers are rewritten for the caller.
-  reply.headers(callerResponseHeaders(res.headers));
+  // The one place the upstream's response headers are rewritten for the caller; the
+  // injected secret never reaches the caller in a header (scrub-response.ts).
+  reply.headers(scrubResponseHeaders(callerResponseHeaders(res.headers), ready));
   // An HTTP/1 connection cannot be reused before its request body was read to the end.
   if (!request.raw.complete) reply.header('connection', 'close');
   reply.send(res.body);
