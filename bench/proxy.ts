@@ -195,6 +195,15 @@ async function contenders(dir: string): Promise<Contender[]> {
   );
 }
 
+async function cleanUp(): Promise<void> {
+  for (const proc of children) proc.kill('SIGTERM');
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+}
+// Stopped early, the bench still stops what it started (OpenBao included).
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => void cleanUp().finally(() => process.exit(130)));
+}
+
 try {
   const dir = mkdtempSync(join(tmpdir(), 'keygate-bench-'));
   if (PROFILE) mkdirSync(PROFILE, { recursive: true });
@@ -257,6 +266,5 @@ try {
     );
   });
 } finally {
-  for (const proc of children) proc.kill('SIGTERM');
-  for (const cleanup of cleanups) await cleanup();
+  await cleanUp();
 }
