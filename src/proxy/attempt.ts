@@ -32,7 +32,11 @@ function discard(body: Dispatcher.ResponseData['body']): void {
   body.dump({ limit: DRAIN_LIMIT }).catch(() => {});
 }
 
-function pathFor(ready: ReadyState, token: string): string {
+/** The upstream path with the caller's query and, where the integration says so, the injected parameter. */
+export function pathWithQuery(
+  ready: Pick<ReadyState, 'query' | 'plan' | 'upstreamPath'>,
+  token: string,
+): string {
   const { query, plan, upstreamPath } = ready;
   const name = plan.injector.query;
   if (name === undefined) return query === '' ? upstreamPath : `${upstreamPath}?${query}`;
@@ -69,7 +73,7 @@ export async function sendAttempt(
   let res: Dispatcher.ResponseData;
   try {
     res = await ready.upstream.pool.request({
-      path: pathFor(ready, token),
+      path: pathWithQuery(ready, token),
       method: request.method as Dispatcher.HttpMethod,
       headers: headers as Record<string, string | string[]>,
       body: body.kind === 'buffered' ? body.data : body.kind === 'streaming' ? body.open() : null,

@@ -22,6 +22,7 @@ import type { CredentialRefresher } from './refresher.ts';
 import { RetryPolicy } from './retry-policy.ts';
 import type { ProxyState, ReadyState } from './state.ts';
 import { Upstreams } from './upstreams.ts';
+import { WebSocketProxy } from './websocket.ts';
 
 export interface ProxyDeps {
   config: Readonly<Config>;
@@ -63,7 +64,13 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
     canRefresh: refresher !== undefined,
     reauthAfter401: (integration) => reauth?.covers(integration) ?? false,
   };
-  app.addHook('onClose', () => upstreams.close());
+  const websockets = new WebSocketProxy({ config, logger, keys, store, upstreams, plans });
+  app.server.on('upgrade', websockets.onUpgrade);
+  app.addHook('onClose', () => {
+    app.server.off('upgrade', websockets.onUpgrade);
+    websockets.closeAll();
+    return upstreams.close();
+  });
 
   // Bodies are passed through as they came; takeBody decides to buffer or stream.
   app.removeAllContentTypeParsers();

@@ -14,6 +14,8 @@ export interface Upstream {
   /** The upstream path for a caller's path below the integration; throws invalid_path (see path.ts). */
   pathFor: (rest: string) => string;
   pool: Pool;
+  /** What a WebSocket handshake (not sent through the pool) needs of the pool's options. */
+  handshake: { timeoutMs: number; ca: string[] | undefined };
 }
 
 /**
@@ -30,12 +32,15 @@ export class Upstreams {
     for (const [name, integration] of Object.entries(config.integrations)) {
       const url = new URL(integration.baseUrl);
       const basePath = url.pathname.replace(/\/+$/, '');
+      const options = poolOptions(integration, defaults);
+      const connect = options.connect as { timeout: number; ca?: string[] };
       this.#byIntegration.set(name, {
         origin: url.origin,
         host: url.host,
         basePath,
         pathFor: checkedPathFor(url.origin, basePath),
-        pool: new Pool(url.origin, poolOptions(integration, defaults)),
+        pool: new Pool(url.origin, options),
+        handshake: { timeoutMs: connect.timeout + (options.headersTimeout ?? 0), ca: connect.ca },
       });
     }
   }
