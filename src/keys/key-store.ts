@@ -1,5 +1,5 @@
-import { LRUCache } from 'lru-cache';
-import { KeygateError } from '../errors.ts';
+import { StaleCache } from '../cache/stale-cache.ts';
+import { KeygateError, isKeygateError } from '../errors.ts';
 import type { KvStore } from '../vault/kv.ts';
 import { hash, type KeyObject } from 'node:crypto';
 import { generateKey, hashSecret, newSalt, parseKey, saltKey, secretMatches } from './key-format.ts';
@@ -38,12 +38,15 @@ export interface CallerKeysOptions {
   kv: KvStore;
   cacheTtlMs: number;
   cacheMaxEntries: number;
+  /** While Vault is unavailable, a verified key keeps working this long past its TTL. */
+  maxStaleMs?: number;
+  /** Not-found memory (its own LRU) and outage back-off, as for credentials. */
+  absentTtlMs?: number;
+  absentMaxEntries?: number;
+  outageBackoffMs?: number;
 }
 
-// An id Vault does not know is cached too, briefly, so a flood of made-up keys
-// costs one Vault read per id rather than one per request.
-const ABSENT = Symbol('absent');
-const ABSENT_TTL_MS = 5_000;
+const DEFAULT_ABSENT_TTL_MS = 5_000;
 const path = (id: string) => `keys/${id}`;
 
 /**
@@ -54,27 +57,29 @@ const path = (id: string) => `keys/${id}`;
  */
 export class CallerKeys {
   readonly #kv: KvStore;
-  readonly #cache: LRUCache<string, CachedKey | typeof ABSENT>;
+  // Ids Vault does not know live in the cache's separate absent LRU, so a flood of
+  // made-up keys costs one Vault read per id and evicts no real key. While Vault is
+  // unavailable a verified key serves stale, as credentials do: a key revoked on
+  // another replica during an outage keeps working until maxStaleMs (the trade-off).
+  readonly #cache: StaleCache<CachedKey>;
   /**
-   * SHA-256 of a presented key already verified → the cache entry it matched, so a
-   * repeat caller costs one plain hash rather than an HMAC. Valid only while the cache
-   * holds that same entry: a revoked or expired key is verified again (and fails).
+   * SHA-256 of a presented key already verified → the record it matched, so a repeat
+   * caller costs one plain hash rather than an HMAC. Only while the cache still holds
+   * that same record: a revoked or reloaded key is verified again.
    */
-  readonly #verified = new Map<string, { id: string; cached: CachedKey }>();
+  readonly #verified = new Map<string, CachedKey>();
   readonly #maxVerified: number;
 
-  constructor({ kv, cacheTtlMs, cacheMaxEntries }: CallerKeysOptions) {
-    this.#kv = kv;
-    this.#maxVerified = cacheMaxEntries;
-    this.#cache = new LRUCache<string, CachedKey | typeof ABSENT>({
-      max: cacheMaxEntries,
-      ttl: Math.max(1, cacheTtlMs),
-      fetchMethod: async (id, _stale, { options }) => {
-        const stored = await this.#read(id);
-        if (stored) return toCached(stored);
-        options.ttl = ABSENT_TTL_MS;
-        return ABSENT;
-      },
+  constructor(options: CallerKeysOptions) {
+    this.#kv = options.kv;
+    this.#maxVerified = options.cacheMaxEntries;
+    this.#cache = new StaleCache<CachedKey>({
+      ttlMs: options.cacheTtlMs,
+      maxStaleMs: options.maxStaleMs ?? 0,
+      maxEntries: options.cacheMaxEntries,
+      absentTtlMs: options.absentTtlMs ?? DEFAULT_ABSENT_TTL_MS,
+      absentMaxEntries: options.absentMaxEntries ?? options.cacheMaxEntries,
+      outageBackoffMs: options.outageBackoffMs ?? 0,
     });
   }
 
@@ -109,17 +114,23 @@ export class CallerKeys {
 
   /** The key's record when `presented` is a valid key, else undefined (a 401). */
   async verify(presented: string): Promise<KeyInfo | undefined> {
-    const seen = hash('sha256', presented, 'base64');
-    const known = this.#verified.get(seen);
-    if (known && this.#cache.get(known.id) === known.cached) return known.cached.info;
     const parts = parseKey(presented);
     if (!parts) return undefined;
-    const cached = this.#cache.get(parts.id) ?? (await this.#cache.fetch(parts.id));
-    if (cached === undefined || cached === ABSENT) return undefined;
+    const { value: cached } = await this.#cache.get(
+      parts.id,
+      async () => {
+        const stored = await this.#read(parts.id);
+        return stored && toCached(stored);
+      },
+      (err) => isKeygateError(err, 'vault_unavailable'),
+    );
+    if (cached === undefined) return undefined;
+    const seen = hash('sha256', presented, 'base64');
+    if (this.#verified.get(seen) === cached) return cached.info;
     if (!secretMatches(parts.secret, cached.salt, cached.hash)) return undefined;
     // Bounded by clearing: a full map is rebuilt from the next verifications.
     if (this.#verified.size >= this.#maxVerified) this.#verified.clear();
-    this.#verified.set(seen, { id: parts.id, cached });
+    this.#verified.set(seen, cached);
     return cached.info;
   }
 

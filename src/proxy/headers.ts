@@ -17,8 +17,16 @@ const HOP_BY_HOP = new Set([
   'http2-settings',
 ]);
 
-// Where callers put credentials (their Keygate key among them); never forwarded.
-const CALLER_CREDENTIALS = new Set(['authorization', 'x-api-key', 'proxy-authorization']);
+// Where callers put credentials (their Keygate key among them), and Keygate's own
+// request headers (`keygate-account`; `keygate-user`, the application's user for
+// binding connect links, see src/reauth); never forwarded.
+const CALLER_CREDENTIALS = new Set([
+  'authorization',
+  'x-api-key',
+  'proxy-authorization',
+  'keygate-account',
+  'keygate-user',
+]);
 
 const NONE: ReadonlySet<string> = new Set();
 

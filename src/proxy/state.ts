@@ -10,6 +10,8 @@ export interface ProxyState {
   target: ProxyTarget | undefined;
   tenant: string;
   integration: string;
+  /** From `keygate-account`, once the preHandler has read it; `default` until then. */
+  account: string;
   method: string;
   /** The caller's path below the integration, without query string: what the audit line shows. */
   path: string;

@@ -8,9 +8,10 @@ import { NAME_PATTERN } from '../config/schema.ts';
 import type { Credential } from '../credentials/types.ts';
 import { KeygateError } from '../errors.ts';
 import { toKeygateError } from '../http/error-handler.ts';
-import { authenticateCaller } from '../keys/authenticate.ts';
+import { authenticateThrottled, type AuthThrottle } from '../keys/auth-throttle.ts';
 import type { CallerKeys } from '../keys/key-store.ts';
 import type { Logger } from '../observability/logger.ts';
+import { accountOf } from './account.ts';
 import { pathWithQuery } from './attempt.ts';
 import { callerResponseHeaders, upstreamRequestHeaders, type UpstreamHeaderPlan } from './headers.ts';
 import { tokenOf } from './inject.ts';
@@ -23,7 +24,8 @@ export interface WebSocketDeps {
   config: Readonly<Config>;
   logger: Logger;
   keys: CallerKeys;
-  store: { get(tenant: string, integration: string): Promise<Credential> };
+  throttle: AuthThrottle;
+  store: { get(tenant: string, integration: string, account?: string): Promise<Credential> };
   upstreams: Upstreams;
   plans: ReadonlyMap<string, UpstreamHeaderPlan>;
 }
@@ -93,13 +95,15 @@ export class WebSocketProxy {
     if (req.method !== 'GET' || String(req.headers.upgrade).toLowerCase() !== 'websocket') {
       throw new KeygateError('bad_request', { message: 'Only WebSocket upgrades (GET) are proxied.' });
     }
-    const { keys, store, upstreams, plans } = this.#deps;
-    await authenticateCaller(keys, req.headers, target.tenant, target.integration);
+    const { keys, throttle, store, upstreams, plans } = this.#deps;
+    const account = accountOf(req.headers);
+    const address = req.socket.remoteAddress ?? '';
+    await authenticateThrottled(throttle, address, keys, req.headers, target.tenant, target.integration);
     const upstream = upstreams.get(target.integration);
     const plan = plans.get(target.integration);
     if (!upstream || !plan) throw new KeygateError('unknown_integration');
     const upstreamPath = upstream.pathFor(target.rest);
-    const credential = await store.get(target.tenant, target.integration);
+    const credential = await store.get(target.tenant, target.integration, account);
     const token = tokenOf(credential);
     const name = plan.injector.query;
     const query = name === undefined ? target.query : withoutQueryParam(target.query, name);
