@@ -1,7 +1,7 @@
 // Proxy overhead, side by side in one run:
 //   npm run bench:proxy
 //   BENCH_SECONDS=10 BENCH_CONNECTIONS=50 BENCH_RATE=1000 BENCH_RUNS=3 by default;
-//   BENCH_ONLY=keygate,bare picks contenders by name; BENCH_PROFILE=DIR starts every Node
+//   BENCH_BEFORE_ROOT=DIR adds the Keygate of another checkout; BENCH_ONLY=keygate,bare picks contenders by name; BENCH_PROFILE=DIR starts every Node
 //   contender with --cpu-prof into DIR (named by pid, printed).
 // Contenders, each in its own process: the origin directly, a bare @fastify/http-proxy
 // (no injection), a hand-written node:http + undici proxy (the floor for a Node proxy),
@@ -30,6 +30,9 @@ const RATE = env('BENCH_RATE', 1000);
 const RUNS = env('BENCH_RUNS', 3);
 const ONLY = process.env['BENCH_ONLY']?.split(',');
 const PROFILE = process.env['BENCH_PROFILE'];
+// Another checkout (with its node_modules) whose Keygate runs beside this one, as
+// "keygate before": before/after figures from the same run.
+const BEFORE_ROOT = process.env['BENCH_BEFORE_ROOT'];
 const ADMIN = 'bench-admin-token-0123456789abcdef';
 const children: ChildProcess[] = [];
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -116,9 +119,9 @@ async function vault(): Promise<VaultTarget> {
   return bao;
 }
 
-async function keygate(target: VaultTarget, origin: string, dir: string, logLevel: string) {
+async function keygate(target: VaultTarget, origin: string, dir: string, logLevel: string, root = ROOT) {
   const port = await freePort();
-  const file = join(dir, `keygate-${logLevel}.yaml`);
+  const file = join(dir, `keygate-${logLevel}-${port}.yaml`);
   writeFileSync(
     file,
     `server: { host: 127.0.0.1, port: ${port} }
@@ -135,9 +138,9 @@ integrations:
   );
   const vaultEnv = { VAULT_ADDR: target.address, VAULT_TOKEN: target.token, KEYGATE_ADMIN_TOKEN: ADMIN };
   const proc = child(
-    [join(ROOT, 'bin/keygate.js'), 'serve', '--config', file],
+    [join(root, 'bin/keygate.js'), 'serve', '--config', file],
     vaultEnv,
-    join(dir, `keygate-${logLevel}.log`),
+    join(dir, `keygate-${logLevel}-${port}.log`),
   );
   const url = `http://127.0.0.1:${port}`;
   await untilUp(`${url}/healthz`);
@@ -182,6 +185,14 @@ async function contenders(dir: string): Promise<Contender[]> {
   await prepareVault(target);
   list.push({ name: 'keygate (cached)', ...(await keygate(target, origin, dir, 'info')) });
   list.push({ name: 'keygate (no audit line)', ...(await keygate(target, origin, dir, 'warn')) });
+  if (BEFORE_ROOT) {
+    list.push({
+      name: 'keygate before (cached)',
+      ...(await keygate(target, origin, dir, 'info', BEFORE_ROOT)),
+    });
+    const quiet = await keygate(target, origin, dir, 'warn', BEFORE_ROOT);
+    list.push({ name: 'keygate before (no audit)', ...quiet });
+  }
   const nginxPort = await freePort();
   const nginx = startNginx(origin, dir, nginxPort);
   if (nginx) {
