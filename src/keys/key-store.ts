@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import pLimit from 'p-limit';
 import { KeygateError } from '../errors.ts';
 import type { KvStore } from '../vault/kv.ts';
 import type { KeyObject } from 'node:crypto';
@@ -93,6 +94,17 @@ export class CallerKeys {
     if (!existing) throw new KeygateError('key_not_found');
     await this.#kv.destroy(path(id));
     this.#cache.delete(id);
+  }
+
+  /** Every key's id, name, scope and creation time, oldest first; never a secret or digest. */
+  async list(): Promise<KeyInfo[]> {
+    const ids = (await this.#kv.list('keys/')).filter((id) => !id.endsWith('/'));
+    const limit = pLimit(8);
+    const found = await Promise.all(ids.map((id) => limit(() => this.#read(id))));
+    return found
+      .filter((k): k is StoredKey => k !== undefined)
+      .map(({ salt: _salt, hash: _hash, ...info }) => info)
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
   }
 
   /** The key's record when `presented` is a valid key, else undefined (a 401). */

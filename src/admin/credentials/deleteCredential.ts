@@ -1,12 +1,19 @@
 import type { FastifyInstance } from 'fastify';
 import type { AdminDeps } from '../deps.ts';
+import { adminDoc, adminErrors, NoContent } from '../../http/schemas.ts';
 import { CredentialParams } from './schemas.ts';
 
 /** DELETE /v1/tenants/{tenant}/credentials/{integration}: every version, for good. 204. */
 export function deleteCredential(app: FastifyInstance, { store, schedule }: AdminDeps): void {
   app.delete<{ Params: CredentialParams }>(
     '/tenants/:tenant/credentials/:integration',
-    { schema: { params: CredentialParams } },
+    {
+      schema: {
+        ...adminDoc('Delete a credential with every version'),
+        params: CredentialParams,
+        response: { 204: NoContent, ...adminErrors('invalid_name', 'credential_not_found', 'vault_error') },
+      },
+    },
     async (request, reply) => {
       await store.delete(request.params.tenant, request.params.integration);
       schedule?.cancel(request.params.tenant, request.params.integration);

@@ -4,6 +4,7 @@ import { KeygateError } from '../../errors.ts';
 import { assertNames } from '../../credentials/names.ts';
 import type { CredentialWrite } from '../../credentials/types.ts';
 import type { AdminDeps } from '../deps.ts';
+import { adminDoc, adminErrors } from '../../http/schemas.ts';
 import { CredentialMetadataSchema, CredentialParams, PutCredentialBody } from './schemas.ts';
 
 const OAUTH_ONLY = ['accessToken', 'refreshToken', 'expiresIn', 'expiresAt', 'scopes', 'tokenType'] as const;
@@ -14,9 +15,24 @@ export function putCredential(app: FastifyInstance, { store, config, schedule }:
     '/tenants/:tenant/credentials/:integration',
     {
       schema: {
+        ...adminDoc(
+          'Store or replace the tenant’s credential for an integration',
+          'Tokens for OAuth integrations, {"apiKey"} for api_key ones. Answers metadata only.',
+        ),
         params: CredentialParams,
         body: PutCredentialBody,
-        response: { 200: CredentialMetadataSchema },
+        response: {
+          200: CredentialMetadataSchema,
+          ...adminErrors(
+            'bad_request',
+            'validation_failed',
+            'invalid_name',
+            'unknown_integration',
+            'conflict',
+            'payload_too_large',
+            'vault_error',
+          ),
+        },
       },
     },
     async (request) => {

@@ -5,6 +5,7 @@ import type { Credential, CredentialMetadata } from '../../credentials/types.ts'
 import { KeygateError } from '../../errors.ts';
 import type { Refresher } from '../../refresh/refresher.ts';
 import { CredentialMetadataSchema, CredentialParams } from './schemas.ts';
+import { adminDoc, adminErrors } from '../../http/schemas.ts';
 
 export interface RefreshRouteDeps {
   config: Readonly<Config>;
@@ -18,7 +19,25 @@ export interface RefreshRouteDeps {
 export function refreshCredential(app: FastifyInstance, { config, refresher }: RefreshRouteDeps): void {
   app.post<{ Params: CredentialParams }>(
     '/tenants/:tenant/credentials/:integration/refresh',
-    { schema: { params: CredentialParams, response: { 200: CredentialMetadataSchema } } },
+    {
+      schema: {
+        ...adminDoc('Refresh an OAuth credential now'),
+        params: CredentialParams,
+        response: {
+          200: CredentialMetadataSchema,
+          ...adminErrors(
+            'invalid_name',
+            'unknown_integration',
+            'credential_not_found',
+            'credential_refresh_failed',
+            'conflict',
+            'credential_undecryptable',
+            'token_endpoint_unavailable',
+            'vault_error',
+          ),
+        },
+      },
+    },
     async (request) => {
       const { tenant, integration } = request.params;
       assertNames(tenant, integration);

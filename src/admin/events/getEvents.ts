@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { EventLog, LoggedEvent } from '../../observability/event-log.ts';
+import { adminDoc, adminErrors } from '../../http/schemas.ts';
 
 export interface EventsRouteDeps {
   events: EventLog;
@@ -22,7 +23,20 @@ export function getEvents(app: FastifyInstance, { events, heartbeatMs }: EventsR
     done();
   });
 
-  app.get('/events', (request, reply) => {
+  const schema = {
+    ...adminDoc(
+      'Lifecycle events as server-sent events',
+      'event: is the event name, data: JSON with at least tenant and integration. Resume with Last-Event-ID.',
+    ),
+    response: {
+      200: {
+        description: 'An endless text/event-stream.',
+        content: { 'text/event-stream': { schema: { type: 'string' } } },
+      },
+      ...adminErrors(),
+    },
+  };
+  app.get('/events', { schema }, (request, reply) => {
     const header = request.headers['last-event-id'];
     const lastEventId = typeof header === 'string' && header.length <= 64 ? header : undefined;
     reply.hijack();
