@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { CredentialMetadataSchema } from '../admin/credentials/schemas.ts';
 import { errorResponses } from '../http/schemas.ts';
+import type { EventPublisher } from '../events/bus.ts';
 import type { ConnectFlow } from './connect.ts';
 
 // The query is read from the raw URL by the flow itself; the schema documents it without
@@ -37,11 +38,21 @@ const CALLBACK_SCHEMA = {
  */
 export async function oauthCallbackRoute(
   app: FastifyInstance,
-  { connect }: { connect: ConnectFlow },
+  { connect, events }: { connect: ConnectFlow; events: EventPublisher },
 ): Promise<void> {
   app.get('/oauth/callback', { schema: CALLBACK_SCHEMA }, async (request, reply) => {
     const query = request.raw.url?.split('?', 2)[1] ?? '';
     const metadata = await connect.complete(new URLSearchParams(query));
+    const { tenant, integration, authType, status, expiresAt, scopes } = metadata;
+    events.publish('credential-stored', {
+      tenant,
+      integration,
+      authType,
+      status,
+      expiresAt,
+      source: 'connect',
+    });
+    events.publish('connected', { tenant, integration, expiresAt, scopes });
     return reply.header('cache-control', 'no-store').send({ connected: true, ...metadata });
   });
 }

@@ -4,7 +4,7 @@ import { adminDoc, adminErrors, NoContent } from '../../http/schemas.ts';
 import { CredentialParams } from './schemas.ts';
 
 /** DELETE /v1/tenants/{tenant}/credentials/{integration}: every version, for good. 204. */
-export function deleteCredential(app: FastifyInstance, { store, schedule }: AdminDeps): void {
+export function deleteCredential(app: FastifyInstance, { store, schedule, events }: AdminDeps): void {
   app.delete<{ Params: CredentialParams }>(
     '/tenants/:tenant/credentials/:integration',
     {
@@ -15,8 +15,10 @@ export function deleteCredential(app: FastifyInstance, { store, schedule }: Admi
       },
     },
     async (request, reply) => {
-      await store.delete(request.params.tenant, request.params.integration);
-      schedule?.cancel(request.params.tenant, request.params.integration);
+      const { tenant, integration } = request.params;
+      await store.delete(tenant, integration);
+      schedule?.cancel(tenant, integration);
+      events.publish('credential-deleted', { tenant, integration });
       return reply.code(204).send();
     },
   );
