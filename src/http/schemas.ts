@@ -42,6 +42,33 @@ export function errorResponses(...codes: ErrorCode[]): Record<number, TSchema> {
   return Object.fromEntries([...byStatus].map(([status, list]) => [status, errorBody(list)]));
 }
 
+/**
+ * Error answers that are HTML pages for a browser (the code in x-keygate-error), by
+ * status; the codes are named in the description for the document.
+ */
+export function htmlErrors(...codes: ErrorCode[]): Record<number, unknown> {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of new Set(codes)) {
+    const status = ERRORS[code].status;
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  return Object.fromEntries(
+    [...byStatus].map(([status, list]) => [
+      status,
+      {
+        description: `HTML page; x-keygate-error: ${list.map((c) => `\`${c}\``).join(', ')}`,
+        content: { 'text/html': { schema: { type: 'string' } } },
+      },
+    ]),
+  );
+}
+
+/** An HTML page answer. */
+export const htmlPage = (description: string) => ({
+  description,
+  content: { 'text/html': { schema: { type: 'string' } } },
+});
+
 /** The error responses of an admin route: its own codes plus the ones every admin route has. */
 export function adminErrors(...codes: ErrorCode[]): Record<number, TSchema> {
   return errorResponses(...ADMIN_COMMON, ...codes);

@@ -73,7 +73,10 @@ integrations:
       const errors = statuses.filter((s) => /^[45]\d\d$/.test(s) && `${op.key} ${s}` !== 'GET /readyz 503');
       for (const status of errors) {
         const codes = errorCodesOf(op.responses?.[status] ?? {});
-        if (codes.length === 0) problems.push(`${op.key} ${status}: not the {"error":{code,...}} shape`);
+        if (codes.length === 0)
+          problems.push(
+            `${op.key} ${status}: neither the {"error":{code,...}} shape nor a page naming its code`,
+          );
         for (const code of codes) {
           const def = (ERRORS as Record<string, { status: number }>)[code];
           if (def?.status !== Number(status))

@@ -50,9 +50,17 @@ export function operations(document: Document): Operation[] {
   );
 }
 
-/** The error codes an error response declares (its `error.code` enum). */
-export function errorCodesOf(response: { content?: Record<string, { schema?: any }> }): string[] {
+type Response = { description?: string; content?: Record<string, { schema?: any }> };
+
+/**
+ * The error codes an error response declares: its `error.code` enum, or, for an HTML
+ * page for a browser, the codes its description names.
+ */
+export function errorCodesOf(response: Response): string[] {
   const schema = response.content?.['application/json']?.schema;
   const codes = schema?.properties?.error?.properties?.code?.enum;
-  return Array.isArray(codes) ? codes : [];
+  if (Array.isArray(codes)) return codes;
+  if (response.content?.['text/html'])
+    return [...(response.description ?? '').matchAll(/`([a-z_]+)`/g)].map((m) => m[1] as string);
+  return [];
 }
