@@ -11,9 +11,9 @@ export const TemplateAboutSchema = Type.Object(
   {
     title: Type.String({ minLength: 1 }),
     category: Type.Union([Type.Literal('ai'), Type.Literal('saas')]),
-    /** The public pages the facts were checked against. */
-    docs: Type.Array(Type.String({ pattern: '^https://' })),
-    /** How the facts were checked. */
+    /** The provider's own pages to read for this API (and the cross-check source). */
+    docs: Type.Array(Type.String({ pattern: '^https://' }), { minItems: 1 }),
+    /** What was checked against which source; a fact no source confirmed is left out. */
     verified: Type.String({ minLength: 1 }),
     /** `{name}` in the template → what the integration must put there. */
     placeholders: Type.Optional(

@@ -27,8 +27,40 @@ describe('the template catalogue (templates.json)', () => {
     expect(problems).toEqual([]);
   });
 
-  it('gives every template a name an integration may have and the sources it was checked against', () => {
+  it('holds the AI and SaaS providers the catalogue promises, each under a valid integration name', () => {
+    expect(names.length).toBeGreaterThanOrEqual(30);
+    const promised = [
+      ...['anthropic', 'openai', 'gemini', 'mistral', 'cohere', 'groq', 'perplexity', 'deepgram'],
+      ...['elevenlabs', 'hume', 'github', 'gitlab', 'slack', 'google', 'microsoft-graph', 'notion'],
+      ...['linear', 'atlassian', 'salesforce', 'hubspot', 'stripe', 'xero', 'quickbooks', 'zoom'],
+      ...['dropbox', 'box', 'asana', 'discord', 'shopify', 'twilio'],
+    ];
+    expect(promised.filter((n) => !names.includes(n))).toEqual([]);
     for (const name of names) expect(name).toMatch(/^[a-z0-9][a-z0-9_-]{0,62}$/);
+  });
+
+  it('gives every AI API upstream timeouts of at least 10 minutes (slow first bytes)', () => {
+    for (const name of names.filter((n) => TEMPLATE_ABOUT[n]?.category === 'ai')) {
+      const upstream = TEMPLATES[name]?.['upstream'] as { headersTimeoutMs?: number } | undefined;
+      expect([name, (upstream?.headersTimeoutMs ?? 0) >= 600_000]).toEqual([name, true]);
+    }
+  });
+
+  it('loads a per-shop template once the integration sets its placeholders', () => {
+    const shop = 'https://acme.myshopify.com';
+    const config = parseConfig(
+      `integrations:
+  acme-shop:
+    template: shopify
+    baseUrl: ${shop}
+    auth: { type: oauth2, clientId: c, authorizationUrl: "${shop}/admin/oauth/authorize", tokenUrl: "${shop}/admin/oauth/access_token" }
+`,
+      env,
+    );
+    expect(config.integrations['acme-shop']).toMatchObject({
+      baseUrl: shop,
+      inject: { header: 'X-Shopify-Access-Token' },
+    });
   });
 
   it('loads each placeholder-free template as a whole configuration, with nothing else to add', () => {
