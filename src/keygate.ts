@@ -78,7 +78,7 @@ export async function startKeygate(
   await app.register(eventRoutes, { prefix: '/v1', config, log: eventLog });
   await app.register(oauthCallbackRoute, { connect, events });
   const links = new ConnectLinks({ kv, ttlSeconds: config.reauth.linkTtlSeconds });
-  await app.register(connectPageRoutes, { links, connect });
+  await app.register(connectPageRoutes, { config, links, connect });
   await app.register(proxyRoutes, {
     config,
     logger,

@@ -163,6 +163,12 @@ export const ConfigSchema = Type.Object(
         publicUrl: Type.Optional(Url),
         /** How long a connect link offered to a caller stays usable. */
         linkTtlSeconds: Type.Integer({ minimum: 30, maximum: 86_400, default: 600 }),
+        /**
+         * Binds links to the tenant's user through the embedding application: the page sends
+         * the browser to `url`, which answers with an assertion signed with `secret`
+         * (docs/mcp.md). Without it, a confirmation code shown to the caller is the binding.
+         */
+        identity: Type.Optional(Type.Object({ url: Url, secret: Type.String({ minLength: 32 }) }, Strict)),
       },
       { ...Strict, default: {} },
     ),

@@ -10,6 +10,7 @@ import { logFault, sendError } from '../http/error-handler.ts';
 import { authenticateCaller } from '../keys/authenticate.ts';
 import type { CallerKeys } from '../keys/key-store.ts';
 import type { Logger } from '../observability/logger.ts';
+import { USER_HEADER, subjectOf } from '../reauth/identity.ts';
 import type { ReauthResponder } from '../reauth/responder.ts';
 import { attemptHooks, sendAttempt, type AttemptDeps } from './attempt.ts';
 import { writeAuditLine } from './audit.ts';
@@ -208,6 +209,7 @@ function reauthContext(request: FastifyRequest, state: ProxyState) {
     integration: state.integration,
     account: typeof account === 'string' && NAME.test(account) ? account : 'default',
     keyId: state.caller ?? '',
+    subject: subjectOf(request.headers[USER_HEADER]),
   };
 }
 
