@@ -7,6 +7,7 @@ import { EventLog } from './events/event-log.ts';
 import { logEvents } from './events/log-events.ts';
 import { replicaId } from './events/replica.ts';
 import { eventRoutes } from './events/routes.ts';
+import { absentAndOutage } from './cache/options.ts';
 import { CallerKeys } from './keys/key-store.ts';
 import type { Logger } from './observability/logger.ts';
 import { ConnectFlow } from './oauth/connect.ts';
@@ -55,6 +56,8 @@ export async function startKeygate(
     kv,
     cacheTtlMs: config.proxy.keyCacheTtlSeconds * 1000,
     cacheMaxEntries: config.proxy.keyCacheMaxEntries,
+    maxStaleMs: config.cache.maxStaleSeconds * 1000,
+    ...absentAndOutage(config.cache),
   });
   const refresher = new Refresher({ store, kv, config, logger });
 
