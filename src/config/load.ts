@@ -3,7 +3,7 @@ import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
 import { ConfigSchema, NAME_PATTERN, type Config } from './schema.ts';
 import { substitute } from './substitute.ts';
-import { TEMPLATES } from './templates.ts';
+import { placeholderProblems, TEMPLATES } from './templates.ts';
 
 /** The configuration is wrong; `problems` names every bad field. Exit status 2 at the CLI. */
 export class ConfigError extends Error {
@@ -136,6 +136,7 @@ function crossFieldProblems(config: Config): string[] {
   for (const [name, integration] of Object.entries(config.integrations)) {
     const at = `integrations.${name}`;
     const { auth, inject } = integration;
+    problems.push(...placeholderProblems(at, integration.template, integration));
     const base = new URL(integration.baseUrl);
     if (base.search !== '' || base.hash !== '' || base.username !== '' || base.password !== '') {
       problems.push(`${at}.baseUrl: must be an origin and path only (no query, fragment or user info)`);
