@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config/schema.ts';
 import { clientErrorHandler, frameworkErrors } from './http/framework-errors.ts';
+import { drainOnClose } from './http/drain.ts';
 import { connectionLimits } from './http/limits.ts';
 import { installErrorHandling } from './http/error-handler.ts';
 import { KeygateError } from './errors.ts';
@@ -21,6 +22,8 @@ export interface ServerDeps {
 
 /** The Fastify instance with ops routes and error handling; features register onto it. */
 export function buildServer({ config, logger, vault }: ServerDeps): FastifyInstance {
+  const limits = connectionLimits(config.server);
+  const drain = drainOnClose();
   const app = Fastify({
     logger: false, // Keygate writes its own lines through winston.
     bodyLimit: config.proxy.maxBodyBytes,
@@ -32,11 +35,16 @@ export function buildServer({ config, logger, vault }: ServerDeps): FastifyInsta
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: false } },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    ...connectionLimits(config.server),
+    ...limits,
+    http: { ...limits.http, ServerResponse: drain.ServerResponse },
     frameworkErrors: frameworkErrors(logger),
     clientErrorHandler: clientErrorHandler(logger),
   });
   app.server.maxConnections = config.server.maxConnections;
+  app.addHook('preClose', (done) => {
+    drain.begin(app.server);
+    done();
+  });
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
     // Absolute-form (`GET http://host/...`) is for forward proxies; Keygate is not one.
