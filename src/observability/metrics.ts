@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Registry, collectDefaultMetrics } from 'prom-client';
+import { adminAuth } from '../admin/auth.ts';
 
 /**
  * Keygate's Prometheus metrics, in a registry of its own (so several instances in one
@@ -13,9 +14,13 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'keygate_' });
   }
 
-  /** GET /metrics in the Prometheus text format. */
-  route(app: FastifyInstance): void {
-    app.get('/metrics', async (_request, reply) => {
+  /**
+   * GET /metrics in the Prometheus text format; with `token` (metrics.token), only for
+   * `Authorization: Bearer <token>` (what Prometheus sends with `authorization.credentials`).
+   */
+  route(app: FastifyInstance, token?: string): void {
+    const options = token === undefined ? {} : { onRequest: adminAuth(token) };
+    app.get('/metrics', options, async (_request, reply) => {
       reply.header('content-type', this.registry.contentType);
       return this.registry.metrics();
     });

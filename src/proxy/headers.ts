@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { FORWARDING } from './forwarded.ts';
 import type { Injector } from './inject.ts';
 
 type Headers = Record<string, string | string[] | number | undefined>;
@@ -84,7 +85,11 @@ export function upstreamRequestHeaders(
     incoming as Headers,
     // keygate-user: the application's user, for binding connect links (src/reauth); Keygate's alone.
     (name) =>
-      CALLER_CREDENTIALS.includes(name) || name === injected || name === 'expect' || name === 'keygate-user',
+      CALLER_CREDENTIALS.includes(name) ||
+      name === injected ||
+      name === 'expect' ||
+      name === 'keygate-user' ||
+      FORWARDING.has(name),
   );
   for (const name in plan.defaults) {
     if (out[name] === undefined) out[name] = plan.defaults[name];
