@@ -51,6 +51,7 @@ export async function connectPageRoutes(
   // The link is spent: on to the provider through the connect flow.
   const toProvider = async (request: FastifyRequest, reply: FastifyReply, link: ConnectLink) => {
     const started = await connect.start(link.tenant, link.integration, {
+      account: link.account,
       fallbackCallbackUrl: `${request.protocol}://${request.host}/oauth/callback`,
     });
     return reply
