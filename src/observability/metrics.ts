@@ -19,7 +19,14 @@ export class Metrics {
    * `Authorization: Bearer <token>` (what Prometheus sends with `authorization.credentials`).
    */
   route(app: FastifyInstance, token?: string): void {
-    const options = token === undefined ? {} : { onRequest: adminAuth(token) };
+    const schema = {
+      tags: ['ops'],
+      summary: 'Prometheus metrics (text exposition format)',
+      response: {
+        200: { description: 'Metrics.', content: { 'text/plain': { schema: { type: 'string' } } } },
+      },
+    };
+    const options = token === undefined ? { schema } : { schema, onRequest: adminAuth(token) };
     app.get('/metrics', options, async (_request, reply) => {
       reply.header('content-type', this.registry.contentType);
       return this.registry.metrics();
