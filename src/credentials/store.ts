@@ -8,6 +8,7 @@ import { TransitKeys } from '../vault/transit.ts';
 import { absentAndOutage } from '../cache/options.ts';
 import { DEFAULT_ACCOUNT, credentialKey, credentialPath, transitContext } from './accounts.ts';
 import { CredentialCache } from './cache.ts';
+import { inventory, type InventoryPage, type InventoryQuery } from './inventory.ts';
 import { listAllListings, listRefs } from './listing.ts';
 import { assertNames } from './names.ts';
 import { fromRecord, toCustomMetadata, toMetadata, toRecord, type StoredRecord } from './record.ts';
@@ -131,14 +132,21 @@ export class CredentialStore {
     tenant: string,
     integration: string,
     status: CredentialStatus,
-    options: WriteOptions = {},
+    options: WriteOptions & {
+      /** The refresh failure's stable code, for the inventory. */ error?: string;
+    } = {},
     account = DEFAULT_ACCOUNT,
   ): Promise<void> {
     assertNames(tenant, integration, account);
     const at = path(tenant, integration, account);
     const current = await this.#kv.read<StoredRecord>(at);
     if (!current) throw new KeygateError('credential_not_found');
-    const record = { ...current.data, status, updatedAt: new Date().toISOString() };
+    const record: StoredRecord = {
+      ...current.data,
+      status,
+      updatedAt: new Date().toISOString(),
+      lastRefreshError: options.error ?? null,
+    };
     await this.#kv.write(at, { ...record }, { cas: options.cas ?? current.version });
     this.#cache.delete(key(tenant, integration, account));
     await this.#writeCustomMetadata(tenant, integration, account, record);
@@ -170,6 +178,14 @@ export class CredentialStore {
   /** Every stored credential with expiry and status, from custom_metadata (no decryption). */
   listAll(): Promise<CredentialListing[]> {
     return listAllListings(this.#kv);
+  }
+
+  /** A page of the fleet-wide inventory, from custom_metadata (no decryption); see inventory.ts. */
+  inventory(
+    query: InventoryQuery,
+    dueAt?: (tenant: string, integration: string, account: string) => number | undefined,
+  ): Promise<InventoryPage> {
+    return inventory(this.#kv, query, dueAt);
   }
 
   /** Puts a credential into the cache without writing it (a refreshed token not yet persisted). */
