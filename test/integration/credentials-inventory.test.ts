@@ -84,7 +84,12 @@ integrations:
       'gamma/ai/default',
     ]);
     const [key, , revoked, live] = all.body.credentials;
-    expect(key).toMatchObject({ authType: 'api_key', status: 'active', expiresAt: null, nextRefreshAt: null });
+    expect(key).toMatchObject({
+      authType: 'api_key',
+      status: 'active',
+      expiresAt: null,
+      nextRefreshAt: null,
+    });
     expect(revoked).toMatchObject({
       authType: 'oauth2',
       status: 'needs_reauth',
