@@ -9,7 +9,7 @@ import { absentAndOutage } from '../cache/options.ts';
 import { DEFAULT_ACCOUNT, credentialKey, credentialPath, transitContext } from './accounts.ts';
 import { CredentialCache } from './cache.ts';
 import { inventory, type InventoryPage, type InventoryQuery } from './inventory.ts';
-import { listAllListings, listRefs } from './listing.ts';
+import { listAllListings, listRefs, listTenants } from './listing.ts';
 import { assertNames } from './names.ts';
 import { fromRecord, toCustomMetadata, toMetadata, toRecord, type StoredRecord } from './record.ts';
 import type {
@@ -186,6 +186,11 @@ export class CredentialStore {
     dueAt?: (tenant: string, integration: string, account: string) => number | undefined,
   ): Promise<InventoryPage> {
     return inventory(this.#kv, query, dueAt);
+  }
+
+  /** Every tenant that holds at least one credential, by name; no record is read. */
+  tenants(): Promise<string[]> {
+    return listTenants(this.#kv);
   }
 
   /** Puts a credential into the cache without writing it (a refreshed token not yet persisted). */

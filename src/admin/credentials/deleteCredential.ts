@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { assertNames } from '../../credentials/names.ts';
 import { isKeygateError } from '../../errors.ts';
 import type { RevocationResult } from '../../events/catalogue.ts';
+import { adminDoc, adminErrors } from '../../http/schemas.ts';
 import { authFor } from '../../oauth/client.ts';
 import { revokeAtProvider, type Revocation } from '../../oauth/revoke.ts';
 import type { AdminDeps } from '../deps.ts';
@@ -36,7 +37,19 @@ export function deleteCredential(app: FastifyInstance, deps: AdminDeps): void {
   for (const { url, params } of credentialRoutes()) {
     app.delete<{ Params: CredentialRouteParams }>(
       url,
-      { schema: { params, response: { 200: DeletedSchema } } },
+      {
+        schema: {
+          ...adminDoc(
+            'Delete a credential with every version',
+            'An OAuth credential is revoked at the provider first (RFC 7009) where the integration has a revocationUrl; the record is destroyed whatever the provider answers.',
+          ),
+          params,
+          response: {
+            200: DeletedSchema,
+            ...adminErrors('invalid_name', 'credential_not_found', 'vault_error'),
+          },
+        },
+      },
       async (request) => {
         const { tenant, integration } = request.params;
         const account = accountParam(request.params);

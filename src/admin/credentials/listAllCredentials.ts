@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { adminDoc, adminErrors } from '../../http/schemas.ts';
 import type { AdminDeps } from '../deps.ts';
 
 const Status = Type.Union([
@@ -53,7 +54,19 @@ const InventoryPageSchema = Type.Object({
 export function listAllCredentials(app: FastifyInstance, { store, schedule }: AdminDeps): void {
   app.get<{ Querystring: InventoryQuerystring }>(
     '/credentials',
-    { schema: { querystring: InventoryQuerystring, response: { 200: InventoryPageSchema } } },
+    {
+      schema: {
+        ...adminDoc(
+          'The fleet-wide credential inventory',
+          'Every stored credential of every tenant, read from Vault KV metadata without decrypting; filtered and paged with a cursor.',
+        ),
+        querystring: InventoryQuerystring,
+        response: {
+          200: InventoryPageSchema,
+          ...adminErrors('invalid_name', 'validation_failed', 'vault_error'),
+        },
+      },
+    },
     (request) =>
       store.inventory(
         { ...request.query, limit: Number(request.query.limit ?? 100) },
