@@ -54,15 +54,23 @@ integrations:
     expect(names).toEqual(expect.arrayContaining(['anthropic', 'github', 'openai']));
   });
 
-  it('asks Keygate what a bare secret is', async () => {
+  it('asks Keygate what a bare secret is, lists the fleet and counts it in status', async () => {
     const tenant = uniqueTenant('cli-fleet');
     const put = await cli(['credentials', 'put', tenant, 'openai', '--json'], CANARY);
     expect([put.code, JSON.parse(put.stdout)]).toEqual([0, expect.objectContaining({ authType: 'api_key' })]);
     const unknown = await cli(['credentials', 'put', tenant, 'nope'], CANARY);
     expect([unknown.code, unknown.stderr]).toEqual([2, expect.stringContaining('no integration "nope"')]);
-    // GET /v1/credentials (the fleet inventory) is not on main yet: `credentials list`
-    // without a tenant and the counts in `status` are untested until it lands.
+    const fleet = await cli(['credentials', 'list', '--integration', 'openai', '--json']);
+    const rows = (JSON.parse(fleet.stdout) as { credentials: { tenant: string }[] }).credentials;
+    expect(rows.some((c) => c.tenant === tenant)).toBe(true);
+    const text = await cli(['credentials', 'list', '--status', 'active']);
+    expect(text.stdout).toMatch(new RegExp(`^${tenant}\\s+openai\\s+default\\s+api_key\\s+active`, 'm'));
     const status = await cli(['status', '--json']);
-    expect([status.code, (JSON.parse(status.stdout) as { ready: boolean }).ready]).toEqual([0, true]);
+    const body = JSON.parse(status.stdout) as {
+      ready: boolean;
+      credentials: { total: number; byStatus: Record<string, number> };
+    };
+    expect([status.code, body.ready]).toEqual([0, true]);
+    expect(body.credentials.byStatus['active']).toBeGreaterThanOrEqual(1);
   });
 });

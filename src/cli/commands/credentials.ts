@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { AdminClient } from '../admin-client.ts';
 import { checkNames, commaList, contextOf, credentialPath, fields, positiveInt } from '../context.ts';
 import { CliError, table } from '../output.ts';
+import { fleetCredentials } from '../fleet.ts';
 import { readSecret } from '../secret-input.ts';
 
 interface AccountOption {

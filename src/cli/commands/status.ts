@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { contextOf } from '../context.ts';
+import { fleetCredentials } from '../fleet.ts';
 import { table } from '../output.ts';
 
 interface Status {
@@ -27,13 +28,14 @@ export function statusCommand(program: Command): void {
       const readiness = (await readyz.json().catch(() => ({}))) as { reason?: string };
       const status: Status = { url: client.url, healthy: health.ok, ready: readyz.ok };
       if (!readyz.ok && readiness.reason) status.reason = readiness.reason;
-      const inventory = status.ready
-        ? await client.optional<{ credentials: { status: string }[] }>('GET', '/v1/credentials')
-        : undefined;
-      if (inventory) {
+      // Older Keygates have no inventory route: then there are no counts, not a failure.
+      const hasInventory =
+        status.ready && (await client.optional('GET', '/v1/credentials?limit=1')) !== undefined;
+      if (hasInventory) {
+        const rows = await fleetCredentials(client, {});
         const byStatus: Record<string, number> = {};
-        for (const c of inventory.credentials) byStatus[c.status] = (byStatus[c.status] ?? 0) + 1;
-        status.credentials = { total: inventory.credentials.length, byStatus };
+        for (const c of rows) byStatus[String(c['status'])] = (byStatus[String(c['status'])] ?? 0) + 1;
+        status.credentials = { total: rows.length, byStatus };
       }
       out.result(status, () => {
         const lines = [
