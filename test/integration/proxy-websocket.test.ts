@@ -95,7 +95,8 @@ integrations:
     baseUrl: http://127.0.0.1:${closedPort}
     auth: { type: api_key }
 `);
-    for (const i of ['realtime', 'byquery', 'gone']) await keygate.putCredential(tenant, i, { apiKey: TOKEN });
+    for (const i of ['realtime', 'byquery', 'gone'])
+      await keygate.putCredential(tenant, i, { apiKey: TOKEN });
     ({ key } = await keygate.createKey({ tenants: [tenant] }));
     base = `${keygate.url.replace(/^http/, 'ws')}/proxy/${tenant}`;
   });
