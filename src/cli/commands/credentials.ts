@@ -99,10 +99,8 @@ A JSON object on standard input is sent as the body as it is (PUT .../credential
             ),
           };
         } else {
-          const query = new URLSearchParams();
-          if (options.status) query.set('status', options.status);
-          if (options.integration) query.set('integration', options.integration);
-          answer = await client.call('GET', `/v1/credentials${query.size ? `?${query}` : ''}`);
+          const filters = { status: options.status, integration: options.integration };
+          answer = { credentials: await fleetCredentials(client, filters) };
         }
         out.result(answer, () => table(answer.credentials, COLUMNS));
       },
