@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { adminRoutes } from './admin/index.ts';
 import type { Config } from './config/schema.ts';
+import { consoleRoutes } from './console/plugin.ts';
 import { createCredentialStore, type CredentialStore } from './credentials/store.ts';
 import { CallerKeys } from './keys/key-store.ts';
 import type { Logger } from './observability/logger.ts';
@@ -52,6 +53,7 @@ export async function startKeygate(config: Readonly<Config>, logger: Logger): Pr
     schedule: refresh.scheduler,
   });
   await app.register(oauthCallbackRoute, { connect });
+  await app.register(consoleRoutes);
   await app.register(proxyRoutes, {
     config,
     logger,

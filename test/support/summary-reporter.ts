@@ -1,6 +1,10 @@
 import type { Reporter, TestModule } from 'vitest/node';
+import { BROWSER_TEST, findChromium, NO_CHROMIUM } from './chromium.ts';
 
-/** Ends the run with one plain line, `tests: N passed, N failed`, that CI can read. */
+/**
+ * Ends the run with one plain line, `tests: N passed, N failed`, that CI can read, and
+ * a loud one above it when browser tests ran on a machine without Chromium (they fail).
+ */
 export default class SummaryReporter implements Reporter {
   onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
     let passed = 0;
@@ -14,6 +18,9 @@ export default class SummaryReporter implements Reporter {
         else skipped += 1;
       }
       if (module.state() === 'failed' && module.children.size === 0) failed += 1;
+    }
+    if (testModules.some((m) => BROWSER_TEST.test(m.moduleId)) && !findChromium()) {
+      process.stdout.write(`\n!!! BROWSER TESTS FAILED: ${NO_CHROMIUM}\n`);
     }
     process.stdout.write(
       `\ntests: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`,
