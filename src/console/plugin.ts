@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { extname, join } from 'node:path';
+import { extname, join, resolve } from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { KeygateError } from '../errors.ts';
 
-const UI = join(import.meta.dirname, 'ui');
+// The browser modules are served as written (no build); this path is the same from
+// src/console and from the compiled dist/console, so `npm run build` needs no copy step.
+const UI = resolve(import.meta.dirname, '../../src/console/ui');
 
 const TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
