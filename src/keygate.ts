@@ -3,6 +3,11 @@ import { adminRoutes } from './admin/index.ts';
 import type { Config } from './config/schema.ts';
 import { consoleRoutes } from './console/plugin.ts';
 import { createCredentialStore, type CredentialStore } from './credentials/store.ts';
+import { EventBus } from './events/bus.ts';
+import { EventLog } from './events/event-log.ts';
+import { logEvents } from './events/log-events.ts';
+import { replicaId } from './events/replica.ts';
+import { eventRoutes } from './events/routes.ts';
 import { CallerKeys } from './keys/key-store.ts';
 import type { Logger } from './observability/logger.ts';
 import { ConnectFlow } from './oauth/connect.ts';
@@ -21,8 +26,10 @@ export interface Keygate {
   store: CredentialStore;
   keys: CallerKeys;
   refresher: Refresher;
-  /** The refresh scheduler, its event buffer and the metrics registry. */
+  /** The refresh scheduler and the metrics registry. */
   refresh: RefreshService;
+  /** The bus every part publishes its events to. */
+  events: EventBus;
   /** The address the server listens on, e.g. http://127.0.0.1:8080. */
   url: string;
   close(): Promise<void>;
@@ -40,8 +47,12 @@ export async function startKeygate(config: Readonly<Config>, logger: Logger): Pr
   });
   const refresher = new Refresher({ store, kv, config, logger });
 
+  const events = new EventBus({ replica: replicaId(config.replica.id), logger });
+  const eventLog = new EventLog({ size: config.events.bufferSize, bus: events });
+  logEvents(events, logger);
+
   const app = buildServer({ config, logger, vault });
-  const refresh = await setupRefresh({ app, config, logger, refresher, source: store });
+  const refresh = await setupRefresh({ app, config, logger, refresher, source: store, events });
   const connect = new ConnectFlow({ config, kv, transit, store, schedule: refresh.scheduler });
   await app.register(adminRoutes, {
     prefix: '/v1',
@@ -51,8 +62,10 @@ export async function startKeygate(config: Readonly<Config>, logger: Logger): Pr
     keys,
     connect,
     schedule: refresh.scheduler,
+    events,
   });
-  await app.register(oauthCallbackRoute, { connect });
+  await app.register(eventRoutes, { prefix: '/v1', config, log: eventLog });
+  await app.register(oauthCallbackRoute, { connect, events });
   await app.register(consoleRoutes);
   await app.register(proxyRoutes, {
     config,
@@ -79,6 +92,7 @@ export async function startKeygate(config: Readonly<Config>, logger: Logger): Pr
     keys,
     refresher,
     refresh,
+    events,
     url,
     close() {
       closing ??= (async () => {

@@ -1,6 +1,7 @@
 import type { Config } from '../config/schema.ts';
 import type { CredentialStore } from '../credentials/store.ts';
 import type { CallerKeys } from '../keys/key-store.ts';
+import type { EventPublisher } from '../events/bus.ts';
 import type { ConnectFlow } from '../oauth/connect.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { RefreshScheduler } from '../refresh/scheduler.ts';
@@ -14,4 +15,5 @@ export interface AdminDeps {
   schedule?: Pick<RefreshScheduler, 'track' | 'cancel'>;
   keys: CallerKeys;
   connect: ConnectFlow;
+  events: EventPublisher;
 }

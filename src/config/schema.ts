@@ -148,9 +148,16 @@ export const ConfigSchema = Type.Object(
       },
       { ...Strict, default: {} },
     ),
+    replica: Type.Object(
+      {
+        /** This process's name in events and among replicas; default host name + pid. */
+        id: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._:-]{1,128}$' })),
+      },
+      { ...Strict, default: {} },
+    ),
     events: Type.Object(
       {
-        /** Refresh events kept for GET /v1/events clients resuming with Last-Event-ID. */
+        /** Events kept for GET /v1/events clients resuming with Last-Event-ID. */
         bufferSize: Type.Integer({ minimum: 1, default: 1000 }),
         heartbeatSeconds: Type.Number({ minimum: 0.05, default: 15 }),
       },

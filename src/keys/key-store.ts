@@ -87,12 +87,16 @@ export class CallerKeys {
     return { ...info, key };
   }
 
-  /** Deletes the key with every version; `key_not_found` when there is none. */
-  async revoke(id: string): Promise<void> {
+  /** Deletes the key with every version; `key_not_found` when there is none. Answers what it was. */
+  async revoke(id: string): Promise<KeyInfo | undefined> {
     const existing = await this.#kv.read(path(id));
     if (!existing) throw new KeygateError('key_not_found');
     await this.#kv.destroy(path(id));
     this.#cache.delete(id);
+    const stored = toStoredKey(id, existing.data);
+    if (!stored) return undefined;
+    const { salt: _salt, hash: _hash, ...info } = stored;
+    return info;
   }
 
   /** The key's record when `presented` is a valid key, else undefined (a 401). */

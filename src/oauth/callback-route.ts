@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { EventPublisher } from '../events/bus.ts';
 import type { ConnectFlow } from './connect.ts';
 
 /**
@@ -7,11 +8,21 @@ import type { ConnectFlow } from './connect.ts';
  */
 export async function oauthCallbackRoute(
   app: FastifyInstance,
-  { connect }: { connect: ConnectFlow },
+  { connect, events }: { connect: ConnectFlow; events: EventPublisher },
 ): Promise<void> {
   app.get('/oauth/callback', async (request, reply) => {
     const query = request.raw.url?.split('?', 2)[1] ?? '';
     const metadata = await connect.complete(new URLSearchParams(query));
+    const { tenant, integration, authType, status, expiresAt, scopes } = metadata;
+    events.publish('credential-stored', {
+      tenant,
+      integration,
+      authType,
+      status,
+      expiresAt,
+      source: 'connect',
+    });
+    events.publish('connected', { tenant, integration, expiresAt, scopes });
     return reply.header('cache-control', 'no-store').send({ connected: true, ...metadata });
   });
 }

@@ -2,10 +2,11 @@ import type { FastifyInstance } from 'fastify';
 import { refreshAdminRoutes } from '../admin/refresh-routes.ts';
 import type { Config } from '../config/schema.ts';
 import type { CredentialListing } from '../credentials/types.ts';
-import { EventLog } from '../observability/event-log.ts';
+import type { EventPublisher } from '../events/bus.ts';
 import type { Logger } from '../observability/logger.ts';
 import { Metrics } from '../observability/metrics.ts';
 import { REFRESH_EVENTS, type RefreshEvent } from './events.ts';
+import { watchRefresh } from './metrics.ts';
 import type { Refresher } from './refresher.ts';
 import { ScheduleResync } from './resync.ts';
 import { RefreshScheduler } from './scheduler.ts';
@@ -16,11 +17,11 @@ export interface RefreshServiceDeps {
   logger: Logger;
   refresher: Refresher;
   source: { listAll(): Promise<CredentialListing[]> };
+  events: EventPublisher;
 }
 
 export interface RefreshService {
   scheduler: RefreshScheduler;
-  events: EventLog;
   metrics: Metrics;
   resync: ScheduleResync;
   /** Loads the schedule (in the background while Vault cannot list). */
@@ -29,9 +30,9 @@ export interface RefreshService {
 }
 
 /**
- * Everything around the Refresher that operators see: the scheduler, the event
- * buffer behind GET /v1/events, POST .../refresh, the metrics on GET /metrics, and a
- * log line per lifecycle event.
+ * Everything around the Refresher that operators see: the scheduler, its events on the
+ * bus (a permanent failure also as needs-reauth), POST .../refresh, and the metrics on
+ * GET /metrics.
  */
 export async function setupRefresh({
   app,
@@ -39,28 +40,37 @@ export async function setupRefresh({
   logger,
   refresher,
   source,
+  events,
 }: RefreshServiceDeps): Promise<RefreshService> {
   const scheduler = new RefreshScheduler({ refresher, source, config, logger });
-  const events = new EventLog({ size: config.events.bufferSize });
-  events.follow(scheduler);
-  const metrics = new Metrics();
-  metrics.watchRefresh({ scheduler, unpersisted: () => refresher.unpersisted });
   for (const name of REFRESH_EVENTS) {
-    // A million credentials scheduled at start would be a million info lines.
-    const level = name === 'refresh-scheduled' ? 'debug' : name === 'refresh-failed' ? 'warn' : 'info';
-    scheduler.on(name, (event: RefreshEvent) => logger.log(level, name, { event: name, ...event }));
+    scheduler.on(name, (event: RefreshEvent) => {
+      events.publish(name, event);
+      if (name === 'refresh-failed' && event.permanent) {
+        const { tenant, integration, account, time, error } = event;
+        events.publish('needs-reauth', {
+          tenant,
+          integration,
+          account,
+          time,
+          reason: 'refresh_failed',
+          error,
+        });
+      }
+    });
   }
+  const metrics = new Metrics();
+  watchRefresh(metrics.registry, { scheduler, unpersisted: () => refresher.unpersisted });
   const resync = new ScheduleResync({
     scheduler,
     source,
     intervalMs: config.refresh.resyncSeconds * 1000,
     logger,
   });
-  await app.register(refreshAdminRoutes, { prefix: '/v1', config, refresher, events });
+  await app.register(refreshAdminRoutes, { prefix: '/v1', config, refresher });
   metrics.route(app);
   return {
     scheduler,
-    events,
     metrics,
     resync,
     start: () => {

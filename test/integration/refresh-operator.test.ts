@@ -116,8 +116,13 @@ ${providerIntegration('crm', provider)}`,
     expect(dueAt).toBeGreaterThan(Date.now() + (3600 - 300 - 60) * 1000);
     expect(dueAt).toBeLessThanOrEqual(Date.now() + (3600 - 300) * 1000);
     expect((await admin('DELETE', `/v1/tenants/${stored}/credentials/crm`)).status).toBe(204);
-    await waitFor('refresh-cancelled', () => mine().length >= 2);
-    expect(mine().map((m) => m.event)).toEqual(['refresh-scheduled', 'refresh-cancelled']);
+    await waitFor('refresh-cancelled', () => mine().length >= 4);
+    expect(mine().map((m) => m.event)).toEqual([
+      'refresh-scheduled',
+      'credential-stored',
+      'refresh-cancelled',
+      'credential-deleted',
+    ]);
   });
 
   it('answers 404 for an unknown integration or credential, 400 for a bad name', async () => {

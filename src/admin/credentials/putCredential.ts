@@ -9,7 +9,7 @@ import { CredentialMetadataSchema, CredentialParams, PutCredentialBody } from '.
 const OAUTH_ONLY = ['accessToken', 'refreshToken', 'expiresIn', 'expiresAt', 'scopes', 'tokenType'] as const;
 
 /** PUT /v1/tenants/{tenant}/credentials/{integration}: store tokens or an API key; answers metadata only. */
-export function putCredential(app: FastifyInstance, { store, config, schedule }: AdminDeps): void {
+export function putCredential(app: FastifyInstance, { store, config, schedule, events }: AdminDeps): void {
   app.put<{ Params: CredentialParams; Body: PutCredentialBody }>(
     '/tenants/:tenant/credentials/:integration',
     {
@@ -27,6 +27,15 @@ export function putCredential(app: FastifyInstance, { store, config, schedule }:
       const write = toWrite(configured, request.body);
       const { secret: _secret, version: _version, ...metadata } = await store.put(tenant, integration, write);
       schedule?.track(metadata);
+      const { authType, status, expiresAt } = metadata;
+      events.publish('credential-stored', {
+        tenant,
+        integration,
+        authType,
+        status,
+        expiresAt,
+        source: 'admin',
+      });
       return metadata;
     },
   );

@@ -4,7 +4,7 @@ import type { AdminDeps } from '../deps.ts';
 import { CreatedKey, CreateKeyBody } from './schemas.ts';
 
 /** POST /v1/keys: a Keygate key scoped to tenants and integrations; its secret is shown only here. */
-export function createKey(app: FastifyInstance, { keys, config }: AdminDeps): void {
+export function createKey(app: FastifyInstance, { keys, config, events }: AdminDeps): void {
   app.post<{ Body: CreateKeyBody }>(
     '/keys',
     { schema: { body: CreateKeyBody, response: { 201: CreatedKey } } },
@@ -21,6 +21,13 @@ export function createKey(app: FastifyInstance, { keys, config }: AdminDeps): vo
         tenants,
         ...(name === undefined ? {} : { name }),
         ...(integrations === undefined ? {} : { integrations }),
+      });
+      const { id: keyId, tenants: scopeTenants, integrations: scopeIntegrations } = created;
+      events.publish('key-created', {
+        keyId,
+        name: created.name,
+        tenants: scopeTenants,
+        integrations: scopeIntegrations,
       });
       return reply.code(201).header('cache-control', 'no-store').send(created);
     },

@@ -3,12 +3,18 @@ import type { AdminDeps } from '../deps.ts';
 import { KeyParams } from './schemas.ts';
 
 /** DELETE /v1/keys/{id}: the key stops working at once here, within the key cache TTL elsewhere. 204. */
-export function deleteKey(app: FastifyInstance, { keys }: AdminDeps): void {
+export function deleteKey(app: FastifyInstance, { keys, events }: AdminDeps): void {
   app.delete<{ Params: KeyParams }>(
     '/keys/:id',
     { schema: { params: KeyParams } },
     async (request, reply) => {
-      await keys.revoke(request.params.id);
+      const revoked = await keys.revoke(request.params.id);
+      events.publish('key-revoked', {
+        keyId: request.params.id,
+        name: revoked?.name,
+        tenants: revoked?.tenants,
+        integrations: revoked?.integrations,
+      });
       return reply.code(204).send();
     },
   );

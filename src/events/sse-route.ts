@@ -1,20 +1,21 @@
 import type { FastifyInstance } from 'fastify';
-import type { EventLog, LoggedEvent } from '../../observability/event-log.ts';
+import type { KeygateEvent } from './catalogue.ts';
+import type { EventLog } from './event-log.ts';
 
 export interface EventsRouteDeps {
   events: EventLog;
   heartbeatMs: number;
 }
 
-const format = (event: LoggedEvent) =>
-  `id: ${event.id}\nevent: ${event.name}\ndata: ${JSON.stringify(event.data)}\n\n`;
+const format = (event: KeygateEvent) =>
+  `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event.data)}\n\n`;
 
 /**
- * GET /v1/events: refresh lifecycle events as server-sent events. A client that
+ * GET /v1/events: this replica's events as server-sent events. A client that
  * reconnects with Last-Event-ID gets what it missed from the bounded buffer first;
  * heartbeat comments keep idle proxies from closing the stream.
  */
-export function getEvents(app: FastifyInstance, { events, heartbeatMs }: EventsRouteDeps): void {
+export function sseRoute(app: FastifyInstance, { events, heartbeatMs }: EventsRouteDeps): void {
   const open = new Set<() => void>();
   // Streams never end on their own; end them so that closing the server is not held up.
   app.addHook('preClose', (done) => {
@@ -34,7 +35,7 @@ export function getEvents(app: FastifyInstance, { events, heartbeatMs }: EventsR
       'x-accel-buffering': 'no',
       'x-request-id': request.id,
     });
-    res.write(': keygate refresh events\nretry: 2000\n\n');
+    res.write(': keygate events\nretry: 2000\n\n');
     // Replay and subscribe in one synchronous step, so no event falls between the two.
     const missed = events.since(lastEventId);
     if (missed.gap) res.write(': some events were no longer buffered\n\n');
