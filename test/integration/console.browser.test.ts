@@ -179,8 +179,8 @@ ${providerIntegration('crm', provider, `      authorizationUrl: ${provider.url}/
 
   it('copies a connect link for an OAuth integration', async () => {
     await row('acme', 'crm').getByRole('button', { name: 'Connect link' }).click();
+    await expect.poll(() => page.textContent('#notice')).toContain('Connect link for acme / crm');
     const field = page.locator('#notice input.copy-value');
-    await field.waitFor();
     const link = await field.inputValue();
     expect(link.startsWith(`${provider.url}/authorize?`)).toBe(true);
     await page.locator('#notice button.copy').click();

@@ -44,6 +44,7 @@ function show(view) {
     else tab.removeAttribute('aria-current');
   }
   writeUrl(view);
+  byId('notice').hidden = true;
   if (view === 'inventory') void inventory.load();
   if (view === 'keys') void keys.load();
   if (view === 'integrations') void catalog.loadTemplates();

@@ -20,7 +20,7 @@ export const EVENT_TYPES = [
 /** Rows kept on the page; older ones drop off the end. */
 const KEEP = 500;
 /** Fields shown in their own columns, not repeated among the details. */
-const MAIN = new Set(['tenant', 'integration', 'account', 'replica', 'at', 'time']);
+const MAIN = new Set(['tenant', 'integration', 'account', 'keyId', 'replica', 'time']);
 
 /** @typedef {import('./stream.js').StreamEvent & { receivedAt: number }} FeedEvent */
 
@@ -126,7 +126,10 @@ export class EventsView {
 function row(event) {
   const d = event.data;
   const str = (/** @type {string} */ k) => (typeof d[k] === 'string' ? /** @type {string} */ (d[k]) : '');
-  const at = str('at') || str('time') || new Date(event.receivedAt).toISOString();
+  const at = str('time') || new Date(event.receivedAt).toISOString();
+  const who = str('keyId')
+    ? `key ${str('keyId')}`
+    : [str('tenant'), str('integration'), str('account')].filter(Boolean).join(' / ');
   const details = Object.entries(d)
     .filter(([k]) => !MAIN.has(k))
     .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
@@ -140,12 +143,9 @@ function row(event) {
   return h(
     'li',
     { class: 'event', 'data-event': event.name },
-    h('time', { dateTime: at, text: at.slice(11, 19) }),
+    h('time', { dateTime: at, title: at, text: `${at.slice(11, 19)} UTC` }),
     h('span', { class: `badge ${kind}`, text: event.name }),
-    h('span', {
-      class: 'who',
-      text: [str('tenant'), str('integration'), str('account')].filter(Boolean).join(' / '),
-    }),
+    h('span', { class: 'who', text: who }),
     h('span', { class: 'details', text: details }),
   );
 }

@@ -174,7 +174,7 @@ export class InventoryView {
     ]
       .filter((s) => s && s !== '—')
       .join(' · ');
-    const actions = h('td', { class: 'actions' });
+    const actions = h('div', { class: 'actions' });
     const name = `${c.tenant} / ${c.integration} / ${c.account ?? 'default'}`;
     if (OAUTH.has(c.authType)) {
       actions.append(h('button', { type: 'button', text: 'Refresh', onclick: () => this.#refresh(c, name) }));
@@ -198,7 +198,7 @@ export class InventoryView {
       h('td', { title: c.expiresAt ?? '', text: when(c.expiresAt, now) }),
       h('td', { title: c.nextRefreshAt ?? '', text: when(c.nextRefreshAt, now) }),
       h('td', { text: lastText || '—' }),
-      actions,
+      h('td', {}, actions),
     );
   }
 
@@ -234,7 +234,7 @@ export class InventoryView {
   /** @param {any} c @param {string} name */
   async #connect(c, name) {
     try {
-      const body = c.account && c.account !== 'default' ? { account: c.account } : undefined;
+      const body = c.account && c.account !== 'default' ? { account: c.account } : {};
       const started = await this.#api.call(
         'POST',
         `/v1/tenants/${seg(c.tenant)}/connect/${seg(c.integration)}`,

@@ -51,8 +51,12 @@ export class KeysView {
       h('td', { text: when(k.createdAt) }),
       h(
         'td',
-        { class: 'actions' },
-        h('button', { type: 'button', class: 'danger', text: 'Revoke', onclick: () => this.#revoke(k) }),
+        {},
+        h(
+          'div',
+          { class: 'actions' },
+          h('button', { type: 'button', class: 'danger', text: 'Revoke', onclick: () => this.#revoke(k) }),
+        ),
       ),
     );
   }
