@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { adminRoutes } from './admin/index.ts';
 import type { Config } from './config/schema.ts';
 import { consoleRoutes } from './console/plugin.ts';
+import { Inventory, INVENTORY_MAX_AGE_MS } from './credentials/inventory.ts';
 import { createCredentialStore, type CredentialStore } from './credentials/store.ts';
 import { EventBus } from './events/bus.ts';
 import { EventLog } from './events/event-log.ts';
@@ -52,13 +53,21 @@ export async function startKeygate(config: Readonly<Config>, logger: Logger): Pr
   logEvents(events, logger);
 
   const app = buildServer({ config, logger, vault });
-  const refresh = await setupRefresh({ app, config, logger, refresher, source: store, events });
+  const inventory = new Inventory({
+    source: store,
+    bus: events,
+    refreshBufferMs: config.refresh.bufferSeconds * 1000,
+    maxAgeMs: INVENTORY_MAX_AGE_MS,
+  });
+  // The scheduler's listings (at start, each resync) fill the inventory as they pass.
+  const refresh = await setupRefresh({ app, config, logger, refresher, source: inventory.tap(), events });
   const connect = new ConnectFlow({ config, kv, transit, store, schedule: refresh.scheduler });
   await app.register(adminRoutes, {
     prefix: '/v1',
     config,
     logger,
     store,
+    inventory,
     keys,
     connect,
     schedule: refresh.scheduler,

@@ -13,7 +13,6 @@ const vault = inject('vault');
 const ADMIN = 'admin-token-console-canary-5dQ2rT8w';
 const API_KEY = 'sk-console-canary-api-key-W4b9';
 const HOSTILE = '<img src=x id=pwned onerror="document.title=1">';
-const hour = 3600_000;
 
 describe('the ops console in Chromium: GET /console', () => {
   let provider: OAuthProvider;
@@ -39,6 +38,7 @@ describe('the ops console in Chromium: GET /console', () => {
     keygate = await startTestKeygate(
       `vault: { prefix: kg-console-${Math.random().toString(36).slice(2, 8)} }
 events: { heartbeatSeconds: 1 }
+refresh: { minBackoffMs: 20 }
 integrations:
 ${providerIntegration('crm', provider, `      authorizationUrl: ${provider.url}/authorize\n`)}
   anthropic: { template: anthropic }
@@ -57,25 +57,12 @@ ${providerIntegration('crm', provider, `      authorizationUrl: ${provider.url}/
     }
     await put('acme', 'anthropic', { apiKey: API_KEY });
     await put('delta', 'anthropic', { apiKey: `${API_KEY}-2` });
-    await keygate.store.put('beta', 'crm', {
-      authType: 'oauth2',
-      secret: { accessToken: 'at-beta-dead', refreshToken: 'rt-beta-dead' },
-      expiresAt: new Date(Date.now() + hour).toISOString(),
-      status: 'needs_reauth',
-    });
-    await keygate.store.put('gamma', 'crm', {
-      authType: 'oauth2',
-      secret: { accessToken: 'at-gamma-failing', refreshToken: 'rt-gamma-failing' },
-      expiresAt: new Date(Date.now() + 30 * 60_000).toISOString(),
-      status: 'refresh_failed',
-    });
-    secrets.push(
-      'at-beta-dead',
-      'rt-beta-dead',
-      'at-gamma-failing',
-      'rt-gamma-failing',
-      provider.clientSecret,
-    );
+    // Statuses the way they happen: a refresh refused for good, and one that ran out of retries.
+    provider.inject({ status: 400, body: { error: 'invalid_grant' } });
+    expect((await admin('POST', '/v1/tenants/beta/credentials/crm/refresh')).status).toBe(401);
+    provider.inject({ status: 503 }, { status: 503 }, { status: 503 }, { status: 503 });
+    expect((await admin('POST', '/v1/tenants/gamma/credentials/crm/refresh')).status).toBe(502);
+    secrets.push(provider.clientSecret);
 
     const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: keygate.url });

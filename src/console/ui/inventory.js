@@ -166,14 +166,11 @@ export class InventoryView {
    * @param {number} now
    */
   #row(c, now) {
-    const status = displayStatus(c, now);
-    const last = c.lastRefresh ?? {};
-    const lastText = [
-      last.result ?? (c.lastRefreshedAt ? 'success' : ''),
-      when(last.at ?? c.lastRefreshedAt, now),
-    ]
-      .filter((s) => s && s !== '—')
-      .join(' · ');
+    const status = displayStatus(c);
+    const last = c.lastRefresh;
+    const lastText = last
+      ? `${last.result}${last.error ? ` (${last.error})` : ''} · ${when(last.at, now)}`
+      : '—';
     const actions = h('div', { class: 'actions' });
     const name = `${c.tenant} / ${c.integration} / ${c.account ?? 'default'}`;
     if (OAUTH.has(c.authType)) {
@@ -197,7 +194,7 @@ export class InventoryView {
       h('td', {}, h('span', { class: `status ${status}`, text: status.replace('_', ' ') })),
       h('td', { title: c.expiresAt ?? '', text: when(c.expiresAt, now) }),
       h('td', { title: c.nextRefreshAt ?? '', text: when(c.nextRefreshAt, now) }),
-      h('td', { text: lastText || '—' }),
+      h('td', { class: last?.result === 'failed' ? 'bad' : '', text: lastText }),
       h('td', {}, actions),
     );
   }
@@ -254,18 +251,13 @@ export class InventoryView {
   }
 }
 
-/** How long before expiry an active credential counts as expiring soon. */
-export const EXPIRING_SOON_MS = 24 * 3600_000;
-
 /**
- * The status shown: Keygate's own, or `expiring_soon` for an active one close to expiry.
- * @param {{ status: string, expiresAt?: string | null }} c
- * @param {number} now
+ * The status shown: Keygate's own, or `expiring_soon` where Keygate says an active one
+ * expires soon without a renewal.
+ * @param {{ status: string, expiringSoon?: boolean }} c
  */
-export function displayStatus(c, now) {
-  if (c.status !== 'active' || !c.expiresAt) return c.status;
-  const left = Date.parse(c.expiresAt) - now;
-  return left < EXPIRING_SOON_MS ? 'expiring_soon' : 'active';
+export function displayStatus(c) {
+  return c.status === 'active' && c.expiringSoon ? 'expiring_soon' : c.status;
 }
 
 /** @param {any} answer DELETE's body: `{deleted, revoked, reason?}` */
