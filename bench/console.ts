@@ -15,7 +15,7 @@ import { startKeygate } from '../src/keygate.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { prepareVault, startBao, type VaultTarget } from '../src/vault/dev-server.ts';
 import { VaultSession } from '../src/vault/session.ts';
-import { launchChromium } from '../test/support/browser.ts';
+import { launchChromium } from '../test/support/chromium.ts';
 
 const COUNT = Number(process.env['BENCH_CREDENTIALS'] ?? 10_000);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 9);
