@@ -70,6 +70,20 @@ export function when(iso, now = Date.now()) {
   return `${stamp} (${relative(t - now)})`;
 }
 
+/**
+ * A table cell's content for a time: how far from now, with the UTC time below it.
+ * @param {string | null | undefined} iso
+ * @param {number} [now]
+ * @param {string} [prefix] e.g. the result of what happened then
+ */
+export function whenCell(iso, now = Date.now(), prefix = '') {
+  const t = iso ? Date.parse(iso) : NaN;
+  if (Number.isNaN(t)) return h('span', { text: prefix || (iso ?? '—') });
+  const stamp = new Date(t).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
+  const head = prefix ? `${prefix} · ${relative(t - now)}` : relative(t - now);
+  return h('span', { title: iso }, h('span', { text: head }), h('small', { text: stamp }));
+}
+
 /** @param {number} ms */
 function relative(ms) {
   const abs = Math.abs(ms);

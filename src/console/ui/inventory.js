@@ -1,7 +1,7 @@
 // The fleet's credentials from GET /v1/credentials: filters kept in the URL, cursor paging,
 // and the actions on one credential (refresh, delete, connect link).
 import { seg } from './api.js';
-import { byId, h, replace, when } from './dom.js';
+import { byId, h, replace, when, whenCell } from './dom.js';
 import { confirmAction, copyField, notice } from './notice.js';
 
 const PAGE_SIZE = 50;
@@ -168,9 +168,7 @@ export class InventoryView {
   #row(c, now) {
     const status = displayStatus(c);
     const last = c.lastRefresh;
-    const lastText = last
-      ? `${last.result}${last.error ? ` (${last.error})` : ''} · ${when(last.at, now)}`
-      : '—';
+    const lastResult = last ? `${last.result}${last.error ? ` (${last.error})` : ''}` : '';
     const actions = h('div', { class: 'actions' });
     const name = `${c.tenant} / ${c.integration} / ${c.account ?? 'default'}`;
     if (OAUTH.has(c.authType)) {
@@ -192,9 +190,9 @@ export class InventoryView {
       h('td', { text: c.account ?? 'default' }),
       h('td', { text: c.authType }),
       h('td', {}, h('span', { class: `status ${status}`, text: status.replace('_', ' ') })),
-      h('td', { title: c.expiresAt ?? '', text: when(c.expiresAt, now) }),
-      h('td', { title: c.nextRefreshAt ?? '', text: when(c.nextRefreshAt, now) }),
-      h('td', { class: last?.result === 'failed' ? 'bad' : '', text: lastText }),
+      h('td', {}, whenCell(c.expiresAt, now)),
+      h('td', {}, whenCell(c.nextRefreshAt, now)),
+      h('td', { class: last?.result === 'failed' ? 'bad' : '' }, whenCell(last?.at, now, lastResult)),
       h('td', {}, actions),
     );
   }

@@ -1,6 +1,6 @@
 // Keygate keys: the list (metadata only), create (the key shown once), revoke.
 import { seg } from './api.js';
-import { byId, h, replace, when } from './dom.js';
+import { byId, h, replace, whenCell } from './dom.js';
 import { confirmAction, copyField, notice } from './notice.js';
 
 export class KeysView {
@@ -48,7 +48,7 @@ export class KeysView {
       h('td', { text: k.name ?? '' }),
       h('td', { text: (k.tenants ?? []).join(', ') }),
       h('td', { text: k.integrations ? k.integrations.join(', ') : 'all' }),
-      h('td', { text: when(k.createdAt) }),
+      h('td', {}, whenCell(k.createdAt)),
       h(
         'td',
         {},
