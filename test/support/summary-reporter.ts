@@ -11,13 +11,16 @@ export default class SummaryReporter implements Reporter {
     let failed = 0;
     let skipped = 0;
     for (const module of testModules) {
+      const failedBefore = failed;
       for (const test of module.children.allTests()) {
         const state = test.result().state;
         if (state === 'passed') passed += 1;
         else if (state === 'failed') failed += 1;
         else skipped += 1;
       }
-      if (module.state() === 'failed' && module.children.size === 0) failed += 1;
+      // A file that failed with no failed test (an import or a beforeAll threw, and its
+      // tests were left unrun) is a failure too, not a row of skips.
+      if (module.state() === 'failed' && failed === failedBefore) failed += 1;
     }
     if (testModules.some((m) => BROWSER_TEST.test(m.moduleId)) && !findChromium()) {
       process.stdout.write(`\n!!! BROWSER TESTS FAILED: ${NO_CHROMIUM}\n`);
