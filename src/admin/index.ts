@@ -3,6 +3,7 @@ import { adminAuth } from './auth.ts';
 import { deleteCredential } from './credentials/deleteCredential.ts';
 import { getCredential } from './credentials/getCredential.ts';
 import { listCredentials } from './credentials/listCredentials.ts';
+import { listFleet } from './credentials/listFleet.ts';
 import { putCredential } from './credentials/putCredential.ts';
 import { startConnect } from './connect/startConnect.ts';
 import type { AdminDeps } from './deps.ts';
@@ -15,6 +16,7 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminDeps): Promis
   putCredential(app, deps);
   getCredential(app, deps);
   listCredentials(app, deps);
+  if (deps.inventory) listFleet(app, { inventory: deps.inventory });
   deleteCredential(app, deps);
   createKey(app, deps);
   deleteKey(app, deps);
