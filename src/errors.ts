@@ -8,7 +8,7 @@ export const ERRORS = {
   validation_failed: { status: 400, message: 'The request has invalid fields.' },
   invalid_name: {
     status: 400,
-    message: 'Tenant and integration names must match ^[a-z0-9][a-z0-9_-]{0,62}$.',
+    message: 'Tenant, integration and account names must match ^[a-z0-9][a-z0-9_-]{0,62}$.',
   },
   invalid_path: { status: 400, message: "The path would leave the integration's base URL." },
   connect_unsupported: {
@@ -33,6 +33,10 @@ export const ERRORS = {
   reauth_required: {
     status: 401,
     message: 'The tenant must connect this integration (again); open connect_url to do it.',
+  },
+  connect_identity_invalid: {
+    status: 403,
+    message: 'The application did not vouch for a user of this tenant (and of this request) for this link.',
   },
   forbidden: { status: 403, message: 'This key may not be used for that tenant or integration.' },
   not_found: { status: 404, message: 'No such route.' },

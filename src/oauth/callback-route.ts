@@ -13,16 +13,17 @@ export async function oauthCallbackRoute(
   app.get('/oauth/callback', async (request, reply) => {
     const query = request.raw.url?.split('?', 2)[1] ?? '';
     const metadata = await connect.complete(new URLSearchParams(query));
-    const { tenant, integration, authType, status, expiresAt, scopes } = metadata;
+    const { tenant, integration, account, authType, status, expiresAt, scopes } = metadata;
     events.publish('credential-stored', {
       tenant,
       integration,
+      account,
       authType,
       status,
       expiresAt,
       source: 'connect',
     });
-    events.publish('connected', { tenant, integration, expiresAt, scopes });
+    events.publish('connected', { tenant, integration, account, expiresAt, scopes });
     return reply.header('cache-control', 'no-store').send({ connected: true, ...metadata });
   });
 }

@@ -17,8 +17,9 @@ const HOP_BY_HOP = new Set([
   'http2-settings',
 ]);
 
-// Where callers put credentials (their Keygate key among them); never forwarded.
-const CALLER_CREDENTIALS = ['authorization', 'x-api-key', 'proxy-authorization'];
+// Where callers put credentials (their Keygate key among them), and Keygate's own
+// request headers (`keygate-account`); never forwarded.
+const CALLER_CREDENTIALS = ['authorization', 'x-api-key', 'proxy-authorization', 'keygate-account'];
 
 /** Header names the `connection` header lists: hop-by-hop too (RFC 9110 §7.6.1). */
 function listedInConnection(headers: Headers): Set<string> {
@@ -82,7 +83,9 @@ export function upstreamRequestHeaders(
   const injected = plan.injector.header;
   const out = withoutHopByHop(
     incoming as Headers,
-    (name) => CALLER_CREDENTIALS.includes(name) || name === injected || name === 'expect',
+    // keygate-user: the application's user, for binding connect links (src/reauth); Keygate's alone.
+    (name) =>
+      CALLER_CREDENTIALS.includes(name) || name === injected || name === 'expect' || name === 'keygate-user',
   );
   for (const name in plan.defaults) {
     if (out[name] === undefined) out[name] = plan.defaults[name];

@@ -5,7 +5,11 @@ import { CredentialParams } from '../credentials/schemas.ts';
 
 const StartConnectBody = Type.Optional(
   Type.Object(
-    { scopes: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { maxItems: 256 })) },
+    {
+      scopes: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { maxItems: 256 })),
+      // Checked by assertNames (invalid_name), like every name.
+      account: Type.Optional(Type.String({ description: 'The account to connect; `default` when absent.' })),
+    },
     { additionalProperties: false },
   ),
 );
@@ -21,6 +25,7 @@ export function startConnect(app: FastifyInstance, { connect }: AdminDeps): void
     async (request, reply) => {
       const started = await connect.start(request.params.tenant, request.params.integration, {
         scopes: request.body?.scopes,
+        account: request.body?.account,
         fallbackCallbackUrl: `${request.protocol}://${request.host}/oauth/callback`,
       });
       return reply.code(201).send(started);

@@ -1,18 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import type { AdminDeps } from '../deps.ts';
-import { CredentialParams } from './schemas.ts';
+import { accountParam, credentialRoutes, type CredentialRouteParams } from './schemas.ts';
 
-/** DELETE /v1/tenants/{tenant}/credentials/{integration}: every version, for good. 204. */
+/** DELETE /v1/tenants/{tenant}/credentials/{integration}[/accounts/{account}]: every version, for good. 204. */
 export function deleteCredential(app: FastifyInstance, { store, schedule, events }: AdminDeps): void {
-  app.delete<{ Params: CredentialParams }>(
-    '/tenants/:tenant/credentials/:integration',
-    { schema: { params: CredentialParams } },
-    async (request, reply) => {
+  for (const { url, params } of credentialRoutes()) {
+    app.delete<{ Params: CredentialRouteParams }>(url, { schema: { params } }, async (request, reply) => {
       const { tenant, integration } = request.params;
-      await store.delete(tenant, integration);
-      schedule?.cancel(tenant, integration);
-      events.publish('credential-deleted', { tenant, integration });
+      const account = accountParam(request.params);
+      await store.delete(tenant, integration, account);
+      schedule?.cancel(tenant, integration, account);
+      events.publish('credential-deleted', { tenant, integration, account });
       return reply.code(204).send();
-    },
-  );
+    });
+  }
 }
