@@ -26,8 +26,10 @@ describe('the ops console in Chromium: GET /console', () => {
     jsonFetch(`${keygate.url}${path}`, method, body, ADMIN);
   const shot = (name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
   const rows = () => page.locator('#inventory-rows tr[data-tenant]');
-  const row = (tenant: string, integration: string) =>
-    page.locator(`#inventory-rows tr[data-tenant="${tenant}"][data-integration="${integration}"]`);
+  const row = (tenant: string, integration: string, account = 'default') =>
+    page.locator(
+      `#inventory-rows tr[data-tenant="${tenant}"][data-integration="${integration}"][data-account="${account}"]`,
+    );
   const feed = (event: string, tenant: string) =>
     page.locator(`#event-list li[data-event="${event}"]`, { hasText: tenant });
 
@@ -55,6 +57,9 @@ ${providerIntegration('crm', provider, `      authorizationUrl: ${provider.url}/
       secrets.push(pair.accessToken, pair.refreshToken);
       await put(tenant, 'crm', { ...pair, expiresIn: 3600 });
     }
+    const work = provider.issue('acme-work');
+    secrets.push(work.accessToken, work.refreshToken);
+    await put('acme', 'crm/accounts/work', { ...work, expiresIn: 3600 });
     await put('acme', 'anthropic', { apiKey: API_KEY });
     await put('delta', 'anthropic', { apiKey: `${API_KEY}-2` });
     // Statuses the way they happen: a refresh refused for good, and one that ran out of retries.
@@ -119,8 +124,9 @@ ${providerIntegration('crm', provider, `      authorizationUrl: ${provider.url}/
   it('signs in and shows the seeded inventory; the token stays in sessionStorage only', async () => {
     await page.fill('#token', ADMIN);
     await page.click('#sign-in button[type=submit]');
-    await expect.poll(() => rows().count()).toBe(5);
+    await expect.poll(() => rows().count()).toBe(6);
     expect(await row('acme', 'crm').textContent()).toContain('oauth2');
+    expect(await row('acme', 'crm', 'work').locator('td').nth(2).textContent()).toBe('work');
     expect(await row('beta', 'crm').locator('.status').textContent()).toBe('needs reauth');
     expect(await row('gamma', 'crm').locator('.status').textContent()).toBe('refresh failed');
     expect(await row('delta', 'anthropic').locator('td').nth(3).textContent()).toBe('api_key');
@@ -161,7 +167,7 @@ ${providerIntegration('crm', provider, `      authorizationUrl: ${provider.url}/
     expect(page.url()).toContain('q=gam');
     await page.fill('[name=q]', '');
     await page.press('[name=q]', 'Enter');
-    await expect.poll(() => rows().count()).toBe(5);
+    await expect.poll(() => rows().count()).toBe(6);
   });
 
   it('copies a connect link for an OAuth integration', async () => {
@@ -180,10 +186,13 @@ ${providerIntegration('crm', provider, `      authorizationUrl: ${provider.url}/
     await row('acme', 'crm').getByRole('button', { name: 'Refresh' }).click();
     await expect.poll(() => page.textContent('#notice')).toContain('Refreshed acme / crm');
     expect(provider.counts.refreshes).toBe(before + 1);
+    // Another account of the same tenant and integration is its own credential.
+    await row('acme', 'crm', 'work').getByRole('button', { name: 'Refresh' }).click();
+    await expect.poll(() => page.textContent('#notice')).toContain('Refreshed acme / crm / work');
     secrets.push(...provider.issuedTokens());
 
     await page.click('#tab-events');
-    await feed('refresh-success', 'acme').waitFor();
+    await feed('refresh-success', 'acme / crm / default').waitFor();
     expect(await page.textContent('#view-events .note')).toContain('this page');
     expect(await page.textContent('#event-state')).toBe('live');
     await shot('events');
@@ -192,9 +201,9 @@ ${providerIntegration('crm', provider, `      authorizationUrl: ${provider.url}/
     await page.click('#event-pause');
     expect((await admin('POST', '/v1/tenants/acme/credentials/crm/refresh')).status).toBe(200);
     await expect.poll(() => page.textContent('#event-pause')).toMatch(/^Resume \(\d+ new\)$/);
-    expect(await feed('refresh-success', 'acme').count()).toBe(1);
+    expect(await feed('refresh-success', 'acme / crm / default').count()).toBe(1);
     await page.click('#event-pause');
-    await expect.poll(() => feed('refresh-success', 'acme').count()).toBe(2);
+    await expect.poll(() => feed('refresh-success', 'acme / crm / default').count()).toBe(2);
     const first = page.locator('#event-list li').first();
     expect(await first.getAttribute('data-event')).toMatch(/^refresh-(success|scheduled)$/);
 
@@ -245,14 +254,14 @@ ${providerIntegration('crm', provider, `      authorizationUrl: ${provider.url}/
 
   it('deletes a credential after a confirmation and says what the provider revocation did', async () => {
     await page.click('#tab-inventory');
-    await expect.poll(() => rows().count()).toBe(5);
+    await expect.poll(() => rows().count()).toBe(6);
     await row('delta', 'anthropic').getByRole('button', { name: 'Delete' }).click();
     expect(await page.locator('#confirm').isVisible()).toBe(true);
     await shot('delete-confirm');
     await page.click('#confirm-ok');
     await expect.poll(() => page.textContent('#notice')).toContain('Deleted delta / anthropic / default.');
     expect(await page.textContent('#notice')).toMatch(/revoked|revocation/i);
-    await expect.poll(() => rows().count()).toBe(4);
+    await expect.poll(() => rows().count()).toBe(5);
     expect((await admin('GET', '/v1/tenants/delta/credentials/anthropic')).status).toBe(404);
     await page.click('#tab-events');
     await feed('credential-deleted', 'delta').waitFor();
