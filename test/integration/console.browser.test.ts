@@ -143,6 +143,8 @@ ${providerIntegration('crm', provider, `      authorizationUrl: ${provider.url}/
     });
     expect(where).toEqual({ url: `${keygate.url}/console?view=inventory`, cookie: '', stored: ADMIN });
     await shot('inventory');
+    // The picture in docs/console.md: the page without the empty space below it.
+    await page.locator('#signed-in').screenshot({ path: join(SCREENSHOTS, 'docs-inventory.png') });
   });
 
   it('filters by status, integration and free text, and keeps the filter in the URL', async () => {
