@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { KeygateError } from '../errors.ts';
+import { errorResponses, htmlPage } from '../http/schemas.ts';
 
 // The browser modules are served as written (no build); this path is the same from
 // src/console and from the compiled dist/console, so `npm run build` needs no copy step.
@@ -76,10 +78,35 @@ export async function consoleRoutes(app: FastifyInstance): Promise<void> {
   const assets = loadAssets();
   const page = assets.get('index.html');
   if (!page) throw new Error(`the console page is missing from ${UI}`);
-  app.get('/console', (request, reply) => send(reply, page, request.headers['if-none-match']));
-  app.get<{ Params: { file: string } }>('/console/assets/:file', (request, reply) => {
-    const asset = request.params.file === 'index.html' ? undefined : assets.get(request.params.file);
-    if (!asset) throw new KeygateError('not_found');
-    return send(reply, asset, request.headers['if-none-match']);
-  });
+  const notModified = { description: 'Not modified (the If-None-Match ETag is current).' };
+  app.get(
+    '/console',
+    {
+      schema: {
+        tags: ['console'],
+        summary: "The operator's console (sign in with the admin token)",
+        response: { 200: htmlPage('The console page; strict CSP, no framing.'), 304: notModified },
+      },
+    },
+    (request, reply) => send(reply, page, request.headers['if-none-match']),
+  );
+  const assetSchema = {
+    tags: ['console'],
+    summary: "The console's modules, stylesheet and icon",
+    params: Type.Object({ file: Type.String({ maxLength: 64 }) }),
+    response: {
+      200: { description: 'JavaScript, CSS or SVG.' },
+      304: notModified,
+      ...errorResponses('not_found'),
+    },
+  };
+  app.get<{ Params: { file: string } }>(
+    '/console/assets/:file',
+    { schema: assetSchema },
+    (request, reply) => {
+      const asset = request.params.file === 'index.html' ? undefined : assets.get(request.params.file);
+      if (!asset) throw new KeygateError('not_found');
+      return send(reply, asset, request.headers['if-none-match']);
+    },
+  );
 }

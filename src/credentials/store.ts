@@ -172,6 +172,12 @@ export class CredentialStore {
     return listAllListings(this.#kv);
   }
 
+  /** Every tenant that holds at least one credential, by name; no record is read. */
+  async tenants(): Promise<string[]> {
+    const folders = await this.#kv.list('credentials/');
+    return folders.filter((n) => n.endsWith('/')).map((n) => n.slice(0, -1));
+  }
+
   /** Puts a credential into the cache without writing it (a refreshed token not yet persisted). */
   prime(credential: Credential): void {
     this.#cache.set(key(credential.tenant, credential.integration, credential.account), credential);

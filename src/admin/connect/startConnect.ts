@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AdminDeps } from '../deps.ts';
+import { adminDoc, adminErrors } from '../../http/schemas.ts';
 import { CredentialParams } from '../credentials/schemas.ts';
 
 const StartConnectBody = Type.Optional(
@@ -14,6 +15,12 @@ const StartConnectBody = Type.Optional(
   ),
 );
 
+const StartedConnect = Type.Object({
+  authorizationUrl: Type.String(),
+  state: Type.String(),
+  expiresAt: Type.String(),
+});
+
 /**
  * POST /v1/tenants/{tenant}/connect/{integration}: starts the authorization-code + PKCE
  * flow and answers 201 with the URL to send the tenant's user to.
@@ -21,7 +28,27 @@ const StartConnectBody = Type.Optional(
 export function startConnect(app: FastifyInstance, { connect }: AdminDeps): void {
   app.post<{ Params: CredentialParams; Body: Static<typeof StartConnectBody> }>(
     '/tenants/:tenant/connect/:integration',
-    { schema: { params: CredentialParams, body: StartConnectBody } },
+    {
+      schema: {
+        ...adminDoc(
+          'Start the authorization-code + PKCE flow',
+          'Answers the URL to send the tenant’s user to; the provider then calls GET /oauth/callback.',
+        ),
+        params: CredentialParams,
+        body: StartConnectBody,
+        response: {
+          201: StartedConnect,
+          ...adminErrors(
+            'bad_request',
+            'validation_failed',
+            'invalid_name',
+            'unknown_integration',
+            'connect_unsupported',
+            'vault_error',
+          ),
+        },
+      },
+    },
     async (request, reply) => {
       const started = await connect.start(request.params.tenant, request.params.integration, {
         scopes: request.body?.scopes,

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { AdminDeps } from '../deps.ts';
+import { adminDoc, adminErrors } from '../../http/schemas.ts';
 import {
   CredentialMetadataSchema,
   accountParam,
@@ -12,7 +13,16 @@ export function getCredential(app: FastifyInstance, { store }: AdminDeps): void 
   for (const { url, params } of credentialRoutes()) {
     app.get<{ Params: CredentialRouteParams }>(
       url,
-      { schema: { params, response: { 200: CredentialMetadataSchema } } },
+      {
+        schema: {
+          ...adminDoc('A credential’s metadata (never the secret)'),
+          params,
+          response: {
+            200: CredentialMetadataSchema,
+            ...adminErrors('invalid_name', 'credential_not_found', 'vault_error'),
+          },
+        },
+      },
       (request) =>
         store.metadata(request.params.tenant, request.params.integration, accountParam(request.params)),
     );

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { NAME_PATTERN } from '../../config/schema.ts';
 import { decodeCursor, type Inventory } from '../../credentials/inventory.ts';
 import { KeygateError } from '../../errors.ts';
+import { adminDoc, adminErrors } from '../../http/schemas.ts';
 
 const Name = Type.String({ pattern: NAME_PATTERN });
 const NullableTime = Type.Union([Type.String(), Type.Null()]);
@@ -47,8 +48,13 @@ export function listFleet(app: FastifyInstance, { inventory }: { inventory: Inve
     '/credentials',
     {
       schema: {
+        ...adminDoc(
+          'The fleet inventory: every credential of every tenant',
+          'Filtered and paged from memory (filled from Vault metadata, no decryption); never a secret.',
+        ),
         querystring: FleetQuery,
         response: {
+          ...adminErrors('validation_failed'),
           200: Type.Object({
             credentials: Type.Array(FleetCredential),
             nextCursor: Type.Optional(Type.String()),

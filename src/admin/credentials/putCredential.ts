@@ -5,6 +5,7 @@ import { assertNames } from '../../credentials/names.ts';
 import type { CredentialWrite } from '../../credentials/types.ts';
 import { injectionProblem } from '../../proxy/injectable.ts';
 import type { AdminDeps } from '../deps.ts';
+import { adminDoc, adminErrors } from '../../http/schemas.ts';
 import {
   CredentialMetadataSchema,
   PutCredentialBody,
@@ -23,7 +24,28 @@ export function putCredential(app: FastifyInstance, { store, config, schedule, e
   for (const { url, params } of credentialRoutes()) {
     app.put<{ Params: CredentialRouteParams; Body: PutCredentialBody }>(
       url,
-      { schema: { params, body: PutCredentialBody, response: { 200: CredentialMetadataSchema } } },
+      {
+        schema: {
+          ...adminDoc(
+            'Store or replace a credential (the account `default`, or the one named)',
+            'Tokens for OAuth integrations, {"apiKey"} for api_key ones. Answers metadata only.',
+          ),
+          params,
+          body: PutCredentialBody,
+          response: {
+            200: CredentialMetadataSchema,
+            ...adminErrors(
+              'bad_request',
+              'validation_failed',
+              'invalid_name',
+              'unknown_integration',
+              'conflict',
+              'payload_too_large',
+              'vault_error',
+            ),
+          },
+        },
+      },
       async (request) => {
         const { tenant, integration } = request.params;
         const account = accountParam(request.params);

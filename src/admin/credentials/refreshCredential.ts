@@ -10,6 +10,7 @@ import {
   credentialRoutes,
   type CredentialRouteParams,
 } from './schemas.ts';
+import { adminDoc, adminErrors } from '../../http/schemas.ts';
 
 export interface RefreshRouteDeps {
   config: Readonly<Config>;
@@ -24,7 +25,25 @@ export function refreshCredential(app: FastifyInstance, { config, refresher }: R
   for (const { url, params } of credentialRoutes('/refresh')) {
     app.post<{ Params: CredentialRouteParams }>(
       url,
-      { schema: { params, response: { 200: CredentialMetadataSchema } } },
+      {
+        schema: {
+          ...adminDoc('Refresh an OAuth credential now'),
+          params,
+          response: {
+            200: CredentialMetadataSchema,
+            ...adminErrors(
+              'invalid_name',
+              'unknown_integration',
+              'credential_not_found',
+              'credential_refresh_failed',
+              'conflict',
+              'credential_undecryptable',
+              'token_endpoint_unavailable',
+              'vault_error',
+            ),
+          },
+        },
+      },
       async (request) => {
         const { tenant, integration } = request.params;
         const account = accountParam(request.params);
