@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { Browser } from 'playwright-core';
 
 /** Where the browser tests look for Chromium, in order (CHROMIUM_PATH first). */
 const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
@@ -22,7 +23,7 @@ export function findChromium(): string | undefined {
 }
 
 /** Headless Chromium through playwright-core; fails (never skips) when the machine has none. */
-export async function launchChromium(): Promise<import('playwright-core').Browser> {
+export async function launchChromium(): Promise<Browser> {
   const executablePath = findChromium();
   if (!executablePath) throw new Error(NO_CHROMIUM);
   // Loaded here, not at the top: the summary reporter imports this file for findChromium.
