@@ -103,7 +103,7 @@ async function reloadTimed(p: Page, url: string): Promise<number> {
 }
 
 const cases: Record<string, number[]> = {
-  'GET /v1/credentials?limit=50 (API alone)': [],
+  'GET /v1/inventory?limit=50 (API alone)': [],
   'open the inventory (page load, signed in)': [],
   'next page': [],
   'filter status=needs_reauth': [],
@@ -114,11 +114,11 @@ const cases: Record<string, number[]> = {
 const record = (name: string, ms: number) => cases[name]?.push(ms);
 for (let round = 0; round < ROUNDS; round += 1) {
   const t0 = performance.now();
-  const res = await fetch(`${keygate.url}/v1/credentials?limit=50`, {
+  const res = await fetch(`${keygate.url}/v1/inventory?limit=50`, {
     headers: { authorization: `Bearer ${ADMIN}` },
   });
   await res.arrayBuffer();
-  record('GET /v1/credentials?limit=50 (API alone)', performance.now() - t0);
+  record('GET /v1/inventory?limit=50 (API alone)', performance.now() - t0);
 
   record(
     'open the inventory (page load, signed in)',

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { adminRoutes } from './admin/index.ts';
 import type { Config } from './config/schema.ts';
 import { consoleRoutes } from './console/plugin.ts';
-import { Inventory, INVENTORY_MAX_AGE_MS } from './credentials/inventory.ts';
+import { Inventory, INVENTORY_MAX_AGE_MS } from './credentials/fleet-index.ts';
 import { createCredentialStore, type CredentialStore } from './credentials/store.ts';
 import { EventBus } from './events/bus.ts';
 import { EventLog } from './events/event-log.ts';

@@ -1,5 +1,5 @@
 import type { Config } from '../config/schema.ts';
-import type { Inventory } from '../credentials/inventory.ts';
+import type { Inventory } from '../credentials/fleet-index.ts';
 import type { CredentialStore } from '../credentials/store.ts';
 import type { CallerKeys } from '../keys/key-store.ts';
 import type { EventPublisher } from '../events/bus.ts';
@@ -15,7 +15,7 @@ export interface AdminDeps {
   /** The fleet's credentials in memory, behind GET /v1/credentials. */
   inventory?: Inventory;
   /** Told about stored and deleted credentials, so this replica's refresh schedule follows at once. */
-  schedule?: Pick<RefreshScheduler, 'track' | 'cancel'>;
+  schedule?: Pick<RefreshScheduler, 'track' | 'cancel'> & Partial<Pick<RefreshScheduler, 'dueAt'>>;
   keys: CallerKeys;
   connect: ConnectFlow;
   events: EventPublisher;

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { adminAuth } from './auth.ts';
 import { deleteCredential } from './credentials/deleteCredential.ts';
 import { getCredential } from './credentials/getCredential.ts';
+import { listAllCredentials } from './credentials/listAllCredentials.ts';
 import { listCredentials } from './credentials/listCredentials.ts';
 import { listFleet } from './credentials/listFleet.ts';
 import { putCredential } from './credentials/putCredential.ts';
@@ -20,6 +21,7 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminDeps): Promis
   putCredential(app, deps);
   getCredential(app, deps);
   listCredentials(app, deps);
+  listAllCredentials(app, deps);
   if (deps.inventory) listFleet(app, { inventory: deps.inventory });
   deleteCredential(app, deps);
   createKey(app, deps);

@@ -5,10 +5,10 @@ import { startTestKeygate, type TestKeygate } from '../support/keygate.ts';
 const vault = inject('vault');
 const ADMIN = 'admin-token-fleet-inventory-0123456789';
 
-describe('GET /v1/credentials: the fleet inventory, paged from memory', () => {
+describe('GET /v1/inventory: the fleet inventory, paged from memory', () => {
   let keygate: TestKeygate;
   const get = async (query: string) => {
-    const res = await jsonFetch(`${keygate.url}/v1/credentials${query}`, 'GET', undefined, ADMIN);
+    const res = await jsonFetch(`${keygate.url}/v1/inventory${query}`, 'GET', undefined, ADMIN);
     return { status: res.status, code: res.headers.get('x-keygate-error'), body: (await res.json()) as any };
   };
 

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { NAME_PATTERN } from '../../config/schema.ts';
-import { decodeCursor, type Inventory } from '../../credentials/inventory.ts';
+import { decodeCursor, type Inventory } from '../../credentials/fleet-index.ts';
 import { KeygateError } from '../../errors.ts';
 import { adminDoc, adminErrors } from '../../http/schemas.ts';
 
@@ -40,12 +40,12 @@ const FleetCredential = Type.Object({
 });
 
 /**
- * GET /v1/credentials: the fleet's credentials (every tenant, every account), filtered and
+ * GET /v1/inventory: the fleet's credentials (every tenant, every account), filtered and
  * paged from the in-memory inventory, so a page costs no Vault read at any fleet size.
  */
 export function listFleet(app: FastifyInstance, { inventory }: { inventory: Inventory }): void {
   app.get<{ Querystring: FleetQuery }>(
-    '/credentials',
+    '/inventory',
     {
       schema: {
         ...adminDoc(

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import type { KeygateEvent } from '../events/catalogue.ts';
-import { decodeCursor, Inventory } from './inventory.ts';
+import { decodeCursor, Inventory } from './fleet-index.ts';
 import type { CredentialListing } from './types.ts';
 
 const NOW = Date.parse('2026-12-01T12:00:00Z');
