@@ -7,6 +7,7 @@ import { EventLog } from './events/event-log.ts';
 import { logEvents } from './events/log-events.ts';
 import { replicaId } from './events/replica.ts';
 import { eventRoutes } from './events/routes.ts';
+import { WebhookSender } from './events/webhooks/sender.ts';
 import { CallerKeys } from './keys/key-store.ts';
 import type { Logger } from './observability/logger.ts';
 import { ConnectFlow } from './oauth/connect.ts';
@@ -29,6 +30,7 @@ export interface Keygate {
   refresh: RefreshService;
   /** The bus every part publishes its events to. */
   events: EventBus;
+  webhooks: WebhookSender;
   /** The address the server listens on, e.g. http://127.0.0.1:8080. */
   url: string;
   close(): Promise<void>;
@@ -52,6 +54,13 @@ export async function startKeygate(config: Readonly<Config>, logger: Logger): Pr
 
   const app = buildServer({ config, logger, vault });
   const refresh = await setupRefresh({ app, config, logger, refresher, source: store, events });
+  const webhooks = new WebhookSender({
+    webhooks: config.webhooks,
+    delivery: config.events.delivery,
+    bus: events,
+    logger,
+    registry: refresh.metrics.registry,
+  });
   const connect = new ConnectFlow({ config, kv, transit, store, schedule: refresh.scheduler });
   await app.register(adminRoutes, {
     prefix: '/v1',
@@ -91,6 +100,7 @@ export async function startKeygate(config: Readonly<Config>, logger: Logger): Pr
     refresher,
     refresh,
     events,
+    webhooks,
     url,
     close() {
       closing ??= (async () => {
@@ -101,6 +111,7 @@ export async function startKeygate(config: Readonly<Config>, logger: Logger): Pr
         await app.close();
         clearTimeout(cut);
         await refresher.close();
+        await webhooks.close();
         vault.close();
       })();
       return closing;
