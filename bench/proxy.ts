@@ -1,38 +1,60 @@
 // Proxy overhead, side by side in one run:
-//   npm run bench:proxy            (BENCH_SECONDS=10 BENCH_CONNECTIONS=50 by default)
-// autocannon against: the origin directly, a bare @fastify/http-proxy (no injection),
-// Keygate with a cached credential and a cached key, and nginx adding a fixed header
-// where nginx is installed (skipped otherwise). Each contender runs in its own process;
-// Keygate uses VAULT_ADDR/VAULT_TOKEN when set, else its own `bao server -dev`. Keygate
-// runs twice: as configured (one audit line per request, to a file) and at log level
-// warn (no audit line), to show what the audit line costs; nginx writes an access log.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+//   npm run bench:proxy
+//   BENCH_SECONDS=10 BENCH_CONNECTIONS=50 BENCH_RATE=1000 BENCH_RUNS=3 by default;
+//   BENCH_ONLY=keygate,bare picks contenders by name; BENCH_PROFILE=DIR starts Keygate
+//   with --cpu-prof into DIR.
+// Contenders, each in its own process: the origin directly, a bare @fastify/http-proxy
+// (no injection), a hand-written node:http + undici proxy (the floor for a Node proxy),
+// Keygate with a cached credential and a cached key (as deployed, one audit line per
+// request to a file; and at log level warn, without it), and nginx adding a fixed header
+// where nginx is installed (skipped otherwise). Per contender and run: saturation req/s
+// at BENCH_CONNECTIONS, p99 at a fixed BENCH_RATE req/s over 10 connections with CPU time
+// per request of the proxy process (user + system from /proc over that fixed number of
+// requests), and req/s over one connection. Every figure printed is the median of the
+// runs; ratios are medians of same-run ratios to the bare proxy. Runs interleave the
+// contenders, so drifting load on a shared machine hits them all alike.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { freePort, prepareVault, startBao, type VaultTarget } from '../src/vault/dev-server.ts';
+import { cpuSeconds } from './support/cpu.ts';
+import { startNginx } from './support/nginx.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
-const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 50);
+const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const SECONDS = env('BENCH_SECONDS', 10);
+const CONNECTIONS = env('BENCH_CONNECTIONS', 50);
+const RATE = env('BENCH_RATE', 1000);
+const RUNS = env('BENCH_RUNS', 3);
+const ONLY = process.env['BENCH_ONLY']?.split(',');
+const PROFILE = process.env['BENCH_PROFILE'];
 const ADMIN = 'bench-admin-token-0123456789abcdef';
 const children: ChildProcess[] = [];
 const cleanups: Array<() => Promise<void> | void> = [];
 
-interface Result {
+interface Contender {
   name: string;
+  url: string;
+  headers: Record<string, string>;
+  /** The proxy's process, whose CPU time is measured; none for the origin itself. */
+  pid: number | undefined;
+}
+
+interface Figures {
   rps: number;
-  p50: number;
-  p99: number;
+  p99AtRate: number;
+  cpuUsPerRequest: number;
+  rpsOne: number;
   errors: number;
 }
 
-function child(args: string[], env: Record<string, string> = {}, logFile?: string): ChildProcess {
+function child(args: string[], extraEnv: Record<string, string> = {}, logFile?: string): ChildProcess {
   const out = logFile ? openSync(logFile, 'a') : 'pipe';
   const proc = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...extraEnv },
     stdio: ['ignore', out, 'inherit'],
   });
   children.push(proc);
@@ -65,11 +87,23 @@ async function untilUp(url: string, init: RequestInit = {}): Promise<void> {
   throw new Error(`${url} never came up`);
 }
 
-async function measure(name: string, url: string, headers: Record<string, string> = {}): Promise<Result> {
-  await autocannon({ url, connections: CONNECTIONS, duration: 2, headers }); // warm-up
-  const r = await autocannon({ url, connections: CONNECTIONS, duration: SECONDS, headers });
-  const errors = r.errors + r.timeouts + r.non2xx;
-  return { name, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors };
+async function measure(c: Contender): Promise<Figures> {
+  const base = { url: c.url, headers: c.headers };
+  await autocannon({ ...base, connections: CONNECTIONS, duration: 2 }); // warm-up
+  const saturated = await autocannon({ ...base, connections: CONNECTIONS, duration: SECONDS });
+  const before = c.pid === undefined ? 0 : cpuSeconds(c.pid);
+  const amount = RATE * SECONDS;
+  const paced = await autocannon({ ...base, connections: 10, overallRate: RATE, amount });
+  const cpu = c.pid === undefined ? Number.NaN : cpuSeconds(c.pid) - before;
+  const one = await autocannon({ ...base, connections: 1, duration: SECONDS });
+  const errors = [saturated, paced, one].reduce((n, r) => n + r.errors + r.timeouts + r.non2xx, 0);
+  return {
+    rps: saturated.requests.average,
+    p99AtRate: paced.latency.p99,
+    cpuUsPerRequest: (cpu / amount) * 1e6,
+    rpsOne: one.requests.average,
+    errors,
+  };
 }
 
 async function vault(): Promise<VaultTarget> {
@@ -81,12 +115,7 @@ async function vault(): Promise<VaultTarget> {
   return bao;
 }
 
-async function keygate(
-  target: VaultTarget,
-  origin: string,
-  dir: string,
-  logLevel: string,
-): Promise<{ url: string; key: string }> {
+async function keygate(target: VaultTarget, origin: string, dir: string, logLevel: string) {
   const port = await freePort();
   const file = join(dir, `keygate-${logLevel}.yaml`);
   writeFileSync(
@@ -103,8 +132,14 @@ integrations:
     headers: { anthropic-version: "2023-06-01" }
 `,
   );
-  const env = { VAULT_ADDR: target.address, VAULT_TOKEN: target.token, KEYGATE_ADMIN_TOKEN: ADMIN };
-  child([join(ROOT, 'bin/keygate.js'), 'serve', '--config', file], env, join(dir, `keygate-${logLevel}.log`));
+  const vaultEnv = { VAULT_ADDR: target.address, VAULT_TOKEN: target.token, KEYGATE_ADMIN_TOKEN: ADMIN };
+  const profile = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : [];
+  if (PROFILE) mkdirSync(PROFILE, { recursive: true });
+  const proc = child(
+    [...profile, join(ROOT, 'bin/keygate.js'), 'serve', '--config', file],
+    vaultEnv,
+    join(dir, `keygate-${logLevel}.log`),
+  );
   const url = `http://127.0.0.1:${port}`;
   await untilUp(`${url}/healthz`);
   const admin = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' };
@@ -120,86 +155,101 @@ integrations:
     body: JSON.stringify({ tenants: ['bench'] }),
   });
   const { key } = (await created.json()) as { key: string };
-  return { url, key };
+  return { url: `${url}/proxy/bench/api`, headers: { 'x-api-key': key }, pid: proc.pid };
 }
 
-async function nginx(origin: string, dir: string): Promise<string | undefined> {
-  if (spawnSync('sh', ['-c', 'command -v nginx']).status !== 0) return undefined;
-  const port = await freePort();
-  const prefix = join(dir, 'nginx');
-  mkdirSync(join(prefix, 'tmp'), { recursive: true });
-  const originPort = new URL(origin).port;
-  writeFileSync(
-    join(prefix, 'nginx.conf'),
-    `worker_processes 1;
-daemon off;
-pid ${prefix}/nginx.pid;
-error_log ${prefix}/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log ${prefix}/access.log;
-  client_body_temp_path ${prefix}/tmp/body; proxy_temp_path ${prefix}/tmp/proxy;
-  fastcgi_temp_path ${prefix}/tmp/fcgi; uwsgi_temp_path ${prefix}/tmp/uwsgi; scgi_temp_path ${prefix}/tmp/scgi;
-  upstream origin { server 127.0.0.1:${originPort}; keepalive 128; }
-  server {
-    listen 127.0.0.1:${port};
-    location / {
-      proxy_pass http://origin;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header x-api-key "bench-upstream-key";
-    }
-  }
-}
-`,
+const median = (values: number[]) => {
+  const sorted = values.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
+const fmt = (n: number, digits = 0, width = 10) =>
+  (Number.isNaN(n) ? '-' : n.toFixed(digits)).padStart(width);
+
+async function contenders(dir: string): Promise<Contender[]> {
+  const originProc = child([join(ROOT, 'bench/support/origin.ts')]);
+  const origin = `http://127.0.0.1:${await portOf(originProc)}`;
+  const list: Contender[] = [{ name: 'direct to origin', url: origin, headers: {}, pid: undefined }];
+  const bareProc = child([join(ROOT, 'bench/support/bare-proxy.ts'), origin]);
+  const bare = `http://127.0.0.1:${await portOf(bareProc)}`;
+  list.push({ name: 'bare @fastify/http-proxy', url: bare, headers: {}, pid: bareProc.pid });
+  const undiciProc = child([join(ROOT, 'bench/support/undici-proxy.ts'), origin]);
+  const undici = `http://127.0.0.1:${await portOf(undiciProc)}`;
+  list.push({ name: 'node:http + undici', url: undici, headers: {}, pid: undiciProc.pid });
+  const target = await vault();
+  await prepareVault(target);
+  list.push({ name: 'keygate (cached)', ...(await keygate(target, origin, dir, 'info')) });
+  list.push({ name: 'keygate (no audit line)', ...(await keygate(target, origin, dir, 'warn')) });
+  const nginxPort = await freePort();
+  const nginx = startNginx(origin, dir, nginxPort);
+  if (nginx) {
+    children.push(nginx);
+    const url = `http://127.0.0.1:${nginxPort}`;
+    await untilUp(url);
+    list.push({ name: 'nginx (fixed header)', url, headers: {}, pid: nginx.pid });
+  } else process.stdout.write('nginx: not installed, skipped\n');
+  return list.filter(
+    (c) => !ONLY || c.name === 'bare @fastify/http-proxy' || ONLY.some((o) => c.name.includes(o)),
   );
-  const proc = spawn('nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf')], { stdio: 'ignore' });
-  children.push(proc);
-  const url = `http://127.0.0.1:${port}`;
-  await untilUp(url);
-  return url;
 }
-
-const fmt = (n: number, digits = 0) => n.toFixed(digits).padStart(9);
 
 try {
   const dir = mkdtempSync(join(tmpdir(), 'keygate-bench-'));
-  const originProc = child([join(ROOT, 'bench/support/origin.ts')]);
-  const origin = `http://127.0.0.1:${await portOf(originProc)}`;
-  const bareProc = child([join(ROOT, 'bench/support/bare-proxy.ts'), origin]);
-  const bare = `http://127.0.0.1:${await portOf(bareProc)}`;
-  const target = await vault();
-  await prepareVault(target);
-  const kg = await keygate(target, origin, dir, 'info');
-  const quiet = await keygate(target, origin, dir, 'warn'); // the same without its audit line
-  const ngx = await nginx(origin, dir);
-
+  const list = await contenders(dir);
   const path = '/v1/messages';
-  const results: Result[] = [];
-  results.push(await measure('direct to origin', `${origin}${path}`));
-  results.push(await measure('bare @fastify/http-proxy', `${bare}${path}`));
-  results.push(
-    await measure('keygate (cached)', `${kg.url}/proxy/bench/api${path}`, { 'x-api-key': kg.key }),
-  );
-  results.push(
-    await measure('keygate (no audit line)', `${quiet.url}/proxy/bench/api${path}`, {
-      'x-api-key': quiet.key,
-    }),
-  );
-  if (ngx) results.push(await measure('nginx (fixed header)', `${ngx}${path}`));
-
-  const baseline = results[1] as Result;
-  process.stdout.write(
-    `\nproxy overhead: ${CONNECTIONS} connections, ${SECONDS} s each, node ${process.version}\n` +
-      `${'contender'.padEnd(28)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}` +
-      `${'req/s ÷ bare'.padStart(14)}${'errors'.padStart(8)}\n`,
-  );
-  for (const r of results) {
+  const runs: Figures[][] = [];
+  for (let run = 0; run < RUNS; run += 1) {
+    const figures: Figures[] = [];
+    for (const c of list) figures.push(await measure({ ...c, url: `${c.url}${path}` }));
+    runs.push(figures);
+    const bare = figures[1] as Figures;
     process.stdout.write(
-      `${r.name.padEnd(28)}${fmt(r.rps)}${fmt(r.p50, 1)}${fmt(r.p99, 1)}${fmt(r.rps / baseline.rps, 2).padStart(14)}${String(r.errors).padStart(8)}\n`,
+      `run ${run + 1}: ${list.map((c, i) => `${c.name} ${Math.round((figures[i] as Figures).rps)} (${((figures[i] as Figures).rps / bare.rps).toFixed(2)})`).join(', ')}\n`,
     );
   }
-  if (!ngx) process.stdout.write('nginx: not installed, skipped\n');
+  const col = (i: number, pick: (f: Figures) => number) => median(runs.map((r) => pick(r[i] as Figures)));
+  const ratio = (i: number, pick: (f: Figures) => number) =>
+    median(runs.map((r) => pick(r[i] as Figures) / pick(r[1] as Figures)));
+  process.stdout.write(
+    `\nproxy overhead: median of ${RUNS} runs; saturation ${CONNECTIONS} connections ${SECONDS} s; ` +
+      `fixed ${RATE} req/s × ${SECONDS} s over 10 connections; 1 connection ${SECONDS} s; node ${process.version}\n` +
+      `${'contender'.padEnd(26)}${'req/s'.padStart(10)}${'÷ bare'.padStart(8)}${`p99@${RATE}`.padStart(10)}` +
+      `${'CPU µs/req'.padStart(12)}${'÷ bare'.padStart(8)}${'1-conn r/s'.padStart(12)}${'÷ bare'.padStart(8)}${'errors'.padStart(8)}\n`,
+  );
+  list.forEach((c, i) => {
+    process.stdout.write(
+      `${c.name.padEnd(26)}${fmt(col(i, (f) => f.rps))}${fmt(
+        ratio(i, (f) => f.rps),
+        2,
+        8,
+      )}` +
+        `${fmt(
+          col(i, (f) => f.p99AtRate),
+          1,
+        )}${fmt(
+          col(i, (f) => f.cpuUsPerRequest),
+          0,
+          12,
+        )}` +
+        `${fmt(
+          ratio(i, (f) => f.cpuUsPerRequest),
+          2,
+          8,
+        )}${fmt(
+          col(i, (f) => f.rpsOne),
+          0,
+          12,
+        )}` +
+        `${fmt(
+          ratio(i, (f) => f.rpsOne),
+          2,
+          8,
+        )}${String(runs.reduce((n, r) => n + (r[i] as Figures).errors, 0)).padStart(8)}\n`,
+    );
+  });
 } finally {
   for (const proc of children) proc.kill('SIGTERM');
   for (const cleanup of cleanups) await cleanup();

@@ -5,6 +5,8 @@ declare module 'autocannon' {
     connections?: number;
     duration?: number;
     pipelining?: number;
+    overallRate?: number;
+    amount?: number;
     headers?: Record<string, string>;
   }
   interface Histogram {

@@ -60,7 +60,10 @@ export const IntegrationSchema = Type.Object(
     baseUrl: Url,
     auth: AuthSchema,
     inject: Type.Optional(InjectSchema),
+    /** Defaults: sent when the caller sends no header of that name. */
     headers: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.String())),
+    /** Always sent, replacing the caller's (the injected credential still wins). */
+    forceHeaders: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.String())),
     upstream: Type.Optional(UpstreamOptionsSchema),
   },
   Strict,
@@ -199,6 +202,10 @@ export const ConfigSchema = Type.Object(
         maxRetryAfterSeconds: Type.Number({ minimum: 0, default: 30 }),
         backoffBaseMs: Type.Integer({ minimum: 1, default: 200 }),
         backoffMaxMs: Type.Integer({ minimum: 1, default: 10_000 }),
+        /** Request headers in which a client SDK counts its retries; a count above 0 gets no Keygate retry. */
+        callerRetryCountHeaders: Type.Array(Type.String({ pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$" }), {
+          default: ['x-stainless-retry-count'],
+        }),
         /** Verified Keygate keys are cached this long; a key revoked on another replica works until then. */
         keyCacheTtlSeconds: Type.Number({ minimum: 0, default: 30 }),
         keyCacheMaxEntries: Type.Integer({ minimum: 1, default: 10_000 }),
@@ -207,7 +214,12 @@ export const ConfigSchema = Type.Object(
             connections: Type.Integer({ minimum: 1, default: 128 }),
             keepAliveTimeoutMs: Type.Integer({ minimum: 1, default: 30_000 }),
             connectTimeoutMs: Type.Integer({ minimum: 1, default: 10_000 }),
-            headersTimeoutMs: Type.Integer({ minimum: 1, default: 60_000 }),
+            /**
+             * Until the answer's headers; a backstop only, as a caller who gives up aborts the
+             * upstream request at once. Long (5 min) so a slow legitimate answer is never cut.
+             */
+            headersTimeoutMs: Type.Integer({ minimum: 1, default: 300_000 }),
+            /** Idle time between two chunks of the answer, not its total time: a flowing stream is never cut. */
             bodyTimeoutMs: Type.Integer({ minimum: 1, default: 300_000 }),
           },
           { ...Strict, default: {} },

@@ -1,3 +1,8 @@
+// The official OpenAI and Anthropic SDKs wait up to 10 minutes for an answer, and
+// reasoning models often take more than a minute before the first byte; a shorter
+// timeout here would cut the answer and the SDK would start the generation again.
+const AI_TIMEOUTS = { headersTimeoutMs: 600_000, bodyTimeoutMs: 600_000 };
+
 /**
  * The built-in catalogue an integration can start from with `template: NAME`.
  * Only non-secret facts: where the API lives and how it takes its credential.
@@ -51,17 +56,21 @@ export const TEMPLATES: Readonly<Record<string, Record<string, unknown>>> = Obje
     baseUrl: 'https://api.anthropic.com',
     auth: { type: 'api_key' },
     inject: { header: 'x-api-key', format: '{token}' },
+    // A default: an SDK that sends its own (newer) version keeps it.
     headers: { 'anthropic-version': '2023-06-01' },
+    upstream: AI_TIMEOUTS,
   },
-  openai: { baseUrl: 'https://api.openai.com', auth: { type: 'api_key' } },
+  openai: { baseUrl: 'https://api.openai.com', auth: { type: 'api_key' }, upstream: AI_TIMEOUTS },
   elevenlabs: {
     baseUrl: 'https://api.elevenlabs.io',
     auth: { type: 'api_key' },
     inject: { header: 'xi-api-key', format: '{token}' },
+    upstream: AI_TIMEOUTS,
   },
   hume: {
     baseUrl: 'https://api.hume.ai',
     auth: { type: 'api_key' },
     inject: { header: 'X-Hume-Api-Key', format: '{token}' },
+    upstream: AI_TIMEOUTS,
   },
 });

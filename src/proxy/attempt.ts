@@ -100,7 +100,12 @@ export function attemptHooks(deps: AttemptDeps): FastifyReplyFromHooks {
         return;
       }
       const { headers } = res as unknown as { headers: IncomingHttpHeaders };
-      const context = { method: request.method, attempt: run.number, replayable: run.replayable };
+      const context = {
+        method: request.method,
+        attempt: run.number,
+        replayable: run.replayable,
+        callerRetrying: ready.callerRetrying,
+      };
       const decision = deps.policy.forStatus(status, headers, context);
       if (decision.retry && !run.signal.aborted) {
         discard(res.stream);

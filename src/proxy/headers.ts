@@ -45,24 +45,32 @@ function withoutHopByHop(headers: Headers, alsoDrop: (name: string) => boolean):
 
 export interface UpstreamHeaderPlan {
   injector: Injector;
-  /** The integration's fixed headers, lower-cased. */
-  fixed: Readonly<Record<string, string>>;
+  /** The integration's `headers`, lower-cased: sent when the caller sent no header of that name. */
+  defaults: Readonly<Record<string, string>>;
+  /** The integration's `forceHeaders`, lower-cased: replace the caller's. */
+  forced: Readonly<Record<string, string>>;
 }
 
-/** Lower-cases the fixed headers once; they are sent on every request of the integration. */
+const lowerCased = (headers: Readonly<Record<string, string>> = {}) =>
+  Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
+
+/** Lower-cases the integration's headers once; they are applied on every request of the integration. */
 export function planHeaders(
   injector: Injector,
-  fixed: Readonly<Record<string, string>> = {},
+  defaults: Readonly<Record<string, string>> = {},
+  forced: Readonly<Record<string, string>> = {},
 ): UpstreamHeaderPlan {
-  return {
-    injector,
-    fixed: Object.fromEntries(Object.entries(fixed).map(([k, v]) => [k.toLowerCase(), v])),
-  };
+  const force = lowerCased(forced);
+  const fallback = lowerCased(defaults);
+  for (const name of Object.keys(force)) delete fallback[name];
+  return { injector, defaults: fallback, forced: force };
 }
 
 /**
- * The upstream request's headers: the caller's, without hop-by-hop fields, without
- * any credential the caller sent, plus the fixed headers and the injected one.
+ * The upstream request's headers: the caller's, without hop-by-hop fields and without
+ * any credential the caller sent; then the integration's default headers where the
+ * caller sent none of that name (a newer `anthropic-version` from an SDK is kept), its
+ * forced headers over the caller's, and last the injected credential, which always wins.
  * Synchronous: the credential was fetched before the upstream request is built.
  */
 export function upstreamRequestHeaders(
@@ -76,7 +84,10 @@ export function upstreamRequestHeaders(
     incoming as Headers,
     (name) => CALLER_CREDENTIALS.includes(name) || name === injected || name === 'expect',
   );
-  Object.assign(out, plan.fixed);
+  for (const name in plan.defaults) {
+    if (out[name] === undefined) out[name] = plan.defaults[name];
+  }
+  Object.assign(out, plan.forced);
   if (bodyLength !== undefined) out['content-length'] = String(bodyLength);
   if (injected !== undefined) out[injected] = plan.injector.value(token);
   return out;

@@ -17,8 +17,8 @@ describe('injection', () => {
 });
 
 describe('upstreamRequestHeaders', () => {
-  it('removes caller credentials and hop-by-hop headers, adds fixed and injected headers', () => {
-    const plan = planHeaders(compileInjector(integration({ header: 'xi-api-key' })), { Accept: 'x/y' });
+  it('removes caller credentials and hop-by-hop headers, adds forced and injected headers', () => {
+    const plan = planHeaders(compileInjector(integration({ header: 'xi-api-key' })), {}, { Accept: 'x/y' });
     const out = upstreamRequestHeaders(
       {
         authorization: 'Bearer kg_x.y',
@@ -45,6 +45,30 @@ describe('upstreamRequestHeaders', () => {
       'content-length': '12',
       'xi-api-key': 'secret',
     });
+  });
+
+  it("sends a default header only when the caller sent none; a forced one replaces the caller's", () => {
+    const plan = planHeaders(
+      compileInjector(integration({ header: 'x-api-key' })),
+      { 'Anthropic-Version': '2023-06-01', 'X-Both': 'default', 'X-Api-Key': 'not-the-key' },
+      { 'X-Both': 'forced', 'X-Forced': 'f' },
+    );
+    const none = upstreamRequestHeaders({ 'x-forced': 'caller' }, plan, 'secret', undefined);
+    expect(none).toEqual({
+      'anthropic-version': '2023-06-01',
+      'x-both': 'forced',
+      'x-forced': 'f',
+      'x-api-key': 'secret',
+    });
+    const own = upstreamRequestHeaders(
+      { 'anthropic-version': '2099-01-01', 'x-both': 'caller' },
+      plan,
+      'secret',
+      undefined,
+    );
+    expect(own['anthropic-version']).toBe('2099-01-01');
+    expect(own['x-both']).toBe('forced');
+    expect(own['x-api-key']).toBe('secret');
   });
 
   it('keeps response headers except hop-by-hop and x-keygate-*', () => {

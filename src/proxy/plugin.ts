@@ -52,7 +52,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
   const plans = new Map<string, UpstreamHeaderPlan>(
     Object.entries(config.integrations).map(([name, i]) => [
       name,
-      planHeaders(compileInjector(i), i.headers),
+      planHeaders(compileInjector(i), i.headers, i.forceHeaders),
     ]),
   );
   const attemptDeps: AttemptDeps = {
@@ -131,6 +131,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
       token: tokenOf(credential),
       body,
       refreshed: false,
+      callerRetrying: attemptDeps.policy.callerIsRetrying(request.headers),
     };
   };
 
@@ -149,6 +150,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
                 method: request.method,
                 attempt: state.attempts,
                 replayable: ready.body.kind !== 'streaming',
+                callerRetrying: ready.callerRetrying,
               })
             : { retry: false as const };
         if (!again.retry) return sendError(reply, failure.error);

@@ -15,6 +15,8 @@ export interface AttemptContext {
   attempt: number;
   /** False when the body was streamed and cannot be sent again. */
   replayable: boolean;
+  /** The caller's request is itself a retry by a client that retries (see callerIsRetrying). */
+  callerRetrying: boolean;
 }
 
 const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
@@ -38,6 +40,13 @@ export function requestedWaitMs(headers: Headers, now = Date.now()): number | un
  * to a cap and is retried for any method, since the request was not processed; 5xx
  * and connection errors are retried only for idempotent methods. Without a requested
  * wait, exponential backoff with full jitter. Attempts are bounded.
+ *
+ * So that Keygate's retries and a client SDK's add up rather than multiply, a request
+ * that says it is already a client's retry (`x-stainless-retry-count: 1` from the
+ * OpenAI and Anthropic SDKs) gets one attempt: its 429 or 5xx goes straight back, with
+ * its Retry-After, to the client that is counting. A 429 asking for a wait beyond the
+ * cap goes back at once too. A 3-attempt SDK over a 429 that never clears then costs
+ * Keygate's 3 attempts plus 2, not 3 × 3.
  */
 export class RetryPolicy {
   readonly #maxAttempts: number;
@@ -45,6 +54,7 @@ export class RetryPolicy {
   readonly #baseMs: number;
   readonly #capMs: number;
   readonly #random: () => number;
+  readonly #retryCountHeaders: readonly string[];
 
   constructor(proxy: Config['proxy'], random: () => number = Math.random) {
     this.#maxAttempts = proxy.maxAttempts;
@@ -52,6 +62,16 @@ export class RetryPolicy {
     this.#baseMs = proxy.backoffBaseMs;
     this.#capMs = proxy.backoffMaxMs;
     this.#random = random;
+    this.#retryCountHeaders = proxy.callerRetryCountHeaders.map((h) => h.toLowerCase());
+  }
+
+  /** True when a retry-count header of the caller's request says this is a retry (a count above 0). */
+  callerIsRetrying(headers: Headers): boolean {
+    for (const name of this.#retryCountHeaders) {
+      const count = first(headers[name])?.trim();
+      if (count !== undefined && /^\d+$/.test(count) && Number(count) > 0) return true;
+    }
+    return false;
   }
 
   /** Full jitter: uniform in [0, min(cap, base·2^(attempt-1))]. */
@@ -63,7 +83,7 @@ export class RetryPolicy {
   forStatus(status: number, headers: Headers, ctx: AttemptContext, now = Date.now()): Decision {
     const rateLimited = status === 429;
     if (!rateLimited && !RETRYABLE_5XX.has(status)) return { retry: false };
-    if (!ctx.replayable || ctx.attempt >= this.#maxAttempts) return { retry: false };
+    if (!ctx.replayable || ctx.callerRetrying || ctx.attempt >= this.#maxAttempts) return { retry: false };
     if (!rateLimited && !IDEMPOTENT.has(ctx.method)) return { retry: false };
     const wait = requestedWaitMs(headers, now);
     // A wait beyond the cap is passed through at once: the caller knows best whether to wait that long.
@@ -76,7 +96,12 @@ export class RetryPolicy {
   }
 
   forConnectionError(ctx: AttemptContext): Decision {
-    if (!ctx.replayable || ctx.attempt >= this.#maxAttempts || !IDEMPOTENT.has(ctx.method)) {
+    if (
+      !ctx.replayable ||
+      ctx.callerRetrying ||
+      ctx.attempt >= this.#maxAttempts ||
+      !IDEMPOTENT.has(ctx.method)
+    ) {
       return { retry: false };
     }
     return { retry: true, delayMs: this.backoffMs(ctx.attempt), reason: 'connection' };

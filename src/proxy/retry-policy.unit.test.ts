@@ -8,6 +8,7 @@ const proxy = {
   maxRetryAfterSeconds: 10,
   backoffBaseMs: 100,
   backoffMaxMs: 1000,
+  callerRetryCountHeaders: ['X-Stainless-Retry-Count'],
   keyCacheTtlSeconds: 30,
   keyCacheMaxEntries: 10,
   upstream: {
@@ -18,7 +19,12 @@ const proxy = {
     bodyTimeoutMs: 1,
   },
 };
-const ctx = (method: string, attempt = 1, replayable = true) => ({ method, attempt, replayable });
+const ctx = (method: string, attempt = 1, replayable = true, callerRetrying = false) => ({
+  method,
+  attempt,
+  replayable,
+  callerRetrying,
+});
 
 describe('requestedWaitMs', () => {
   const now = Date.parse('2026-01-01T00:00:00Z');
@@ -63,5 +69,16 @@ describe('RetryPolicy', () => {
     expect(policy.forConnectionError(ctx('DELETE')).retry).toBe(true);
     expect(policy.forConnectionError(ctx('PATCH')).retry).toBe(false);
     expect(policy.forConnectionError(ctx('GET', 3)).retry).toBe(false);
+  });
+
+  it("makes no retry of its own when the caller's request is a client's retry", () => {
+    expect(policy.callerIsRetrying({ 'x-stainless-retry-count': '0' })).toBe(false);
+    expect(policy.callerIsRetrying({ 'x-stainless-retry-count': '2' })).toBe(true);
+    expect(policy.callerIsRetrying({ 'x-stainless-retry-count': 'many' })).toBe(false);
+    expect(policy.callerIsRetrying({})).toBe(false);
+    const again = ctx('GET', 1, true, true);
+    expect(policy.forStatus(429, { 'retry-after': '1' }, again)).toEqual({ retry: false });
+    expect(policy.forStatus(503, {}, again)).toEqual({ retry: false });
+    expect(policy.forConnectionError(again)).toEqual({ retry: false });
   });
 });

@@ -33,4 +33,6 @@ export interface ReadyState {
   token: string;
   body: ProxyBody;
   refreshed: boolean;
+  /** A client's own retry (its retry-count header above 0): Keygate makes one attempt. */
+  callerRetrying: boolean;
 }

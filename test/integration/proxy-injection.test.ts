@@ -24,7 +24,16 @@ integrations:
   bearer:
     baseUrl: ${o}/bearer/v1
     auth: { type: oauth2, tokenUrl: ${o}/token, clientId: c }
-    headers: { accept: application/vnd.test+json, x-fixed: fixed-value }
+    headers: { accept: application/vnd.test+json, x-default: default-value }
+    forceHeaders: { x-fixed: fixed-value }
+  anthropic:
+    template: anthropic
+    baseUrl: ${o}/anthropic
+  forcing:
+    baseUrl: ${o}/forcing
+    auth: { type: api_key }
+    inject: { header: x-api-key, format: "{token}" }
+    forceHeaders: { x-api-key: not-the-credential, anthropic-version: "2023-06-01" }
   named:
     baseUrl: ${o}/named
     auth: { type: api_key }
@@ -43,7 +52,7 @@ integrations:
     inject: { header: authorization, format: "Token token={token}" }
 `);
     await keygate.putCredential(tenant, 'bearer', { accessToken: TOKEN, expiresIn: 3600 });
-    for (const i of ['named', 'query', 'basic', 'formatted']) {
+    for (const i of ['named', 'query', 'basic', 'formatted', 'anthropic', 'forcing']) {
       await keygate.putCredential(tenant, i, { apiKey: API_KEY });
     }
     ({ key } = await keygate.createKey({ tenants: [tenant] }));
@@ -57,12 +66,13 @@ integrations:
   const proxy = (path: string, init: RequestInit = {}) =>
     fetch(`${keygate.url}/proxy/${tenant}${path}`, init);
 
-  it('sends Authorization: Bearer with the fixed headers, and never the caller key', async () => {
+  it('sends Authorization: Bearer with the default and forced headers, and never the caller key', async () => {
     const res = await proxy('/bearer/repos/x?page=2', {
       headers: {
         authorization: `Bearer ${key}`,
         'x-api-key': key,
         'proxy-authorization': `Bearer ${key}`,
+        accept: 'application/json',
         'x-fixed': 'caller',
       },
     });
@@ -70,11 +80,33 @@ integrations:
     const got = last();
     expect(got.url).toBe('/bearer/v1/repos/x?page=2');
     expect(got.headers.authorization).toBe(`Bearer ${TOKEN}`);
-    expect(got.headers.accept).toBe('application/vnd.test+json');
-    expect(got.headers['x-fixed']).toBe('fixed-value');
+    expect(got.headers.accept).toBe('application/json'); // the caller's wins over a default
+    expect(got.headers['x-default']).toBe('default-value');
+    expect(got.headers['x-fixed']).toBe('fixed-value'); // a forced header wins over the caller's
     expect(got.headers['x-api-key']).toBeUndefined();
     expect(got.headers['proxy-authorization']).toBeUndefined();
     expect(JSON.stringify(got.headers)).not.toContain(key);
+  });
+
+  it("sends the anthropic template's version only when the caller sends none", async () => {
+    await proxy('/anthropic/v1/messages', { method: 'POST', headers: { 'x-api-key': key }, body: '{}' });
+    expect(last().headers['anthropic-version']).toBe('2023-06-01');
+    expect(last().headers['x-api-key']).toBe(API_KEY);
+    await proxy('/anthropic/v1/messages', {
+      method: 'POST',
+      headers: { 'x-api-key': key, 'anthropic-version': '2099-01-01' },
+      body: '{}',
+    });
+    expect(last().url).toBe('/anthropic/v1/messages');
+    expect(last().headers['anthropic-version']).toBe('2099-01-01');
+  });
+
+  it('lets forceHeaders replace a caller header but never the injected credential', async () => {
+    await proxy('/forcing/x', {
+      headers: { authorization: `Bearer ${key}`, 'anthropic-version': '2099-01-01' },
+    });
+    expect(last().headers['anthropic-version']).toBe('2023-06-01');
+    expect(last().headers['x-api-key']).toBe(API_KEY);
   });
 
   it('sends a named header with the raw key', async () => {

@@ -103,6 +103,28 @@ integrations:
     expect(upstream.received.length - before).toBe(1);
   });
 
+  it("makes one attempt for an SDK's retry, so the SDK's retries and Keygate's do not multiply", async () => {
+    script = [{ status: 429, headers: { 'retry-after': '1' } }];
+    let before = upstream.received.length;
+    const again = { 'x-stainless-retry-count': '1' };
+    const retried = await timed(() => call('/api/x', { method: 'POST', body: 'p', headers: again }));
+    expect(retried.res.status).toBe(429);
+    expect(retried.res.headers.get('retry-after')).toBe('1');
+    expect(retried.res.headers.get('x-keygate-error')).toBeNull();
+    expect(upstream.received.length - before).toBe(1);
+    expect(upstream.received.at(-1)?.headers['x-stainless-retry-count']).toBe('1');
+    script = [{ status: 503 }];
+    before = upstream.received.length;
+    expect((await timed(() => call('/api/x', { headers: again }))).res.status).toBe(503);
+    expect(upstream.received.length - before).toBe(1);
+    // The SDK's first attempt (count 0) is retried by Keygate as any other request.
+    script = [{ status: 429, headers: { 'retry-after': '0' } }];
+    before = upstream.received.length;
+    const first = await timed(() => call('/api/x', { headers: { 'x-stainless-retry-count': '0' } }));
+    expect(first.res.status).toBe(200);
+    expect(upstream.received.length - before).toBe(2);
+  });
+
   it('gives up after maxAttempts and passes the last 429 through', async () => {
     script = [1, 2, 3].map(() => ({ status: 429, headers: { 'retry-after': '0' } }));
     const before = upstream.received.length;
