@@ -21,18 +21,44 @@ export const ERRORS = {
     message: 'The OAuth callback has an unknown, used or expired state; start the connect flow again.',
   },
   oauth_denied: { status: 400, message: 'The provider did not grant access; start the connect flow again.' },
+  connect_code_invalid: {
+    status: 400,
+    message: 'That confirmation code does not match the one shown with this connect link.',
+  },
   unauthorized: { status: 401, message: 'Missing or invalid credentials for Keygate.' },
   credential_refresh_failed: {
     status: 401,
     message: 'The credential could not be refreshed; the tenant must connect the integration again.',
+  },
+  reauth_required: {
+    status: 401,
+    message: 'The tenant must connect this integration (again); open connect_url to do it.',
   },
   forbidden: { status: 403, message: 'This key may not be used for that tenant or integration.' },
   not_found: { status: 404, message: 'No such route.' },
   unknown_integration: { status: 404, message: 'No such integration is configured.' },
   credential_not_found: { status: 404, message: 'No credential is stored for this tenant and integration.' },
   key_not_found: { status: 404, message: 'No such Keygate key.' },
+  method_not_allowed: {
+    status: 405,
+    message: 'This method is not allowed here (TRACE and TRACK never are).',
+  },
+  request_timeout: { status: 408, message: 'The request was not received in time.' },
   conflict: { status: 409, message: 'The record changed under this write; read it again and retry.' },
+  connect_link_invalid: {
+    status: 410,
+    message: 'This connect link is unknown, already used or expired; retry the request for a new one.',
+  },
   payload_too_large: { status: 413, message: 'The request body is larger than allowed.' },
+  auth_throttled: {
+    status: 429,
+    message: 'Too many failed authentications from this address; retry later.',
+  },
+  headers_too_large: { status: 431, message: 'The request headers are larger than allowed.' },
+  client_closed_request: {
+    status: 499,
+    message: 'The caller closed the connection before the request was read.',
+  },
   credential_undecryptable: {
     status: 500,
     message: 'The stored credential cannot be decrypted for this tenant and integration.',

@@ -13,6 +13,9 @@ import type { Logger } from './observability/logger.ts';
 import { ConnectFlow } from './oauth/connect.ts';
 import { oauthCallbackRoute } from './oauth/callback-route.ts';
 import { proxyRoutes } from './proxy/plugin.ts';
+import { ConnectLinks } from './reauth/links.ts';
+import { ReauthResponder } from './reauth/responder.ts';
+import { connectPageRoutes } from './reauth/routes.ts';
 import { Refresher } from './refresh/refresher.ts';
 import { setupRefresh, type RefreshService } from './refresh/service.ts';
 import { buildServer } from './server.ts';
@@ -74,6 +77,8 @@ export async function startKeygate(config: Readonly<Config>, logger: Logger): Pr
   });
   await app.register(eventRoutes, { prefix: '/v1', config, log: eventLog });
   await app.register(oauthCallbackRoute, { connect, events });
+  const links = new ConnectLinks({ kv, ttlSeconds: config.reauth.linkTtlSeconds });
+  await app.register(connectPageRoutes, { links, connect });
   await app.register(proxyRoutes, {
     config,
     logger,
@@ -81,6 +86,7 @@ export async function startKeygate(config: Readonly<Config>, logger: Logger): Pr
     keys,
     refresher,
     metrics: refresh.metrics.registry,
+    reauth: new ReauthResponder({ config, links, logger }),
   });
 
   const url = await app.listen({ host: config.server.host, port: config.server.port });

@@ -1,11 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config/schema.ts';
+import { clientErrorHandler, frameworkErrors } from './http/framework-errors.ts';
+import { connectionLimits } from './http/limits.ts';
 import { installErrorHandling } from './http/error-handler.ts';
+import { KeygateError } from './errors.ts';
 import type { Logger } from './observability/logger.ts';
 import type { VaultSession } from './vault/session.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const SLASH = 0x2f;
+const absoluteForm = () =>
+  new KeygateError('bad_request', { message: 'The request target must be a path (origin-form), not a URL.' });
 
 export interface ServerDeps {
   config: Readonly<Config>;
@@ -26,10 +32,16 @@ export function buildServer({ config, logger, vault }: ServerDeps): FastifyInsta
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: false } },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    ...connectionLimits(config.server),
+    frameworkErrors: frameworkErrors(logger),
+    clientErrorHandler: clientErrorHandler(logger),
   });
+  app.server.maxConnections = config.server.maxConnections;
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
-    done();
+    // Absolute-form (`GET http://host/...`) is for forward proxies; Keygate is not one.
+    if (request.raw.url?.charCodeAt(0) !== SLASH) done(absoluteForm());
+    else done();
   });
   installErrorHandling(app, logger);
   // Clients often send `content-type: application/json` on a DELETE with no body.

@@ -88,6 +88,12 @@ export const ConfigSchema = Type.Object(
         port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
         /** On SIGTERM, in-flight requests get this long before their connections are cut. */
         shutdownGraceMs: Type.Integer({ minimum: 0, default: 10_000 }),
+        /** A request's headers and body must have arrived within this; then 408 and the connection closes. */
+        requestTimeoutMs: Type.Integer({ minimum: 100, default: 120_000 }),
+        /** A connection with no bytes either way for this long is closed; above every upstream timeout. */
+        connectionTimeoutMs: Type.Integer({ minimum: 100, default: 900_000 }),
+        /** Connections beyond this many are refused at accept (Node's server.maxConnections). */
+        maxConnections: Type.Integer({ minimum: 1, default: 10_000 }),
       },
       { ...Strict, default: {} },
     ),
@@ -160,6 +166,15 @@ export const ConfigSchema = Type.Object(
         callbackUrl: Type.Optional(Url),
         /** How long a connect flow (state + PKCE verifier) may take before the callback. */
         stateTtlSeconds: Type.Integer({ minimum: 30, maximum: 86_400, default: 600 }),
+      },
+      { ...Strict, default: {} },
+    ),
+    reauth: Type.Object(
+      {
+        /** Origin of Keygate as browsers reach it, for `GET /connect/{id}` links; else derived from the request. */
+        publicUrl: Type.Optional(Url),
+        /** How long a connect link offered to a caller stays usable. */
+        linkTtlSeconds: Type.Integer({ minimum: 30, maximum: 86_400, default: 600 }),
       },
       { ...Strict, default: {} },
     ),

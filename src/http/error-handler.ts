@@ -2,9 +2,21 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { KeygateError, type ErrorCode } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 
-/** Writes a Keygate error in the contract's shape, marked with `x-keygate-error`. */
+/** What the Allow header of a 405 lists. */
+export const ALLOWED_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
+
+// How Node reports a caller that hung up while its body was being read.
+const CALLER_GONE = new Set(['ECONNRESET', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
+
+/**
+ * Writes a Keygate error in the contract's shape, marked with `x-keygate-error`. An
+ * error sent before the request's body was read closes the connection: otherwise
+ * Node would go on reading (and discarding) whatever the caller still sends.
+ */
 export function sendError(reply: FastifyReply, err: KeygateError): FastifyReply {
   reply.code(err.statusCode).header('x-keygate-error', err.code).header('content-type', 'application/json');
+  if (!reply.request.raw.complete) reply.header('connection', 'close');
+  if (err.code === 'method_not_allowed') reply.header('allow', ALLOWED_METHODS);
   if (err.retryAfter !== undefined)
     reply.header('retry-after', String(Math.max(0, Math.ceil(err.retryAfter))));
   const body: Record<string, unknown> = { code: err.code, message: err.message, requestId: reply.request.id };
@@ -43,6 +55,9 @@ export function toKeygateError(err: unknown): KeygateError {
       details,
     });
   }
+  if ((fe.code && CALLER_GONE.has(fe.code)) || fe.message === 'aborted') {
+    return new KeygateError('client_closed_request');
+  }
   const mapped = fe.code ? FASTIFY_CODES[fe.code] : undefined;
   if (mapped) return new KeygateError(mapped);
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
@@ -51,12 +66,17 @@ export function toKeygateError(err: unknown): KeygateError {
   return new KeygateError('internal_error', { cause: err });
 }
 
+/** One error log line for a fault of Keygate's own (5xx), with the request id the caller got. */
+export function logFault(logger: Logger, request: FastifyRequest, kg: KeygateError): void {
+  if (kg.statusCode >= 500) {
+    logger.error('request failed', { requestId: request.id, errorCode: kg.code, err: kg.cause ?? kg });
+  }
+}
+
 export function installErrorHandling(app: FastifyInstance, logger: Logger): void {
   app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const kg = toKeygateError(err);
-    if (kg.statusCode >= 500) {
-      logger.error('request failed', { requestId: request.id, errorCode: kg.code, err: kg.cause ?? kg });
-    }
+    logFault(logger, request, kg);
     return sendError(reply, kg);
   });
   app.setNotFoundHandler((_request, reply) => sendError(reply, new KeygateError('not_found')));

@@ -5,6 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { replay } from './body.ts';
 import { callerResponseHeaders, upstreamRequestHeaders } from './headers.ts';
 import type { RetryPolicy } from './retry-policy.ts';
+import { scrubResponseHeaders } from './scrub-response.ts';
 import type { ProxyState, ReadyState } from './state.ts';
 import { classifyUpstreamError, type UpstreamFailure } from './upstream-errors.ts';
 import type { Upstreams } from './upstreams.ts';
@@ -14,6 +15,8 @@ export type Outcome =
   | { type: 'sent' }
   | { type: 'retry'; delayMs: number; reason: 'rate_limited' | 'server_error' }
   | { type: 'refresh' }
+  /** A 401 after the refresh-and-replay: the tenant must connect again (see src/reauth). */
+  | { type: 'reauth' }
   | { type: 'failed'; failure: UpstreamFailure };
 
 export interface AttemptDeps {
@@ -21,6 +24,8 @@ export interface AttemptDeps {
   policy: RetryPolicy;
   /** False without a refresher: a 401 is then passed through. */
   canRefresh: boolean;
+  /** True where a 401 that outlived the refresh is answered with a connect link instead of passed through. */
+  reauthAfter401?: ((integration: string) => boolean) | undefined;
   /** The state of a request being proxied (set by the plugin's onRequest hook). */
   stateOf: (request: object) => ProxyState;
 }
@@ -79,7 +84,9 @@ export function attemptHooks(deps: AttemptDeps): FastifyReplyFromHooks {
       ) as IncomingHttpHeaders;
     },
     rewriteHeaders: (headers, request) => {
-      runOf(request).pending = callerResponseHeaders(headers) as IncomingHttpHeaders;
+      const run = runOf(request);
+      // The injected secret never reaches the caller in a header (scrub-response.ts).
+      run.pending = scrubResponseHeaders(callerResponseHeaders(headers), run.ready) as IncomingHttpHeaders;
       return {};
     },
     onResponse: (request, reply, res) => {
@@ -97,6 +104,11 @@ export function attemptHooks(deps: AttemptDeps): FastifyReplyFromHooks {
       ) {
         discard(res.stream);
         run.resolve({ type: 'refresh' });
+        return;
+      }
+      if (status === 401 && ready.refreshed && deps.reauthAfter401?.(state.integration)) {
+        discard(res.stream);
+        run.resolve({ type: 'reauth' });
         return;
       }
       const { headers } = res as unknown as { headers: IncomingHttpHeaders };

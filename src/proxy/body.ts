@@ -46,7 +46,7 @@ function readPrefix(stream: Readable, limit: number): Promise<Prefix> {
     };
     const onClose = () => {
       cleanup();
-      reject(new Error('the caller closed the request before its body ended'));
+      reject(new KeygateError('client_closed_request')); // the caller went away: not Keygate's fault
     };
     stream.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
     stream.resume();

@@ -6,15 +6,17 @@ import type { Config } from '../config/schema.ts';
 import { NAME_PATTERN } from '../config/schema.ts';
 import type { Credential } from '../credentials/types.ts';
 import { KeygateError, isKeygateError } from '../errors.ts';
-import { sendError } from '../http/error-handler.ts';
+import { logFault, sendError } from '../http/error-handler.ts';
 import { authenticateCaller } from '../keys/authenticate.ts';
 import type { CallerKeys } from '../keys/key-store.ts';
 import type { Logger } from '../observability/logger.ts';
+import type { ReauthResponder } from '../reauth/responder.ts';
 import { attemptHooks, sendAttempt, type AttemptDeps } from './attempt.ts';
 import { writeAuditLine } from './audit.ts';
 import { takeBody } from './body.ts';
 import { planHeaders, type UpstreamHeaderPlan } from './headers.ts';
 import { compileInjector, tokenOf } from './inject.ts';
+import { assertProxyMethod } from './methods.ts';
 import { ProxyMetrics } from './metrics.ts';
 import { assertWithinBase, splitProxyUrl, upstreamPath, withoutQueryParam } from './path.ts';
 import type { CredentialRefresher } from './refresher.ts';
@@ -31,6 +33,8 @@ export interface ProxyDeps {
   refresher?: CredentialRefresher | undefined;
   /** Where the proxy's metrics go (GET /metrics); none without it. */
   metrics?: Registry | undefined;
+  /** Answers a caller whose credential is missing or dead with a way to reconnect; without it, the plain error. */
+  reauth?: ReauthResponder | undefined;
 }
 
 const NAME = new RegExp(NAME_PATTERN);
@@ -46,7 +50,7 @@ const stateOf = (request: object) => (request as Record<typeof STATE, ProxyState
  * hooks and reply-from stay inside this plugin.
  */
 export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promise<void> {
-  const { config, logger, store, keys, refresher } = deps;
+  const { config, logger, store, keys, refresher, reauth } = deps;
   const metrics = deps.metrics && new ProxyMetrics(deps.metrics, Object.keys(config.integrations));
   const upstreams = new Upstreams(config);
   const plans = new Map<string, UpstreamHeaderPlan>(
@@ -59,6 +63,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
     upstreams,
     policy: new RetryPolicy(config.proxy),
     canRefresh: refresher !== undefined,
+    reauthAfter401: (integration) => reauth?.covers(integration) ?? false,
     stateOf,
   };
   const hooks = attemptHooks(attemptDeps);
@@ -105,21 +110,33 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
     done();
   });
 
-  const preHandler = async (request: FastifyRequest): Promise<void> => {
+  const preHandler = async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
     const state = stateOf(request);
+    assertProxyMethod(request.method);
     const target = splitProxyUrl(request.raw.url ?? '');
     if (!target || !NAME.test(target.tenant) || !NAME.test(target.integration)) {
       throw new KeygateError('invalid_name');
     }
-    await authenticateCaller(keys, request.headers, target.tenant, target.integration);
+    const key = await authenticateCaller(keys, request.headers, target.tenant, target.integration);
+    state.caller = key.id;
     const upstream = upstreams.get(target.integration);
     const plan = plans.get(target.integration);
     if (!upstream || !plan) throw new KeygateError('unknown_integration');
     const path = upstreamPath(upstream.basePath, target.rest);
     assertWithinBase(upstream.origin, upstream.basePath, path);
-    let credential = await store.get(target.tenant, target.integration);
+    const reauthing = reauth?.covers(target.integration) ? reauth : undefined;
+    const found = await store.get(target.tenant, target.integration).catch((err: unknown) => {
+      if (reauthing && isKeygateError(err, 'credential_not_found')) return undefined;
+      throw err;
+    });
+    if (reauthing && (found === undefined || reauthing.isDead(found))) {
+      const body = await takeBody(request.body, request.headers['content-length'], config.proxy);
+      return reauthing.answer(request, reply, reauthContext(request, state), body);
+    }
+    let credential = found as Credential;
     if (refresher && isExpired(credential)) credential = await refreshExpired(refresher, credential);
-    const body = await takeBody(request.body, request.headers['content-length'], config.proxy);
+    let body = await takeBody(request.body, request.headers['content-length'], config.proxy);
+    if (reauthing) body = reauthing.resume(request, reauthContext(request, state), body);
     const query =
       plan.injector.query === undefined ? target.query : withoutQueryParam(target.query, plan.injector.query);
     state.ready = {
@@ -142,6 +159,9 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
     for (;;) {
       const outcome = await sendAttempt(request, reply, state, signal, attemptDeps, hooks);
       if (outcome.type === 'sent') return reply;
+      if (outcome.type === 'reauth') {
+        return (reauth as ReauthResponder).answer(request, reply, reauthContext(request, state), ready.body);
+      }
       if (outcome.type === 'failed') {
         const { failure } = outcome;
         const again =
@@ -153,7 +173,10 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
                 callerRetrying: ready.callerRetrying,
               })
             : { retry: false as const };
-        if (!again.retry) return sendError(reply, failure.error);
+        if (!again.retry) {
+          if (failure.error.code === 'internal_error') logFault(logger, request, failure.error);
+          return sendError(reply, failure.error);
+        }
         metrics?.retry(state.integration, 'connection');
         await sleep(again.delayMs, undefined, { signal }).catch(() => {});
       } else if (outcome.type === 'retry') {
@@ -161,6 +184,9 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
         await sleep(outcome.delayMs, undefined, { signal }).catch(() => {});
       } else {
         const fresh = await refreshOnce(refresher as CredentialRefresher, state, ready);
+        if (isKeygateError(fresh, 'credential_refresh_failed') && reauth?.covers(state.integration)) {
+          return reauth.answer(request, reply, reauthContext(request, state), ready.body);
+        }
         if (fresh instanceof KeygateError) return sendError(reply, fresh);
         ready.credential = fresh;
         ready.token = tokenOf(fresh);
@@ -173,6 +199,16 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
 
   app.all('/proxy/:tenant/:integration', { preHandler }, handler);
   app.all('/proxy/:tenant/:integration/*', { preHandler }, handler);
+}
+
+function reauthContext(request: FastifyRequest, state: ProxyState) {
+  const account = request.headers['keygate-account'];
+  return {
+    tenant: state.tenant,
+    integration: state.integration,
+    account: typeof account === 'string' && NAME.test(account) ? account : 'default',
+    keyId: state.caller ?? '',
+  };
 }
 
 function isExpired(credential: Credential): boolean {

@@ -12,6 +12,8 @@ export interface ProxyState {
   /** The caller's path below the integration, without query string: what the audit line shows. */
   path: string;
   startedAt: number;
+  /** The caller's Keygate key id, once authenticated. */
+  caller?: string;
   attempts: number;
   upstreamMs: number;
   /** Aborts when the caller hangs up before the answer is complete; cancels the upstream request. */

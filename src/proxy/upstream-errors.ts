@@ -26,6 +26,7 @@ const TIMEOUT_HEADERS = new Set([
   'UND_ERR_BODY_TIMEOUT',
 ]);
 const TIMEOUT_CONNECT = 'UND_ERR_CONNECT_TIMEOUT';
+const INVALID_ARG = 'UND_ERR_INVALID_ARG';
 const ABORTED = new Set(['UND_ERR_ABORTED', 'ABORT_ERR']);
 // OpenSSL verification failures: a configuration problem, never worth a retry.
 const TLS = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS|ERR_SSL/;
@@ -55,6 +56,16 @@ export function classifyUpstreamError(err: unknown, callerGone: boolean): Upstre
   const all = codes(err);
   if (callerGone || all.some((c) => ABORTED.has(c))) {
     return { error: new KeygateError('upstream_unreachable'), retryable: false, callerGone: true };
+  }
+  if (all.includes(INVALID_ARG)) {
+    // undici refused to build the request (a stored value HTTP cannot carry): Keygate's
+    // fault, not the upstream's, and worth an error line (the cause names the field, not its value).
+    const message = 'The upstream request could not be built from the stored credential.';
+    return {
+      error: new KeygateError('internal_error', { message, cause: err }),
+      retryable: false,
+      callerGone,
+    };
   }
   if (all.some((c) => TLS.test(c))) {
     const message = "The upstream's TLS certificate could not be verified.";

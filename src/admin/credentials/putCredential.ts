@@ -3,6 +3,7 @@ import type { IntegrationConfig } from '../../config/schema.ts';
 import { KeygateError } from '../../errors.ts';
 import { assertNames } from '../../credentials/names.ts';
 import type { CredentialWrite } from '../../credentials/types.ts';
+import { injectionProblem } from '../../proxy/injectable.ts';
 import type { AdminDeps } from '../deps.ts';
 import { CredentialMetadataSchema, CredentialParams, PutCredentialBody } from './schemas.ts';
 
@@ -48,14 +49,20 @@ function toWrite(integration: IntegrationConfig, body: PutCredentialBody): Crede
       if (body[field] !== undefined) problems.push(`body.${field}: not allowed for an api_key integration`);
     }
     if (body.apiKey === undefined) problems.push('body.apiKey: required for an api_key integration');
+    else checkInjectable(integration, 'apiKey', body.apiKey, problems);
     fail(problems);
     return { authType: 'api_key', secret: { apiKey: body.apiKey as string }, expiresAt: null };
   }
   if (body.apiKey !== undefined)
     problems.push(`body.apiKey: not allowed for an ${integration.auth.type} integration`);
   if (body.accessToken === undefined) problems.push('body.accessToken: required for an OAuth integration');
+  else checkInjectable(integration, 'accessToken', body.accessToken, problems);
   if (body.expiresIn !== undefined && body.expiresAt !== undefined) {
     problems.push('body.expiresAt: give expiresIn or expiresAt, not both');
+  }
+  // The schema's date-time format admits a leap second (23:59:60), which Date cannot hold.
+  if (body.expiresAt !== undefined && !Number.isFinite(Date.parse(body.expiresAt))) {
+    problems.push('body.expiresAt: not a representable date-time (a leap second?)');
   }
   fail(problems);
   const expiresAt =
@@ -74,6 +81,16 @@ function toWrite(integration: IntegrationConfig, body: PutCredentialBody): Crede
     expiresAt,
     scopes: body.scopes ?? integration.auth.scopes ?? [],
   };
+}
+
+function checkInjectable(
+  integration: IntegrationConfig,
+  field: string,
+  token: string,
+  problems: string[],
+): void {
+  const problem = injectionProblem(integration, token);
+  if (problem) problems.push(`body.${field}: ${problem}`);
 }
 
 function fail(problems: string[]): void {

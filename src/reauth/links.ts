@@ -1,0 +1,161 @@
+import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { KeygateError, isKeygateError } from '../errors.ts';
+import type { KvStore } from '../vault/kv.ts';
+
+/** Who a connect link is for: one credential (tenant × integration × account). */
+export interface LinkTarget {
+  tenant: string;
+  integration: string;
+  account: string;
+}
+
+/** A connect link as offered to callers: the id (in the URL) and the code shown beside it. */
+export interface ConnectLink extends LinkTarget {
+  id: string;
+  /** Shown to the caller with the link, typed on the page: the URL alone connects nothing. */
+  code: string;
+  expiresAt: string;
+}
+
+interface StoredLink extends ConnectLink {
+  createdAt: string;
+  used: boolean;
+  wrongCodes: number;
+}
+
+const ID = /^[A-Za-z0-9_-]{22}$/;
+// No 0/O, 1/I/L: the code is read off a screen and typed.
+const CODE_ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
+const MAX_WRONG_CODES = 5;
+// A link offered with less life than this left is not shared: the next caller gets a fresh one.
+const MIN_SHARED_LIFE_MS = 60_000;
+
+const linkPath = (id: string) => `reauth-link/${id}`;
+const offerPath = (t: LinkTarget) => `reauth-offer/${t.tenant}/${t.integration}/${t.account}`;
+const keyOf = (t: LinkTarget) => `${t.tenant}/${t.integration}/${t.account}`;
+
+function newCode(): string {
+  const pick = () => CODE_ALPHABET[randomInt(CODE_ALPHABET.length)] as string;
+  const chars = Array.from({ length: 8 }, pick).join('');
+  return `${chars.slice(0, 4)}-${chars.slice(4)}`;
+}
+
+const normalise = (code: string) => code.toUpperCase().replace(/[^A-Z0-9]/g, '');
+
+function sameCode(a: string, b: string): boolean {
+  const x = Buffer.from(normalise(a));
+  const y = Buffer.from(normalise(b));
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+const isLive = (link: StoredLink, now = Date.now()) => !link.used && Date.parse(link.expiresAt) > now;
+
+/**
+ * Connect links in KV: `reauth-link/<id>` holds the link, `reauth-offer/<tenant>/<integration>/<account>`
+ * points at the one currently offered, so every caller meeting the same dead credential
+ * gets the same link (one Vault round trip per replica, shared by concurrent callers).
+ * A link is spent by its first successful use, after too many wrong codes, or by expiry.
+ */
+export class ConnectLinks {
+  readonly #kv: KvStore;
+  readonly #ttlMs: number;
+  readonly #inFlight = new Map<string, Promise<ConnectLink>>();
+
+  constructor({ kv, ttlSeconds }: { kv: KvStore; ttlSeconds: number }) {
+    this.#kv = kv;
+    this.#ttlMs = ttlSeconds * 1000;
+  }
+
+  /** The link currently offered for this credential, or a new one. */
+  offer(target: LinkTarget): Promise<ConnectLink> {
+    const key = keyOf(target);
+    let pending = this.#inFlight.get(key);
+    if (!pending) {
+      pending = this.#offer(target).finally(() => this.#inFlight.delete(key));
+      this.#inFlight.set(key, pending);
+    }
+    return pending;
+  }
+
+  /** A live link by id; `connect_link_invalid` when unknown, spent or expired (one answer for all three). */
+  async get(id: string): Promise<ConnectLink> {
+    return publicPart((await this.#live(id)).data);
+  }
+
+  /**
+   * Spends the link if `code` is the one shown with it (check-and-set, so two submits
+   * cannot both win). A wrong code counts; the fifth spends the link.
+   */
+  async redeem(id: string, code: string): Promise<ConnectLink> {
+    const { data, version } = await this.#live(id);
+    if (!sameCode(code, data.code)) {
+      const wrongCodes = data.wrongCodes + 1;
+      await this.#kv
+        .write(linkPath(id), { ...data, wrongCodes, used: wrongCodes >= MAX_WRONG_CODES }, { cas: version })
+        .catch(ignoreConflict);
+      throw new KeygateError('connect_code_invalid');
+    }
+    try {
+      await this.#kv.write(linkPath(id), { ...data, used: true }, { cas: version });
+    } catch (err) {
+      if (isKeygateError(err, 'conflict')) throw new KeygateError('connect_link_invalid');
+      throw err;
+    }
+    // No longer offered: the next caller meeting the credential still dead gets a new link.
+    const offer = await this.#kv.read<{ id: string }>(offerPath(data));
+    if (offer?.data.id === id) await this.#kv.destroy(offerPath(data)).catch(() => {});
+    return publicPart(data);
+  }
+
+  async #live(id: string): Promise<{ data: StoredLink; version: number }> {
+    if (!ID.test(id)) throw new KeygateError('connect_link_invalid');
+    const record = await this.#kv.read<StoredLink>(linkPath(id));
+    if (!record || !isLive(record.data)) throw new KeygateError('connect_link_invalid');
+    return record;
+  }
+
+  async #offer(target: LinkTarget): Promise<ConnectLink> {
+    for (let attempt = 0; ; attempt++) {
+      const offer = await this.#kv.read<{ id: string }>(offerPath(target));
+      if (offer) {
+        const current = await this.#kv.read<StoredLink>(linkPath(offer.data.id));
+        if (current && isLive(current.data, Date.now() + MIN_SHARED_LIFE_MS)) return publicPart(current.data);
+      }
+      const link = await this.#create(target);
+      try {
+        await this.#kv.write(offerPath(target), { id: link.id }, { cas: offer?.version ?? 0 });
+        return link;
+      } catch (err) {
+        // Another replica offered a link first: take that one (ours is never shown).
+        await this.#kv.destroy(linkPath(link.id)).catch(() => {});
+        if (!isKeygateError(err, 'conflict') || attempt >= 3) throw err;
+      }
+    }
+  }
+
+  async #create(target: LinkTarget): Promise<ConnectLink> {
+    const now = Date.now();
+    const link: StoredLink = {
+      tenant: target.tenant,
+      integration: target.integration,
+      account: target.account,
+      id: randomBytes(16).toString('base64url'),
+      code: newCode(),
+      createdAt: new Date(now).toISOString(),
+      expiresAt: new Date(now + this.#ttlMs).toISOString(),
+      used: false,
+      wrongCodes: 0,
+    };
+    await this.#kv.write(linkPath(link.id), { ...link }, { cas: 0 });
+    return publicPart(link);
+  }
+}
+
+function publicPart(link: StoredLink | ConnectLink): ConnectLink {
+  const { id, code, expiresAt, tenant, integration, account } = link;
+  return { id, code, expiresAt, tenant, integration, account };
+}
+
+function ignoreConflict(err: unknown): void {
+  if (!isKeygateError(err, 'conflict')) throw err;
+}
