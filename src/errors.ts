@@ -34,6 +34,10 @@ export const ERRORS = {
     status: 401,
     message: 'The tenant must connect this integration (again); open connect_url to do it.',
   },
+  connect_identity_invalid: {
+    status: 403,
+    message: 'The application did not vouch for a user of this tenant (and of this request) for this link.',
+  },
   forbidden: { status: 403, message: 'This key may not be used for that tenant or integration.' },
   not_found: { status: 404, message: 'No such route.' },
   unknown_integration: { status: 404, message: 'No such integration is configured.' },

@@ -8,6 +8,7 @@ import { logEvents } from './events/log-events.ts';
 import { replicaId } from './events/replica.ts';
 import { eventRoutes } from './events/routes.ts';
 import { WebhookSender } from './events/webhooks/sender.ts';
+import { absentAndOutage } from './cache/options.ts';
 import { CallerKeys } from './keys/key-store.ts';
 import type { Logger } from './observability/logger.ts';
 import { ConnectFlow } from './oauth/connect.ts';
@@ -48,6 +49,8 @@ export async function startKeygate(config: Readonly<Config>, logger: Logger): Pr
     kv,
     cacheTtlMs: config.proxy.keyCacheTtlSeconds * 1000,
     cacheMaxEntries: config.proxy.keyCacheMaxEntries,
+    maxStaleMs: config.cache.maxStaleSeconds * 1000,
+    ...absentAndOutage(config.cache),
   });
   const refresher = new Refresher({ store, kv, config, logger });
 
@@ -78,7 +81,7 @@ export async function startKeygate(config: Readonly<Config>, logger: Logger): Pr
   await app.register(eventRoutes, { prefix: '/v1', config, log: eventLog });
   await app.register(oauthCallbackRoute, { connect, events });
   const links = new ConnectLinks({ kv, ttlSeconds: config.reauth.linkTtlSeconds });
-  await app.register(connectPageRoutes, { links, connect });
+  await app.register(connectPageRoutes, { config, links, connect });
   await app.register(proxyRoutes, {
     config,
     logger,

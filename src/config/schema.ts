@@ -136,6 +136,12 @@ export const ConfigSchema = Type.Object(
         maxEntries: Type.Integer({ minimum: 1, default: 10_000 }),
         /** While Vault is unreachable, a cached credential keeps serving this long past its TTL. */
         maxStaleSeconds: Type.Number({ minimum: 0, default: 300 }),
+        /** After Vault is seen down, stale entries serve at once this long while one read per entry retries behind. */
+        outageBackoffSeconds: Type.Number({ minimum: 0, default: 5 }),
+        /** A credential or Keygate key id Vault does not have is remembered this long (0: not at all). */
+        notFoundSeconds: Type.Number({ minimum: 0, default: 5 }),
+        /** Names remembered as absent, in an LRU of their own so made-up ones evict no real entry. */
+        notFoundMaxEntries: Type.Integer({ minimum: 1, default: 10_000 }),
       },
       { ...Strict, default: {} },
     ),
@@ -175,6 +181,12 @@ export const ConfigSchema = Type.Object(
         publicUrl: Type.Optional(Url),
         /** How long a connect link offered to a caller stays usable. */
         linkTtlSeconds: Type.Integer({ minimum: 30, maximum: 86_400, default: 600 }),
+        /**
+         * Binds links to the tenant's user through the embedding application: the page sends
+         * the browser to `url`, which answers with an assertion signed with `secret`
+         * (docs/mcp.md). Without it, a confirmation code shown to the caller is the binding.
+         */
+        identity: Type.Optional(Type.Object({ url: Url, secret: Type.String({ minLength: 32 }) }, Strict)),
       },
       { ...Strict, default: {} },
     ),
@@ -239,6 +251,16 @@ export const ConfigSchema = Type.Object(
           },
           { ...Strict, default: {} },
         ),
+      },
+      { ...Strict, default: {} },
+    ),
+    authThrottle: Type.Object(
+      {
+        /** Failed Keygate-key authentications one client address may make per window before 429 (0: no limit). */
+        maxFailures: Type.Integer({ minimum: 0, default: 20 }),
+        windowSeconds: Type.Number({ minimum: 1, default: 60 }),
+        /** Client addresses tracked at once (an LRU: the oldest is forgotten first). */
+        maxAddresses: Type.Integer({ minimum: 1, default: 10_000 }),
       },
       { ...Strict, default: {} },
     ),

@@ -1,41 +1,30 @@
-import { LRUCache } from 'lru-cache';
+import { StaleCache, type StaleCacheOptions } from '../cache/stale-cache.ts';
+import { KeygateError, isKeygateError } from '../errors.ts';
 import type { Credential } from './types.ts';
 
-interface Entry {
-  credential: Credential;
-  freshUntil: number;
-  staleUntil: number;
-}
+export type CredentialCacheOptions = StaleCacheOptions;
 
-export interface CredentialCacheOptions {
-  ttlMs: number;
-  maxStaleMs: number;
-  maxEntries: number;
-  now?: () => number;
-}
+const notFoundAsUndefined = (err: unknown): undefined => {
+  if (isKeygateError(err, 'credential_not_found')) return undefined;
+  throw err;
+};
 
 /**
- * Decrypted credentials, bounded (LRU) and short-lived. A fresh entry serves at once;
- * concurrent misses for one key share one load; when a load fails because Vault is
- * unavailable, an entry past its TTL still serves until `maxStaleMs` past it.
+ * Decrypted credentials, bounded (LRU) and short-lived, on a StaleCache: fresh
+ * entries serve at once, concurrent misses share one load, and while Vault is
+ * unavailable a cached credential serves up to `maxStaleMs` past its TTL. A
+ * credential that does not exist is remembered for `absentTtlMs` (in a separate,
+ * small LRU), so made-up tenants cost one Vault read each, not one per request.
  */
 export class CredentialCache {
-  readonly #lru: LRUCache<string, Entry>;
-  readonly #inflight = new Map<string, Promise<Credential>>();
-  readonly #ttlMs: number;
-  readonly #maxStaleMs: number;
-  readonly #now: () => number;
-  #generation = new Map<string, number>();
+  readonly #cache: StaleCache<Credential>;
 
   constructor(options: CredentialCacheOptions) {
-    this.#ttlMs = options.ttlMs;
-    this.#maxStaleMs = options.maxStaleMs;
-    this.#now = options.now ?? Date.now;
-    this.#lru = new LRUCache({ max: options.maxEntries });
+    this.#cache = new StaleCache<Credential>(options);
   }
 
   get size(): number {
-    return this.#lru.size;
+    return this.#cache.size;
   }
 
   /**
@@ -47,51 +36,21 @@ export class CredentialCache {
     load: () => Promise<Credential>,
     canServeStale: (err: unknown) => boolean,
   ): Promise<{ credential: Credential; stale: boolean }> {
-    const entry = this.#lru.get(key);
-    const now = this.#now();
-    if (entry && now < entry.freshUntil) return { credential: entry.credential, stale: false };
-    try {
-      return { credential: await this.#load(key, load), stale: false };
-    } catch (err) {
-      if (entry && now < entry.staleUntil && canServeStale(err))
-        return { credential: entry.credential, stale: true };
-      throw err;
-    }
+    const { value, stale } = await this.#cache.get(
+      key,
+      () => load().catch(notFoundAsUndefined),
+      canServeStale,
+    );
+    if (value === undefined) throw new KeygateError('credential_not_found');
+    return { credential: value, stale };
   }
 
   /** Puts a known-good credential in (after a write or a refresh). */
   set(key: string, credential: Credential): void {
-    this.#bump(key);
-    const now = this.#now();
-    this.#lru.set(key, {
-      credential,
-      freshUntil: now + this.#ttlMs,
-      staleUntil: now + this.#ttlMs + this.#maxStaleMs,
-    });
+    this.#cache.set(key, credential);
   }
 
   delete(key: string): void {
-    this.#bump(key);
-    this.#lru.delete(key);
-  }
-
-  #load(key: string, load: () => Promise<Credential>): Promise<Credential> {
-    const running = this.#inflight.get(key);
-    if (running) return running;
-    const generation = this.#generation.get(key) ?? 0;
-    const promise = load()
-      .then((credential) => {
-        // A write or delete during the load wins over what the load read.
-        if ((this.#generation.get(key) ?? 0) === generation) this.set(key, credential);
-        return credential;
-      })
-      .finally(() => this.#inflight.delete(key));
-    this.#inflight.set(key, promise);
-    return promise;
-  }
-
-  #bump(key: string): void {
-    this.#generation.set(key, (this.#generation.get(key) ?? 0) + 1);
-    if (this.#generation.size > this.#lru.max * 2) this.#generation = new Map();
+    this.#cache.delete(key);
   }
 }

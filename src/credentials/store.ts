@@ -5,6 +5,7 @@ import type { Logger } from '../observability/logger.ts';
 import { KvStore } from '../vault/kv.ts';
 import type { VaultSession } from '../vault/session.ts';
 import { TransitKeys } from '../vault/transit.ts';
+import { absentAndOutage } from '../cache/options.ts';
 import { CredentialCache } from './cache.ts';
 import { assertNames } from './names.ts';
 import { fromRecord, toCustomMetadata, toMetadata, toRecord, type StoredRecord } from './record.ts';
@@ -47,6 +48,7 @@ export class CredentialStore {
       ttlMs: config.cache.ttlSeconds * 1000,
       maxStaleMs: config.cache.maxStaleSeconds * 1000,
       maxEntries: config.cache.maxEntries,
+      ...absentAndOutage(config.cache),
     });
   }
 

@@ -1,5 +1,5 @@
-import { LRUCache } from 'lru-cache';
-import { KeygateError } from '../errors.ts';
+import { StaleCache } from '../cache/stale-cache.ts';
+import { KeygateError, isKeygateError } from '../errors.ts';
 import type { KvStore } from '../vault/kv.ts';
 import type { KeyObject } from 'node:crypto';
 import { generateKey, hashSecret, newSalt, parseKey, saltKey, secretMatches } from './key-format.ts';
@@ -38,12 +38,15 @@ export interface CallerKeysOptions {
   kv: KvStore;
   cacheTtlMs: number;
   cacheMaxEntries: number;
+  /** While Vault is unavailable, a verified key keeps working this long past its TTL. */
+  maxStaleMs?: number;
+  /** Not-found memory (its own LRU) and outage back-off, as for credentials. */
+  absentTtlMs?: number;
+  absentMaxEntries?: number;
+  outageBackoffMs?: number;
 }
 
-// An id Vault does not know is cached too, briefly, so a flood of made-up keys
-// costs one Vault read per id rather than one per request.
-const ABSENT = Symbol('absent');
-const ABSENT_TTL_MS = 5_000;
+const DEFAULT_ABSENT_TTL_MS = 5_000;
 const path = (id: string) => `keys/${id}`;
 
 /**
@@ -54,19 +57,21 @@ const path = (id: string) => `keys/${id}`;
  */
 export class CallerKeys {
   readonly #kv: KvStore;
-  readonly #cache: LRUCache<string, CachedKey | typeof ABSENT>;
+  // Ids Vault does not know live in the cache's separate absent LRU, so a flood of
+  // made-up keys costs one Vault read per id and evicts no real key. While Vault is
+  // unavailable a verified key serves stale, as credentials do: a key revoked on
+  // another replica during an outage keeps working until maxStaleMs (the trade-off).
+  readonly #cache: StaleCache<CachedKey>;
 
-  constructor({ kv, cacheTtlMs, cacheMaxEntries }: CallerKeysOptions) {
-    this.#kv = kv;
-    this.#cache = new LRUCache<string, CachedKey | typeof ABSENT>({
-      max: cacheMaxEntries,
-      ttl: Math.max(1, cacheTtlMs),
-      fetchMethod: async (id, _stale, { options }) => {
-        const stored = await this.#read(id);
-        if (stored) return toCached(stored);
-        options.ttl = ABSENT_TTL_MS;
-        return ABSENT;
-      },
+  constructor(options: CallerKeysOptions) {
+    this.#kv = options.kv;
+    this.#cache = new StaleCache<CachedKey>({
+      ttlMs: options.cacheTtlMs,
+      maxStaleMs: options.maxStaleMs ?? 0,
+      maxEntries: options.cacheMaxEntries,
+      absentTtlMs: options.absentTtlMs ?? DEFAULT_ABSENT_TTL_MS,
+      absentMaxEntries: options.absentMaxEntries ?? options.cacheMaxEntries,
+      outageBackoffMs: options.outageBackoffMs ?? 0,
     });
   }
 
@@ -103,8 +108,15 @@ export class CallerKeys {
   async verify(presented: string): Promise<KeyInfo | undefined> {
     const parts = parseKey(presented);
     if (!parts) return undefined;
-    const cached = await this.#cache.fetch(parts.id);
-    if (cached === undefined || cached === ABSENT) return undefined;
+    const { value: cached } = await this.#cache.get(
+      parts.id,
+      async () => {
+        const stored = await this.#read(parts.id);
+        return stored && toCached(stored);
+      },
+      (err) => isKeygateError(err, 'vault_unavailable'),
+    );
+    if (cached === undefined) return undefined;
     return secretMatches(parts.secret, cached.salt, cached.hash) ? cached.info : undefined;
   }
 

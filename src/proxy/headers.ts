@@ -82,7 +82,9 @@ export function upstreamRequestHeaders(
   const injected = plan.injector.header;
   const out = withoutHopByHop(
     incoming as Headers,
-    (name) => CALLER_CREDENTIALS.includes(name) || name === injected || name === 'expect',
+    // keygate-user: the application's user, for binding connect links (src/reauth); Keygate's alone.
+    (name) =>
+      CALLER_CREDENTIALS.includes(name) || name === injected || name === 'expect' || name === 'keygate-user',
   );
   for (const name in plan.defaults) {
     if (out[name] === undefined) out[name] = plan.defaults[name];

@@ -7,9 +7,10 @@ import { NAME_PATTERN } from '../config/schema.ts';
 import type { Credential } from '../credentials/types.ts';
 import { KeygateError, isKeygateError } from '../errors.ts';
 import { logFault, sendError } from '../http/error-handler.ts';
-import { authenticateCaller } from '../keys/authenticate.ts';
+import { AuthThrottle, authenticateThrottled } from '../keys/auth-throttle.ts';
 import type { CallerKeys } from '../keys/key-store.ts';
 import type { Logger } from '../observability/logger.ts';
+import { USER_HEADER, subjectOf } from '../reauth/identity.ts';
 import type { ReauthResponder } from '../reauth/responder.ts';
 import { attemptHooks, sendAttempt, type AttemptDeps } from './attempt.ts';
 import { writeAuditLine } from './audit.ts';
@@ -53,6 +54,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
   const { config, logger, store, keys, refresher, reauth } = deps;
   const metrics = deps.metrics && new ProxyMetrics(deps.metrics, Object.keys(config.integrations));
   const upstreams = new Upstreams(config);
+  const throttle = new AuthThrottle(config.authThrottle, deps.metrics);
   const plans = new Map<string, UpstreamHeaderPlan>(
     Object.entries(config.integrations).map(([name, i]) => [
       name,
@@ -117,7 +119,14 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
     if (!target || !NAME.test(target.tenant) || !NAME.test(target.integration)) {
       throw new KeygateError('invalid_name');
     }
-    const key = await authenticateCaller(keys, request.headers, target.tenant, target.integration);
+    const key = await authenticateThrottled(
+      throttle,
+      request.ip,
+      keys,
+      request.headers,
+      target.tenant,
+      target.integration,
+    );
     state.caller = key.id;
     const upstream = upstreams.get(target.integration);
     const plan = plans.get(target.integration);
@@ -208,6 +217,7 @@ function reauthContext(request: FastifyRequest, state: ProxyState) {
     integration: state.integration,
     account: typeof account === 'string' && NAME.test(account) ? account : 'default',
     keyId: state.caller ?? '',
+    subject: subjectOf(request.headers[USER_HEADER]),
   };
 }
 

@@ -8,6 +8,8 @@ export interface ReauthOffer {
   link: ConnectLink;
   url: string;
   message: string;
+  /** The confirmation code to type on the page; undefined when the application's sign-in binds the link. */
+  code: string | undefined;
 }
 
 export interface Answer {
@@ -26,12 +28,10 @@ export const MISSING_REQUIRED_CLIENT_CAPABILITY = -32021;
  */
 export const KEYGATE_REAUTH_REQUIRED = -32010;
 
-export function offerMessage(link: ConnectLink): string {
+export function offerMessage(link: ConnectLink, code: string | undefined): string {
   const account = link.account === 'default' ? '' : ` (account ${link.account})`;
-  return (
-    `Connect ${link.integration}${account} for ${link.tenant} to continue: ` +
-    `open the link and enter the code ${link.code}.`
-  );
+  const what = `Connect ${link.integration}${account} for ${link.tenant} to continue: open the link`;
+  return code === undefined ? `${what}.` : `${what} and enter the code ${code}.`;
 }
 
 const elicitation = (offer: ReauthOffer) => ({ mode: 'url', url: offer.url, message: offer.message });
@@ -103,7 +103,7 @@ export function problemAnswer(offer: ReauthOffer, requestId: string): Answer {
       detail: offer.message,
       code: 'reauth_required',
       connect_url: offer.url,
-      confirmation_code: offer.link.code,
+      ...(offer.code === undefined ? {} : { confirmation_code: offer.code }),
       expires_at: offer.link.expiresAt,
       tenant: offer.link.tenant,
       integration: offer.link.integration,

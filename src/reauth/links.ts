@@ -7,6 +7,8 @@ export interface LinkTarget {
   tenant: string;
   integration: string;
   account: string;
+  /** The user the proxied call named (`keygate-user`), hashed; links are then shared per user. */
+  subject?: string | undefined;
 }
 
 /** A connect link as offered to callers: the id (in the URL) and the code shown beside it. */
@@ -31,8 +33,8 @@ const MAX_WRONG_CODES = 5;
 const MIN_SHARED_LIFE_MS = 60_000;
 
 const linkPath = (id: string) => `reauth-link/${id}`;
-const offerPath = (t: LinkTarget) => `reauth-offer/${t.tenant}/${t.integration}/${t.account}`;
-const keyOf = (t: LinkTarget) => `${t.tenant}/${t.integration}/${t.account}`;
+const keyOf = (t: LinkTarget) => `${t.tenant}/${t.integration}/${t.account}/${t.subject ?? '_'}`;
+const offerPath = (t: LinkTarget) => `reauth-offer/${keyOf(t)}`;
 
 function newCode(): string {
   const pick = () => CODE_ALPHABET[randomInt(CODE_ALPHABET.length)] as string;
@@ -95,6 +97,18 @@ export class ConnectLinks {
         .catch(ignoreConflict);
       throw new KeygateError('connect_code_invalid');
     }
+    return this.#spend(data, version);
+  }
+
+  /** Spends the link for a user the embedding application vouched for (`check` throws otherwise). */
+  async redeemFor(id: string, check: (link: ConnectLink) => void): Promise<ConnectLink> {
+    const { data, version } = await this.#live(id);
+    check(publicPart(data));
+    return this.#spend(data, version);
+  }
+
+  async #spend(data: StoredLink, version: number): Promise<ConnectLink> {
+    const { id } = data;
     try {
       await this.#kv.write(linkPath(id), { ...data, used: true }, { cas: version });
     } catch (err) {
@@ -139,6 +153,7 @@ export class ConnectLinks {
       tenant: target.tenant,
       integration: target.integration,
       account: target.account,
+      ...(target.subject === undefined ? {} : { subject: target.subject }),
       id: randomBytes(16).toString('base64url'),
       code: newCode(),
       createdAt: new Date(now).toISOString(),
@@ -152,8 +167,8 @@ export class ConnectLinks {
 }
 
 function publicPart(link: StoredLink | ConnectLink): ConnectLink {
-  const { id, code, expiresAt, tenant, integration, account } = link;
-  return { id, code, expiresAt, tenant, integration, account };
+  const { id, code, expiresAt, tenant, integration, account, subject } = link;
+  return { id, code, expiresAt, tenant, integration, account, ...(subject === undefined ? {} : { subject }) };
 }
 
 function ignoreConflict(err: unknown): void {

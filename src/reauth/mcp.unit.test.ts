@@ -17,6 +17,7 @@ const offer: ReauthOffer = {
   },
   url: 'https://keygate.example/connect/AAAAAAAAAAAAAAAAAAAAAA',
   message: 'Connect github for acme to continue: open the link and enter the code ABCD-EFGH.',
+  code: 'ABCD-EFGH',
 };
 
 describe('mcpCallOf: which proxied calls are MCP requests', () => {

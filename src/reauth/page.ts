@@ -30,19 +30,34 @@ button{font:inherit;padding:.4rem 1rem}.error{color:#a00}</style></head>
 <body><h1>${escape(title)}</h1>${body}</body></html>`;
 }
 
-/** The page `GET /connect/{id}` shows: what will be connected for whom, and a code to confirm. */
-export function confirmPage(link: ConnectLink, error?: string): string {
+function details(link: ConnectLink, intro: string, error: string | undefined): string {
   const account = link.account === 'default' ? '' : `<dt>Account</dt><dd>${escape(link.account)}</dd>`;
-  return layout(
-    `Connect ${link.integration}`,
-    `<p>An application acting for this tenant asked Keygate to connect an integration. Continue only if
-you started this and the code below is the one your application shows you.</p>
+  return `<p>An application acting for this tenant asked Keygate to connect an integration. ${intro}</p>
 <dl><dt>Integration</dt><dd>${escape(link.integration)}</dd><dt>Tenant</dt><dd>${escape(link.tenant)}</dd>${account}
 <dt>Link expires</dt><dd>${escape(link.expiresAt)}</dd></dl>
-${error ? `<p class="error">${escape(error)}</p>` : ''}
+${error ? `<p class="error">${escape(error)}</p>` : ''}`;
+}
+
+/** The page `GET /connect/{id}` shows: what will be connected for whom, and a code to confirm. */
+export function confirmPage(link: ConnectLink, error?: string): string {
+  return layout(
+    `Connect ${link.integration}`,
+    `${details(link, 'Continue only if you started this and the code below is the one your application shows you.', error)}
 <form method="post" action="/connect/${encodeURIComponent(link.id)}">
 <label>Confirmation code <input name="code" autocomplete="off" required maxlength="16" pattern="[A-Za-z0-9 -]{8,16}"></label>
 <p><button type="submit">Continue to ${escape(link.integration)}</button></p></form>`,
+  );
+}
+
+/** The same page when the embedding application's sign-in binds the link: continue there first. */
+export function identityPage(link: ConnectLink, identityUrl: string, returnTo: string): string {
+  const hidden = (name: string, value: string) =>
+    `<input type="hidden" name="${name}" value="${escape(value)}">`;
+  return layout(
+    `Connect ${link.integration}`,
+    `${details(link, 'Continue only if you started this: your application will check that you are signed in as a user of this tenant.', undefined)}
+<form method="get" action="${escape(identityUrl)}">${hidden('link', link.id)}${hidden('tenant', link.tenant)}${hidden('return_to', returnTo)}
+<p><button type="submit">Sign in and continue to ${escape(link.integration)}</button></p></form>`,
   );
 }
 

@@ -14,6 +14,8 @@ import { INPUT_KEY, checkRequestState, makeRequestState, type StateSubject } fro
 export interface ReauthContext extends LinkTarget {
   /** The caller's Keygate key id: the principal a 2026-07-28 requestState is bound to. */
   keyId: string;
+  /** The caller's user (`keygate-user`), hashed, when it named one. */
+  subject?: string | undefined;
 }
 
 /**
@@ -50,10 +52,12 @@ export class ReauthResponder {
     body: ProxyBody,
   ): Promise<FastifyReply> {
     const link = await this.#links.offer(context);
+    const code = this.#config.reauth.identity ? undefined : link.code;
     const offer: ReauthOffer = {
       link,
-      url: `${this.#publicOrigin(request)}/connect/${link.id}`,
-      message: offerMessage(link),
+      url: `${publicOrigin(this.#config, request)}/connect/${link.id}`,
+      message: offerMessage(link, code),
+      code,
     };
     const call = mcpCallOf(request.method, request.headers, body);
     const answer = call
@@ -102,14 +106,14 @@ export class ReauthResponder {
     }
     return { kind: 'buffered', data: Buffer.from(JSON.stringify(message)) };
   }
+}
 
-  // Where browsers reach Keygate: configured, else the callback URL's origin, else this request's host.
-  #publicOrigin(request: FastifyRequest): string {
-    const { reauth, oauth } = this.#config;
-    if (reauth.publicUrl) return reauth.publicUrl.replace(/\/+$/, '');
-    if (oauth.callbackUrl) return new URL(oauth.callbackUrl).origin;
-    return `${request.protocol}://${request.host}`;
-  }
+/** Where browsers reach Keygate: configured, else the callback URL's origin, else this request's host. */
+export function publicOrigin(config: Readonly<Config>, request: FastifyRequest): string {
+  const { reauth, oauth } = config;
+  if (reauth.publicUrl) return reauth.publicUrl.replace(/\/+$/, '');
+  if (oauth.callbackUrl) return new URL(oauth.callbackUrl).origin;
+  return `${request.protocol}://${request.host}`;
 }
 
 function header(headers: IncomingHttpHeaders, name: string): string | undefined {
@@ -118,5 +122,6 @@ function header(headers: IncomingHttpHeaders, name: string): string | undefined 
 }
 
 function subjectOf(context: ReauthContext, method: string, name: string | undefined): StateSubject {
-  return { ...context, method, name };
+  const { keyId, tenant, integration, account } = context;
+  return { keyId, tenant, integration, account, method, name };
 }

@@ -1,10 +1,14 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
-import { ERRORS, isKeygateError } from '../errors.ts';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../config/schema.ts';
+import { ERRORS, KeygateError, isKeygateError } from '../errors.ts';
 import type { ConnectFlow } from '../oauth/connect.ts';
-import type { ConnectLinks } from './links.ts';
-import { PAGE_HEADERS, confirmPage, invalidPage } from './page.ts';
+import { verifyAssertion } from './identity.ts';
+import type { ConnectLink, ConnectLinks } from './links.ts';
+import { PAGE_HEADERS, confirmPage, identityPage, invalidPage } from './page.ts';
+import { publicOrigin } from './responder.ts';
 
 export interface ConnectPageDeps {
+  config: Readonly<Config>;
   links: ConnectLinks;
   connect: ConnectFlow;
 }
@@ -12,16 +16,19 @@ export interface ConnectPageDeps {
 const FORM_LIMIT = 4096;
 
 /**
- * `GET /connect/{id}` shows what will be connected for which tenant and asks for the
- * confirmation code shown with the link; `POST /connect/{id}` spends the link and
- * sends the browser on to the provider (the connect flow: authorization code + PKCE).
- * Not behind the admin token: the unguessable, single-use, expiring id plus the code
- * authorise starting that one flow, and nothing else.
+ * `GET /connect/{id}` shows what will be connected for which tenant. Then either the
+ * confirmation code shown with the link is posted (`POST /connect/{id}`), or, with
+ * `reauth.identity`, the embedding application vouches for its signed-in user
+ * (`GET /connect/{id}/identified?assertion=`). Either spends the link and sends the
+ * browser on to the provider (the connect flow: authorization code + PKCE). Not behind
+ * the admin token: the unguessable, single-use, expiring id plus that proof authorise
+ * starting that one flow, and nothing else.
  */
 export async function connectPageRoutes(
   app: FastifyInstance,
-  { links, connect }: ConnectPageDeps,
+  { config, links, connect }: ConnectPageDeps,
 ): Promise<void> {
+  const { identity } = config.reauth;
   app.addContentTypeParser(
     'application/x-www-form-urlencoded',
     { parseAs: 'string', bodyLimit: FORM_LIMIT },
@@ -33,28 +40,62 @@ export async function connectPageRoutes(
     if (code) reply.header('x-keygate-error', code);
     return reply.send(html);
   };
+  const refused = (reply: FastifyReply, err: unknown) => {
+    if (isKeygateError(err, 'connect_link_invalid'))
+      return page(reply, 410, invalidPage(err.message), err.code);
+    if (isKeygateError(err, 'connect_identity_invalid')) {
+      return page(reply, 403, invalidPage(err.message), err.code);
+    }
+    throw err;
+  };
+  // The link is spent: on to the provider through the connect flow.
+  const toProvider = async (request: FastifyRequest, reply: FastifyReply, link: ConnectLink) => {
+    const started = await connect.start(link.tenant, link.integration, {
+      fallbackCallbackUrl: `${request.protocol}://${request.host}/oauth/callback`,
+    });
+    return reply
+      .code(303)
+      .headers({ ...PAGE_HEADERS, location: started.authorizationUrl })
+      .send('');
+  };
 
   app.get<{ Params: { id: string } }>('/connect/:id', async (request, reply) => {
     try {
-      return page(reply, 200, confirmPage(await links.get(request.params.id)));
+      const link = await links.get(request.params.id);
+      if (!identity) return page(reply, 200, confirmPage(link));
+      const returnTo = `${publicOrigin(config, request)}/connect/${link.id}/identified`;
+      return page(reply, 200, identityPage(link, identity.url, returnTo));
     } catch (err) {
-      if (!isKeygateError(err, 'connect_link_invalid')) throw err;
-      return page(reply, 410, invalidPage(err.message), err.code);
+      return refused(reply, err);
     }
   });
 
+  app.get<{ Params: { id: string }; Querystring: { assertion?: string } }>(
+    '/connect/:id/identified',
+    async (request, reply) => {
+      if (!identity) throw new KeygateError('not_found');
+      try {
+        const link = await links.redeemFor(request.params.id, (live) =>
+          verifyAssertion(identity.secret, String(request.query.assertion ?? ''), {
+            link: live.id,
+            tenant: live.tenant,
+            subject: live.subject,
+          }),
+        );
+        return await toProvider(request, reply, link);
+      } catch (err) {
+        return refused(reply, err);
+      }
+    },
+  );
+
   app.post<{ Params: { id: string }; Body: unknown }>('/connect/:id', async (request, reply) => {
+    // With reauth.identity the application's sign-in is the binding; a code is not accepted.
+    if (identity) throw new KeygateError('not_found');
     const form = request.body instanceof URLSearchParams ? request.body : new URLSearchParams();
     const { id } = request.params;
     try {
-      const link = await links.redeem(id, form.get('code') ?? '');
-      const started = await connect.start(link.tenant, link.integration, {
-        fallbackCallbackUrl: `${request.protocol}://${request.host}/oauth/callback`,
-      });
-      return reply
-        .code(303)
-        .headers({ ...PAGE_HEADERS, location: started.authorizationUrl })
-        .send('');
+      return await toProvider(request, reply, await links.redeem(id, form.get('code') ?? ''));
     } catch (err) {
       if (isKeygateError(err, 'connect_code_invalid')) {
         // Show the page again while the link lives (wrong codes are counted and end it).
@@ -62,9 +103,7 @@ export async function connectPageRoutes(
         if (live) return page(reply, 400, confirmPage(live, err.message), err.code);
         return page(reply, 410, invalidPage(ERRORS.connect_link_invalid.message), 'connect_link_invalid');
       }
-      if (isKeygateError(err, 'connect_link_invalid'))
-        return page(reply, 410, invalidPage(err.message), err.code);
-      throw err;
+      return refused(reply, err);
     }
   });
 }

@@ -1,0 +1,85 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { LRUCache } from 'lru-cache';
+import { Counter, type Registry } from 'prom-client';
+import type { Config } from '../config/schema.ts';
+import { KeygateError, isKeygateError } from '../errors.ts';
+import { authenticateCaller } from './authenticate.ts';
+import type { CallerKeys, KeyInfo } from './key-store.ts';
+
+interface Window {
+  startedAt: number;
+  failures: number;
+}
+
+/**
+ * Failed Keygate-key authentications counted per client address in a fixed window:
+ * past `maxFailures`, the address gets 429 `auth_throttled` until the window ends,
+ * before its key is looked at (so a flood of made-up keys costs no Vault read). Every
+ * address behind one NAT shares a budget: the documented trade-off.
+ */
+export class AuthThrottle {
+  readonly #windows: LRUCache<string, Window>;
+  readonly #maxFailures: number;
+  readonly #windowMs: number;
+  readonly #now: () => number;
+  readonly #counter: Counter<'outcome'> | undefined;
+
+  constructor(options: Readonly<Config['authThrottle']>, registry?: Registry, now: () => number = Date.now) {
+    this.#maxFailures = options.maxFailures;
+    this.#windowMs = options.windowSeconds * 1000;
+    this.#now = now;
+    this.#windows = new LRUCache({ max: options.maxAddresses });
+    this.#counter =
+      registry &&
+      new Counter({
+        name: 'keygate_auth_failures_total',
+        help: 'Failed Keygate-key authentications on the proxy: rejected (401) or throttled (429).',
+        labelNames: ['outcome'] as const,
+        registers: [registry],
+      });
+    this.#counter?.inc({ outcome: 'rejected' }, 0);
+    this.#counter?.inc({ outcome: 'throttled' }, 0);
+  }
+
+  /** Throws `auth_throttled` while `address` is over its budget. */
+  check(address: string): void {
+    if (this.#maxFailures === 0) return;
+    const window = this.#windows.get(address);
+    if (!window || window.failures < this.#maxFailures) return;
+    const left = window.startedAt + this.#windowMs - this.#now();
+    if (left <= 0) {
+      this.#windows.delete(address);
+      return;
+    }
+    this.#counter?.inc({ outcome: 'throttled' });
+    throw new KeygateError('auth_throttled', { retryAfter: left / 1000 });
+  }
+
+  failed(address: string): void {
+    this.#counter?.inc({ outcome: 'rejected' });
+    if (this.#maxFailures === 0) return;
+    const now = this.#now();
+    const window = this.#windows.get(address);
+    if (!window || now - window.startedAt >= this.#windowMs)
+      this.#windows.set(address, { startedAt: now, failures: 1 });
+    else window.failures += 1;
+  }
+}
+
+/** authenticateCaller behind the throttle: a 401 counts against the caller's address. */
+export async function authenticateThrottled(
+  throttle: AuthThrottle,
+  address: string,
+  keys: CallerKeys,
+  headers: IncomingHttpHeaders,
+  tenant: string,
+  integration: string,
+): Promise<KeyInfo> {
+  throttle.check(address);
+  try {
+    return await authenticateCaller(keys, headers, tenant, integration);
+  } catch (err) {
+    if (isKeygateError(err, 'unauthorized')) throttle.failed(address);
+    throw err;
+  }
+}
