@@ -9,6 +9,9 @@ import { replicaId } from './events/replica.ts';
 import { eventRoutes } from './events/routes.ts';
 import { WebhookSender } from './events/webhooks/sender.ts';
 import { absentAndOutage } from './cache/options.ts';
+import type { FleetSync } from './fleet/fleet-sync.ts';
+import { watchFleet } from './fleet/metrics.ts';
+import { setupFleet } from './fleet/setup.ts';
 import { CallerKeys } from './keys/key-store.ts';
 import type { Logger } from './observability/logger.ts';
 import { ConnectFlow } from './oauth/connect.ts';
@@ -35,6 +38,8 @@ export interface Keygate {
   /** The bus every part publishes its events to. */
   events: EventBus;
   webhooks: WebhookSender;
+  /** Fast fleet agreement (the changes record); undefined when fleet.pollSeconds is 0. */
+  fleet: FleetSync | undefined;
   /** The address the server listens on, e.g. http://127.0.0.1:8080. */
   url: string;
   close(): Promise<void>;
@@ -99,6 +104,18 @@ export async function startKeygate(config: Readonly<Config>, logger: Logger): Pr
     integrations: Object.keys(config.integrations),
   });
   refresh.start();
+  const fleet = setupFleet({
+    config,
+    kv,
+    bus: events,
+    logger,
+    keys,
+    store,
+    scheduler: refresh.scheduler,
+    resync: refresh.resync,
+  });
+  fleet?.start();
+  watchFleet(refresh.metrics.registry, vault, fleet);
   let closing: Promise<void> | undefined;
   return {
     app,
@@ -110,10 +127,12 @@ export async function startKeygate(config: Readonly<Config>, logger: Logger): Pr
     refresh,
     events,
     webhooks,
+    fleet,
     url,
     close() {
       closing ??= (async () => {
         refresh.stop();
+        fleet?.stop();
         // Idle connections close at once; busy ones get the grace period, then are cut
         // (a half-open connection that never sent a request would otherwise hold close).
         const cut = setTimeout(() => app.server.closeAllConnections(), config.server.shutdownGraceMs);

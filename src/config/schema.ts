@@ -190,6 +190,15 @@ export const ConfigSchema = Type.Object(
       },
       { ...Strict, default: {} },
     ),
+    fleet: Type.Object(
+      {
+        /** Read the fleet's changes record this often, to evict what other replicas changed; 0: never. */
+        pollSeconds: Type.Number({ minimum: 0, default: 1 }),
+        /** Entries the changes record keeps; a replica further behind drops all its caches. */
+        changesKept: Type.Integer({ minimum: 10, maximum: 10_000, default: 500 }),
+      },
+      { ...Strict, default: {} },
+    ),
     replica: Type.Object(
       {
         /** This process's name in events and among replicas; default host name + pid. */

@@ -104,6 +104,16 @@ export class CallerKeys {
     return info;
   }
 
+  /** Forgets a cached key (revoked through another replica). */
+  evict(id: string): void {
+    this.#cache.delete(id);
+  }
+
+  /** Forgets every cached key. */
+  clearCache(): void {
+    this.#cache.clear();
+  }
+
   /** The key's record when `presented` is a valid key, else undefined (a 401). */
   async verify(presented: string): Promise<KeyInfo | undefined> {
     const parts = parseKey(presented);
