@@ -45,6 +45,7 @@ async function measure(n: number): Promise<void> {
   let listings: CredentialListing[] | undefined = Array.from({ length: n }, (_, i) => ({
     tenant: `tenant-${i}`,
     integration: 'crm',
+    account: 'default',
     authType: 'oauth2' as const,
     status: 'active' as const,
     expiresAt: new Date(now + HOUR + ((i * 7919) % 90) * DAY + (i % 3600) * 1000).toISOString(),

@@ -8,7 +8,7 @@ export const ERRORS = {
   validation_failed: { status: 400, message: 'The request has invalid fields.' },
   invalid_name: {
     status: 400,
-    message: 'Tenant and integration names must match ^[a-z0-9][a-z0-9_-]{0,62}$.',
+    message: 'Tenant, integration and account names must match ^[a-z0-9][a-z0-9_-]{0,62}$.',
   },
   invalid_path: { status: 400, message: "The path would leave the integration's base URL." },
   connect_unsupported: {

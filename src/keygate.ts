@@ -22,7 +22,7 @@ import { ReauthResponder } from './reauth/responder.ts';
 import { connectPageRoutes } from './reauth/routes.ts';
 import { Refresher } from './refresh/refresher.ts';
 import { setupRefresh, type RefreshService } from './refresh/service.ts';
-import { buildServer } from './server.ts';
+import { buildServer, type ServerDeps } from './server.ts';
 import type { KvStore } from './vault/kv.ts';
 import { VaultSession } from './vault/session.ts';
 
@@ -45,8 +45,17 @@ export interface Keygate {
   close(): Promise<void>;
 }
 
+export interface StartOptions {
+  /** Sees every route as it is registered (for the OpenAPI completeness test). */
+  onRoute?: ServerDeps['onRoute'];
+}
+
 /** Wires every part together and starts listening. */
-export async function startKeygate(config: Readonly<Config>, logger: Logger): Promise<Keygate> {
+export async function startKeygate(
+  config: Readonly<Config>,
+  logger: Logger,
+  options: StartOptions = {},
+): Promise<Keygate> {
   const vault = new VaultSession(config.vault, logger);
   await vault.start();
   const { kv, transit, store } = createCredentialStore(vault, config, logger);
@@ -63,7 +72,7 @@ export async function startKeygate(config: Readonly<Config>, logger: Logger): Pr
   const eventLog = new EventLog({ size: config.events.bufferSize, bus: events });
   logEvents(events, logger);
 
-  const app = buildServer({ config, logger, vault });
+  const app = await buildServer({ config, logger, vault, onRoute: options.onRoute });
   const refresh = await setupRefresh({ app, config, logger, refresher, source: store, events });
   const webhooks = new WebhookSender({
     webhooks: config.webhooks,

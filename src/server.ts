@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify';
 import type { Config } from './config/schema.ts';
 import { clientErrorHandler, frameworkErrors } from './http/framework-errors.ts';
 import { connectionLimits } from './http/limits.ts';
 import { installErrorHandling } from './http/error-handler.ts';
+import { registerOpenApi } from './http/openapi.ts';
 import { KeygateError } from './errors.ts';
 import type { Logger } from './observability/logger.ts';
 import type { VaultSession } from './vault/session.ts';
@@ -17,10 +19,15 @@ export interface ServerDeps {
   config: Readonly<Config>;
   logger: Logger;
   vault: VaultSession;
+  /** Sees every route as it is registered (the OpenAPI test checks each is documented). */
+  onRoute?: ((route: RouteOptions) => void) | undefined;
 }
 
+const Status = (description: string, extra = {}) =>
+  Type.Object({ status: Type.String(), ...extra }, { description });
+
 /** The Fastify instance with ops routes and error handling; features register onto it. */
-export function buildServer({ config, logger, vault }: ServerDeps): FastifyInstance {
+export async function buildServer({ config, logger, vault, onRoute }: ServerDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: false, // Keygate writes its own lines through winston.
     bodyLimit: config.proxy.maxBodyBytes,
@@ -37,6 +44,9 @@ export function buildServer({ config, logger, vault }: ServerDeps): FastifyInsta
     clientErrorHandler: clientErrorHandler(logger),
   });
   app.server.maxConnections = config.server.maxConnections;
+  if (onRoute) app.addHook('onRoute', onRoute);
+  // Before any route: @fastify/swagger documents only the routes registered after it.
+  await registerOpenApi(app);
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
     // Absolute-form (`GET http://host/...`) is for forward proxies; Keygate is not one.
@@ -51,8 +61,20 @@ export function buildServer({ config, logger, vault }: ServerDeps): FastifyInsta
     else json(request, body.toString(), done);
   });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
+  app.get(
+    '/healthz',
+    { schema: { tags: ['ops'], summary: 'Liveness', response: { 200: Status('Alive.') } } },
+    async () => ({ status: 'ok' }),
+  );
+  const readyzSchema = {
+    tags: ['ops'],
+    summary: 'Readiness: Vault reachable, unsealed and accepting Keygate',
+    response: {
+      200: Status('Ready.'),
+      503: Status('Not ready; Retry-After is set.', { reason: Type.Optional(Type.String()) }),
+    },
+  };
+  app.get('/readyz', { schema: readyzSchema }, async (_request, reply) => {
     const readiness = await vault.readiness();
     if (readiness.ready) return { status: 'ready' };
     reply.code(503).header('retry-after', '5');

@@ -8,6 +8,10 @@ import { startConnect } from './connect/startConnect.ts';
 import type { AdminDeps } from './deps.ts';
 import { createKey } from './keys/createKey.ts';
 import { deleteKey } from './keys/deleteKey.ts';
+import { listIntegrations } from './integrations/listIntegrations.ts';
+import { listKeys } from './keys/listKeys.ts';
+import { listTemplates } from './templates/listTemplates.ts';
+import { listTenants } from './tenants/listTenants.ts';
 
 /** The admin API under /v1, behind the admin token (encapsulated: the hook stays in here). */
 export async function adminRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
@@ -18,5 +22,9 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminDeps): Promis
   deleteCredential(app, deps);
   createKey(app, deps);
   deleteKey(app, deps);
+  listKeys(app, deps);
+  listTenants(app, deps);
+  listIntegrations(app, deps);
+  listTemplates(app, deps);
   startConnect(app, deps);
 }

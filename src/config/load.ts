@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
 import { ConfigSchema, NAME_PATTERN, type Config } from './schema.ts';
-import { TEMPLATES } from './templates.ts';
+import { placeholderProblems, TEMPLATES } from './templates.ts';
 
 /** The configuration is wrong; `problems` names every bad field. Exit status 2 at the CLI. */
 export class ConfigError extends Error {
@@ -158,6 +158,7 @@ function crossFieldProblems(config: Config): string[] {
   for (const [name, integration] of Object.entries(config.integrations)) {
     const at = `integrations.${name}`;
     const { auth, inject } = integration;
+    problems.push(...placeholderProblems(at, integration.template, integration));
     const base = new URL(integration.baseUrl);
     if (base.search !== '' || base.hash !== '' || base.username !== '' || base.password !== '') {
       problems.push(`${at}.baseUrl: must be an origin and path only (no query, fragment or user info)`);

@@ -1,76 +1,68 @@
-// The official OpenAI and Anthropic SDKs wait up to 10 minutes for an answer, and
-// reasoning models often take more than a minute before the first byte; a shorter
-// timeout here would cut the answer and the SDK would start the generation again.
-const AI_TIMEOUTS = { headersTimeoutMs: 600_000, bodyTimeoutMs: 600_000 };
+import { Type, type Static } from '@sinclair/typebox';
+import catalogue from './templates.json' with { type: 'json' };
 
 /**
- * The built-in catalogue an integration can start from with `template: NAME`.
- * Only non-secret facts: where the API lives and how it takes its credential.
+ * The built-in catalogue an integration can start from with `template: NAME`, kept as
+ * data in templates.json. Only non-secret facts: where the API lives, how it takes its
+ * credential, and where each fact was checked (`about`). A `{placeholder}` in a URL is
+ * a per-deployment value (a shop's host, a cloud id) that the integration must set.
  */
-export const TEMPLATES: Readonly<Record<string, Record<string, unknown>>> = Object.freeze({
-  github: {
-    baseUrl: 'https://api.github.com',
-    auth: {
-      type: 'oauth2',
-      authorizationUrl: 'https://github.com/login/oauth/authorize',
-      tokenUrl: 'https://github.com/login/oauth/access_token',
-      tokenEndpointAuthMethod: 'client_secret_post',
-    },
-    headers: { accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28' },
+export const TemplateAboutSchema = Type.Object(
+  {
+    title: Type.String({ minLength: 1 }),
+    category: Type.Union([Type.Literal('ai'), Type.Literal('saas')]),
+    /** The provider's own pages to read for this API (and the cross-check source). */
+    docs: Type.Array(Type.String({ pattern: '^https://' }), { minItems: 1 }),
+    /** What was checked against which source; a fact no source confirmed is left out. */
+    verified: Type.String({ minLength: 1 }),
+    /** `{name}` in the template → what the integration must put there. */
+    placeholders: Type.Optional(
+      Type.Record(Type.String({ pattern: '^[a-zA-Z][a-zA-Z0-9_]*$' }), Type.String()),
+    ),
+    notes: Type.Optional(Type.String()),
   },
-  slack: {
-    baseUrl: 'https://slack.com/api',
-    auth: {
-      type: 'oauth2',
-      authorizationUrl: 'https://slack.com/oauth/v2/authorize',
-      tokenUrl: 'https://slack.com/api/oauth.v2.access',
-      tokenEndpointAuthMethod: 'client_secret_post',
-    },
-  },
-  google: {
-    baseUrl: 'https://www.googleapis.com',
-    auth: {
-      type: 'oauth2',
-      authorizationUrl: 'https://accounts.google.com/o/oauth2/v2/auth',
-      tokenUrl: 'https://oauth2.googleapis.com/token',
-      revocationUrl: 'https://oauth2.googleapis.com/revoke',
-      tokenEndpointAuthMethod: 'client_secret_post',
-    },
-  },
-  xero: {
-    baseUrl: 'https://api.xero.com',
-    auth: {
-      type: 'oauth2',
-      authorizationUrl: 'https://login.xero.com/identity/connect/authorize',
-      tokenUrl: 'https://identity.xero.com/connect/token',
-      revocationUrl: 'https://identity.xero.com/connect/revocation',
-      tokenEndpointAuthMethod: 'client_secret_basic',
-    },
-  },
-  stripe: {
-    baseUrl: 'https://api.stripe.com',
-    auth: { type: 'api_key' },
-    inject: { basic: { username: '{token}', password: '' } },
-  },
-  anthropic: {
-    baseUrl: 'https://api.anthropic.com',
-    auth: { type: 'api_key' },
-    inject: { header: 'x-api-key', format: '{token}' },
-    // A default: an SDK that sends its own (newer) version keeps it.
-    headers: { 'anthropic-version': '2023-06-01' },
-    upstream: AI_TIMEOUTS,
-  },
-  openai: { baseUrl: 'https://api.openai.com', auth: { type: 'api_key' }, upstream: AI_TIMEOUTS },
-  elevenlabs: {
-    baseUrl: 'https://api.elevenlabs.io',
-    auth: { type: 'api_key' },
-    inject: { header: 'xi-api-key', format: '{token}' },
-    upstream: AI_TIMEOUTS,
-  },
-  hume: {
-    baseUrl: 'https://api.hume.ai',
-    auth: { type: 'api_key' },
-    inject: { header: 'X-Hume-Api-Key', format: '{token}' },
-    upstream: AI_TIMEOUTS,
-  },
-});
+  { additionalProperties: false },
+);
+export type TemplateAbout = Static<typeof TemplateAboutSchema>;
+
+type Entry = { about: TemplateAbout } & Record<string, unknown>;
+const entries = Object.entries(catalogue as unknown as Record<string, Entry>);
+
+/** The configuration part of each template, merged under the integration's own fields. */
+export const TEMPLATES: Readonly<Record<string, Record<string, unknown>>> = Object.freeze(
+  Object.fromEntries(entries.map(([name, { about: _about, ...config }]) => [name, config])),
+);
+
+/** What each template is and how its facts were checked. */
+export const TEMPLATE_ABOUT: Readonly<Record<string, TemplateAbout>> = Object.freeze(
+  Object.fromEntries(entries.map(([name, { about }]) => [name, about])),
+);
+
+const PLACEHOLDER = /\{([a-zA-Z][a-zA-Z0-9_]*)\}/g;
+
+/**
+ * Problems for the template placeholders an integration left in place, e.g.
+ * `integrations.shop.baseUrl: replace {shop} (the shop's myshopify.com subdomain)`.
+ */
+export function placeholderProblems(
+  at: string,
+  template: string | undefined,
+  integration: unknown,
+): string[] {
+  const wanted = template === undefined ? undefined : TEMPLATE_ABOUT[template]?.placeholders;
+  if (!wanted) return [];
+  const problems: string[] = [];
+  const walk = (node: unknown, field: string) => {
+    if (typeof node === 'string') {
+      for (const [, name] of node.matchAll(PLACEHOLDER)) {
+        const what = name === undefined ? undefined : wanted[name];
+        if (what !== undefined) problems.push(`${field}: replace {${name}} (${what})`);
+      }
+    } else if (Array.isArray(node)) node.forEach((item, i) => walk(item, `${field}.${i}`));
+    else if (node !== null && typeof node === 'object') {
+      for (const [key, value] of Object.entries(node)) walk(value, `${field}.${key}`);
+    }
+  };
+  walk(integration, at);
+  return problems;
+}

@@ -6,6 +6,7 @@ import type { Credential } from './types.ts';
 const credential = (token: string): Credential => ({
   tenant: 'acme',
   integration: 'github',
+  account: 'default',
   authType: 'oauth2',
   status: 'active',
   expiresAt: null,

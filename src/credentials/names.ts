@@ -7,10 +7,13 @@ export function isValidName(value: unknown): value is string {
   return typeof value === 'string' && NAME.test(value);
 }
 
-/** Throws `invalid_name` before a bad tenant or integration can come near a Vault path. */
-export function assertNames(tenant: unknown, integration?: unknown): void {
+/** Throws `invalid_name` before a bad tenant, integration or account can come near a Vault path. */
+export function assertNames(tenant: unknown, integration?: unknown, account?: unknown): void {
   if (!isValidName(tenant)) throw new KeygateError('invalid_name', { details: ['tenant'] });
   if (integration !== undefined && !isValidName(integration)) {
     throw new KeygateError('invalid_name', { details: ['integration'] });
+  }
+  if (account !== undefined && !isValidName(account)) {
+    throw new KeygateError('invalid_name', { details: ['account'] });
   }
 }

@@ -1,7 +1,8 @@
+import { DEFAULT_ACCOUNT } from './accounts.ts';
 import type { Credential, CredentialMetadata, CredentialSecret, CredentialWrite } from './types.ts';
 
 /** The KV v2 record: ciphertext plus non-secret metadata. Never a plaintext secret. */
-export interface StoredRecord extends Omit<CredentialMetadata, 'tenant' | 'integration'> {
+export interface StoredRecord extends Omit<CredentialMetadata, 'tenant' | 'integration' | 'account'> {
   ciphertext: string;
 }
 
@@ -23,10 +24,16 @@ export function toRecord(
   };
 }
 
-export function toMetadata(tenant: string, integration: string, record: StoredRecord): CredentialMetadata {
+export function toMetadata(
+  tenant: string,
+  integration: string,
+  record: StoredRecord,
+  account = DEFAULT_ACCOUNT,
+): CredentialMetadata {
   return {
     tenant,
     integration,
+    account,
     authType: record.authType,
     status: record.status,
     expiresAt: record.expiresAt ?? null,
@@ -43,8 +50,9 @@ export function fromRecord(
   record: StoredRecord,
   secret: CredentialSecret,
   version: number,
+  account = DEFAULT_ACCOUNT,
 ): Credential {
-  return { ...toMetadata(tenant, integration, record), secret, version };
+  return { ...toMetadata(tenant, integration, record, account), secret, version };
 }
 
 /**

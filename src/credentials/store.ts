@@ -6,7 +6,9 @@ import { KvStore } from '../vault/kv.ts';
 import type { VaultSession } from '../vault/session.ts';
 import { TransitKeys } from '../vault/transit.ts';
 import { absentAndOutage } from '../cache/options.ts';
+import { DEFAULT_ACCOUNT, credentialKey, credentialPath, transitContext } from './accounts.ts';
 import { CredentialCache } from './cache.ts';
+import { listAllListings, listRefs } from './listing.ts';
 import { assertNames } from './names.ts';
 import { fromRecord, toCustomMetadata, toMetadata, toRecord, type StoredRecord } from './record.ts';
 import type {
@@ -26,13 +28,14 @@ export interface CredentialStoreDeps {
   logger: Logger;
 }
 
-const path = (tenant: string, integration: string) => `credentials/${tenant}/${integration}`;
-const key = (tenant: string, integration: string) => `${tenant}/${integration}`;
+const path = credentialPath;
+const key = credentialKey;
 
 /**
  * The per-tenant encrypted credential store: secrets are encrypted with the tenant's
  * Transit key (integration as context) and kept in KV v2 next to non-secret metadata,
- * which is mirrored into custom_metadata so listings need no decryption.
+ * which is mirrored into custom_metadata so listings need no decryption. Every method
+ * takes an optional trailing `account` (`default` when omitted); see accounts.ts.
  */
 export class CredentialStore {
   readonly #kv: KvStore;
@@ -53,11 +56,11 @@ export class CredentialStore {
   }
 
   /** The credential, from the cache when fresh; concurrent misses share one Vault round trip. */
-  async get(tenant: string, integration: string): Promise<Credential> {
-    assertNames(tenant, integration);
+  async get(tenant: string, integration: string, account = DEFAULT_ACCOUNT): Promise<Credential> {
+    assertNames(tenant, integration, account);
     const { credential, stale } = await this.#cache.get(
-      key(tenant, integration),
-      () => this.#readDecrypted(tenant, integration),
+      key(tenant, integration, account),
+      () => this.#readDecrypted(tenant, integration, account),
       (err) => isKeygateError(err, 'vault_unavailable'),
     );
     if (stale) {
@@ -65,28 +68,33 @@ export class CredentialStore {
         event: 'credential_stale_served',
         tenant,
         integration,
+        account,
       });
     }
     return credential;
   }
 
   /** The credential straight from Vault (no cache), e.g. to take its version for check-and-set. */
-  async read(tenant: string, integration: string): Promise<Credential> {
-    assertNames(tenant, integration);
-    return this.#readDecrypted(tenant, integration);
+  async read(tenant: string, integration: string, account = DEFAULT_ACCOUNT): Promise<Credential> {
+    assertNames(tenant, integration, account);
+    return this.#readDecrypted(tenant, integration, account);
   }
 
   /** Metadata only; needs no decryption. */
-  async metadata(tenant: string, integration: string): Promise<CredentialMetadata> {
-    assertNames(tenant, integration);
-    const record = await this.#kv.read<StoredRecord>(path(tenant, integration));
+  async metadata(
+    tenant: string,
+    integration: string,
+    account = DEFAULT_ACCOUNT,
+  ): Promise<CredentialMetadata> {
+    assertNames(tenant, integration, account);
+    const record = await this.#kv.read<StoredRecord>(path(tenant, integration, account));
     if (!record) throw new KeygateError('credential_not_found');
-    return toMetadata(tenant, integration, record.data);
+    return toMetadata(tenant, integration, record.data, account);
   }
 
-  async has(tenant: string, integration: string): Promise<boolean> {
-    assertNames(tenant, integration);
-    return (await this.#kv.readMetadata(path(tenant, integration))) !== undefined;
+  async has(tenant: string, integration: string, account = DEFAULT_ACCOUNT): Promise<boolean> {
+    assertNames(tenant, integration, account);
+    return (await this.#kv.readMetadata(path(tenant, integration, account))) !== undefined;
   }
 
   /** Encrypts and writes a credential; `cas` makes it conditional (a lost race is `conflict`). */
@@ -95,21 +103,26 @@ export class CredentialStore {
     integration: string,
     write: CredentialWrite,
     options: WriteOptions = {},
+    account = DEFAULT_ACCOUNT,
   ): Promise<Credential> {
-    assertNames(tenant, integration);
-    const ciphertext = await this.#transit.encrypt(tenant, integration, JSON.stringify(write.secret));
+    assertNames(tenant, integration, account);
+    const ciphertext = await this.#transit.encrypt(
+      tenant,
+      transitContext(integration, account),
+      JSON.stringify(write.secret),
+    );
     const now = new Date().toISOString();
-    const previous =
-      options.cas === 0 ? undefined : await this.#kv.read<StoredRecord>(path(tenant, integration));
+    const at = path(tenant, integration, account);
+    const previous = options.cas === 0 ? undefined : await this.#kv.read<StoredRecord>(at);
     const record = toRecord(write, ciphertext, now, previous?.data.createdAt ?? now);
-    const { version } = await this.#kv.write(path(tenant, integration), { ...record }, options);
+    const { version } = await this.#kv.write(at, { ...record }, options);
     const credential: Credential = {
-      ...toMetadata(tenant, integration, record),
+      ...toMetadata(tenant, integration, record, account),
       secret: { ...write.secret },
       version,
     };
-    this.#cache.set(key(tenant, integration), credential);
-    await this.#writeCustomMetadata(tenant, integration, record);
+    this.#cache.set(key(tenant, integration, account), credential);
+    await this.#writeCustomMetadata(tenant, integration, account, record);
     return credential;
   }
 
@@ -119,64 +132,59 @@ export class CredentialStore {
     integration: string,
     status: CredentialStatus,
     options: WriteOptions = {},
+    account = DEFAULT_ACCOUNT,
   ): Promise<void> {
-    assertNames(tenant, integration);
-    const current = await this.#kv.read<StoredRecord>(path(tenant, integration));
+    assertNames(tenant, integration, account);
+    const at = path(tenant, integration, account);
+    const current = await this.#kv.read<StoredRecord>(at);
     if (!current) throw new KeygateError('credential_not_found');
     const record = { ...current.data, status, updatedAt: new Date().toISOString() };
-    await this.#kv.write(path(tenant, integration), { ...record }, { cas: options.cas ?? current.version });
-    this.#cache.delete(key(tenant, integration));
-    await this.#writeCustomMetadata(tenant, integration, record);
+    await this.#kv.write(at, { ...record }, { cas: options.cas ?? current.version });
+    this.#cache.delete(key(tenant, integration, account));
+    await this.#writeCustomMetadata(tenant, integration, account, record);
   }
 
   /** Removes every version and the metadata; nothing can be restored. */
-  async delete(tenant: string, integration: string): Promise<void> {
-    assertNames(tenant, integration);
-    if (!(await this.has(tenant, integration))) throw new KeygateError('credential_not_found');
-    await this.#kv.destroy(path(tenant, integration));
-    this.#cache.delete(key(tenant, integration));
+  async delete(tenant: string, integration: string, account = DEFAULT_ACCOUNT): Promise<void> {
+    assertNames(tenant, integration, account);
+    if (!(await this.has(tenant, integration, account))) throw new KeygateError('credential_not_found');
+    // Only this record: the default account's path is also the folder of the other accounts,
+    // and destroying a record's metadata leaves the records below it alone.
+    await this.#kv.destroy(path(tenant, integration, account));
+    this.#cache.delete(key(tenant, integration, account));
   }
 
-  /** The tenant's credentials, metadata only. */
+  /** The tenant's credentials (every account), metadata only. */
   async list(tenant: string): Promise<CredentialMetadata[]> {
     assertNames(tenant);
-    const names = (await this.#kv.list(`credentials/${tenant}/`)).filter((n) => !n.endsWith('/'));
+    const refs = await listRefs(this.#kv, tenant);
     const limit = pLimit(8);
     const found = await Promise.all(
-      names.map((integration) => limit(() => this.metadata(tenant, integration).catch(notFoundAsUndefined))),
+      refs.map((r) =>
+        limit(() => this.metadata(tenant, r.integration, r.account).catch(notFoundAsUndefined)),
+      ),
     );
     return found.filter((m): m is CredentialMetadata => m !== undefined);
   }
 
   /** Every stored credential with expiry and status, from custom_metadata (no decryption). */
-  async listAll(): Promise<CredentialListing[]> {
-    const tenants = (await this.#kv.list('credentials/'))
-      .filter((n) => n.endsWith('/'))
-      .map((n) => n.slice(0, -1));
-    const limit = pLimit(16);
-    const perTenant = await Promise.all(
-      tenants.map(async (tenant) => {
-        const integrations = (await this.#kv.list(`credentials/${tenant}/`)).filter((n) => !n.endsWith('/'));
-        return Promise.all(
-          integrations.map((integration) =>
-            limit(async () => {
-              const meta = await this.#kv.readMetadata(path(tenant, integration));
-              return meta ? fromCustomMetadata(tenant, integration, meta) : undefined;
-            }),
-          ),
-        );
-      }),
-    );
-    return perTenant.flat().filter((l): l is CredentialListing => l !== undefined);
+  listAll(): Promise<CredentialListing[]> {
+    return listAllListings(this.#kv);
+  }
+
+  /** Every tenant that holds at least one credential, by name; no record is read. */
+  async tenants(): Promise<string[]> {
+    const folders = await this.#kv.list('credentials/');
+    return folders.filter((n) => n.endsWith('/')).map((n) => n.slice(0, -1));
   }
 
   /** Puts a credential into the cache without writing it (a refreshed token not yet persisted). */
   prime(credential: Credential): void {
-    this.#cache.set(key(credential.tenant, credential.integration), credential);
+    this.#cache.set(key(credential.tenant, credential.integration, credential.account), credential);
   }
 
-  invalidate(tenant: string, integration: string): void {
-    this.#cache.delete(key(tenant, integration));
+  invalidate(tenant: string, integration: string, account = DEFAULT_ACCOUNT): void {
+    this.#cache.delete(key(tenant, integration, account));
   }
 
   /** Forgets every cached credential (this replica fell behind the fleet's changes). */
@@ -188,25 +196,26 @@ export class CredentialStore {
   async rotateKey(tenant: string): Promise<{ keyVersion: number; rewrapped: number }> {
     assertNames(tenant);
     const keyVersion = await this.#transit.rotate(tenant);
-    const integrations = (await this.#kv.list(`credentials/${tenant}/`)).filter((n) => !n.endsWith('/'));
     let rewrapped = 0;
-    for (const integration of integrations) {
-      if (await this.#rewrap(tenant, integration)) rewrapped += 1;
+    for (const ref of await listRefs(this.#kv, tenant)) {
+      if (await this.#rewrap(tenant, ref.integration, ref.account)) rewrapped += 1;
     }
     return { keyVersion, rewrapped };
   }
 
   // A concurrent write between read and write is a conflict: read again and rewrap that.
-  async #rewrap(tenant: string, integration: string): Promise<boolean> {
+  async #rewrap(tenant: string, integration: string, account: string): Promise<boolean> {
+    const at = path(tenant, integration, account);
     for (let attempt = 0; attempt < 5; attempt += 1) {
-      const current = await this.#kv.read<StoredRecord>(path(tenant, integration));
+      const current = await this.#kv.read<StoredRecord>(at);
       if (!current) return false;
       const record = current.data;
-      const ciphertext = await this.#transit.rewrap(tenant, integration, record.ciphertext);
+      const context = transitContext(integration, account);
+      const ciphertext = await this.#transit.rewrap(tenant, context, record.ciphertext);
       if (ciphertext === record.ciphertext) return false;
       try {
-        await this.#kv.write(path(tenant, integration), { ...record, ciphertext }, { cas: current.version });
-        this.#cache.delete(key(tenant, integration));
+        await this.#kv.write(at, { ...record, ciphertext }, { cas: current.version });
+        this.#cache.delete(key(tenant, integration, account));
         return true;
       } catch (err) {
         if (!isKeygateError(err, 'conflict')) throw err;
@@ -215,29 +224,39 @@ export class CredentialStore {
     throw new KeygateError('conflict');
   }
 
-  async #readDecrypted(tenant: string, integration: string): Promise<Credential> {
-    const record = await this.#kv.read<StoredRecord>(path(tenant, integration));
+  async #readDecrypted(tenant: string, integration: string, account: string): Promise<Credential> {
+    const record = await this.#kv.read<StoredRecord>(path(tenant, integration, account));
     if (!record) throw new KeygateError('credential_not_found');
     const stored = record.data;
-    const plaintext = await this.#transit.decrypt(tenant, integration, stored.ciphertext);
+    const plaintext = await this.#transit.decrypt(
+      tenant,
+      transitContext(integration, account),
+      stored.ciphertext,
+    );
     let secret: CredentialSecret;
     try {
       secret = JSON.parse(plaintext) as CredentialSecret;
     } catch {
       throw new KeygateError('credential_undecryptable');
     }
-    return fromRecord(tenant, integration, stored, secret, record.version);
+    return fromRecord(tenant, integration, stored, secret, record.version, account);
   }
 
-  async #writeCustomMetadata(tenant: string, integration: string, record: StoredRecord): Promise<void> {
+  async #writeCustomMetadata(
+    tenant: string,
+    integration: string,
+    account: string,
+    record: StoredRecord,
+  ): Promise<void> {
     try {
-      await this.#kv.writeMetadata(path(tenant, integration), toCustomMetadata(record));
+      await this.#kv.writeMetadata(path(tenant, integration, account), toCustomMetadata(record));
     } catch (err) {
       // The record itself is written; only the listing hint lags. Log and go on.
       this.#logger.warn('could not write credential custom_metadata', {
         event: 'credential_metadata_write_failed',
         tenant,
         integration,
+        account,
         errorCode: isKeygateError(err) ? err.code : 'unknown',
       });
     }
@@ -247,22 +266,6 @@ export class CredentialStore {
 function notFoundAsUndefined(err: unknown): undefined {
   if (isKeygateError(err, 'credential_not_found')) return undefined;
   throw err;
-}
-
-function fromCustomMetadata(
-  tenant: string,
-  integration: string,
-  meta: { version: number; customMetadata: Record<string, string> },
-): CredentialListing {
-  const c = meta.customMetadata;
-  return {
-    tenant,
-    integration,
-    authType: (c['authType'] ?? 'api_key') as CredentialListing['authType'],
-    status: (c['status'] ?? 'active') as CredentialListing['status'],
-    expiresAt: c['expiresAt'] ? c['expiresAt'] : null,
-    version: meta.version,
-  };
 }
 
 /** The store with its Vault parts (KV v2 and Transit) built on one Vault session. */

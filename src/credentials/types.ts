@@ -15,6 +15,8 @@ export interface CredentialSecret {
 export interface CredentialMetadata {
   tenant: string;
   integration: string;
+  /** Which of the tenant's accounts at this integration; `default` unless one was named. */
+  account: string;
   authType: AuthType;
   status: CredentialStatus;
   /** ISO 8601, or null for credentials that do not expire (API keys). */
@@ -35,6 +37,7 @@ export interface Credential extends CredentialMetadata {
 export interface CredentialListing {
   tenant: string;
   integration: string;
+  account: string;
   authType: AuthType;
   status: CredentialStatus;
   expiresAt: string | null;

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { KeygateEvent } from './catalogue.ts';
 import type { EventLog } from './event-log.ts';
+import { adminDoc, adminErrors } from '../http/schemas.ts';
 
 export interface EventsRouteDeps {
   events: EventLog;
@@ -23,7 +24,20 @@ export function sseRoute(app: FastifyInstance, { events, heartbeatMs }: EventsRo
     done();
   });
 
-  app.get('/events', (request, reply) => {
+  const schema = {
+    ...adminDoc(
+      'Lifecycle events as server-sent events',
+      'event: is the event name, data: JSON with at least tenant and integration. Resume with Last-Event-ID.',
+    ),
+    response: {
+      200: {
+        description: 'An endless text/event-stream.',
+        content: { 'text/event-stream': { schema: { type: 'string' } } },
+      },
+      ...adminErrors(),
+    },
+  };
+  app.get('/events', { schema }, (request, reply) => {
     const header = request.headers['last-event-id'];
     const lastEventId = typeof header === 'string' && header.length <= 64 ? header : undefined;
     reply.hijack();

@@ -29,11 +29,11 @@ export interface FleetDeps {
 export function setupFleet(deps: FleetDeps): FleetSync | undefined {
   const { config, kv, bus, logger, keys, store, scheduler, resync } = deps;
   if (config.fleet.pollSeconds <= 0) return undefined;
-  const follow = async (tenant: string, integration: string) => {
+  const follow = async (tenant: string, integration: string, account: string) => {
     try {
-      scheduler.track(await store.metadata(tenant, integration));
+      scheduler.track(await store.metadata(tenant, integration, account));
     } catch (err) {
-      if (isKeygateError(err, 'credential_not_found')) scheduler.cancel(tenant, integration);
+      if (isKeygateError(err, 'credential_not_found')) scheduler.cancel(tenant, integration, account);
       // Anything else (Vault down): the next full resync puts the schedule right.
     }
   };
@@ -45,8 +45,8 @@ export function setupFleet(deps: FleetDeps): FleetSync | undefined {
     kept: config.fleet.changesKept,
     evict: (change: Change) => {
       if (change.kind === 'key') return keys.evict(change.id);
-      store.invalidate(change.tenant, change.integration);
-      void follow(change.tenant, change.integration);
+      store.invalidate(change.tenant, change.integration, change.account);
+      void follow(change.tenant, change.integration, change.account);
     },
     evictAll: () => {
       logger.info('fell behind the fleet changes; dropping every cache', { event: 'fleet_caches_dropped' });

@@ -1,3 +1,4 @@
+import pLimit from 'p-limit';
 import { StaleCache } from '../cache/stale-cache.ts';
 import { KeygateError, isKeygateError } from '../errors.ts';
 import type { KvStore } from '../vault/kv.ts';
@@ -112,6 +113,17 @@ export class CallerKeys {
   /** Forgets every cached key. */
   clearCache(): void {
     this.#cache.clear();
+  }
+
+  /** Every key's id, name, scope and creation time, oldest first; never a secret or digest. */
+  async list(): Promise<KeyInfo[]> {
+    const ids = (await this.#kv.list('keys/')).filter((id) => !id.endsWith('/'));
+    const limit = pLimit(8);
+    const found = await Promise.all(ids.map((id) => limit(() => this.#read(id))));
+    return found
+      .filter((k): k is StoredKey => k !== undefined)
+      .map(({ salt: _salt, hash: _hash, ...info }) => info)
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
   }
 
   /** The key's record when `presented` is a valid key, else undefined (a 401). */

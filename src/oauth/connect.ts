@@ -1,5 +1,6 @@
 import * as oauth from 'oauth4webapi';
 import type { Config } from '../config/schema.ts';
+import { DEFAULT_ACCOUNT, transitContext } from '../credentials/accounts.ts';
 import { assertNames } from '../credentials/names.ts';
 import type { CredentialStore } from '../credentials/store.ts';
 import type { CredentialMetadata } from '../credentials/types.ts';
@@ -13,6 +14,8 @@ import { TokenEndpointError, endpoints, requestTokens } from './token-client.ts'
 interface PendingConnect {
   tenant: string;
   integration: string;
+  /** Absent in a flow started before accounts existed: `default`. */
+  account?: string;
   /** The PKCE verifier, encrypted with the tenant's Transit key like any credential. */
   verifierCiphertext: string;
   redirectUri: string;
@@ -47,9 +50,10 @@ export class ConnectFlow {
   async start(
     tenant: string,
     integration: string,
-    options: { scopes?: string[] | undefined; fallbackCallbackUrl: string },
+    options: { scopes?: string[] | undefined; account?: string | undefined; fallbackCallbackUrl: string },
   ): Promise<{ authorizationUrl: string; state: string; expiresAt: string }> {
-    assertNames(tenant, integration);
+    const account = options.account ?? DEFAULT_ACCOUNT;
+    assertNames(tenant, integration, account);
     const { config, kv, transit } = this.#deps;
     const auth = config.integrations[integration]?.auth;
     if (!auth) throw new KeygateError('unknown_integration');
@@ -64,7 +68,8 @@ export class ConnectFlow {
     const pending: PendingConnect = {
       tenant,
       integration,
-      verifierCiphertext: await transit.encrypt(tenant, integration, verifier),
+      account,
+      verifierCiphertext: await transit.encrypt(tenant, transitContext(integration, account), verifier),
       redirectUri,
       scopes,
       expiresAt,
@@ -89,6 +94,7 @@ export class ConnectFlow {
     const { config, transit, store, schedule, kv } = this.#deps;
     try {
       const { tenant, integration } = pending;
+      const account = pending.account ?? DEFAULT_ACCOUNT;
       const auth = config.integrations[integration]?.auth;
       if (!auth || auth.type !== 'oauth2') throw new KeygateError('connect_unsupported');
       const { as, client } = endpoints(auth);
@@ -99,7 +105,11 @@ export class ConnectFlow {
         // `error=access_denied` and the like; the provider's description is not echoed.
         throw new KeygateError('oauth_denied');
       }
-      const codeVerifier = await transit.decrypt(tenant, integration, pending.verifierCiphertext);
+      const codeVerifier = await transit.decrypt(
+        tenant,
+        transitContext(integration, account),
+        pending.verifierCiphertext,
+      );
       const tokens = await requestTokens(
         auth,
         { type: 'authorization_code', callback, redirectUri: pending.redirectUri, codeVerifier },
@@ -117,17 +127,23 @@ export class ConnectFlow {
         secret: _secret,
         version: _version,
         ...metadata
-      } = await store.put(tenant, integration, {
-        authType: 'oauth2',
-        secret: {
-          accessToken: tokens.accessToken,
-          tokenType: tokens.tokenType,
-          ...(tokens.refreshToken === undefined ? {} : { refreshToken: tokens.refreshToken }),
+      } = await store.put(
+        tenant,
+        integration,
+        {
+          authType: 'oauth2',
+          secret: {
+            accessToken: tokens.accessToken,
+            tokenType: tokens.tokenType,
+            ...(tokens.refreshToken === undefined ? {} : { refreshToken: tokens.refreshToken }),
+          },
+          expiresAt: tokens.expiresAt,
+          scopes: tokens.scopes ?? pending.scopes,
+          lastRefreshedAt: now,
         },
-        expiresAt: tokens.expiresAt,
-        scopes: tokens.scopes ?? pending.scopes,
-        lastRefreshedAt: now,
-      });
+        {},
+        account,
+      );
       schedule?.track(metadata);
       return metadata;
     } finally {

@@ -15,7 +15,14 @@ export class Metrics {
 
   /** GET /metrics in the Prometheus text format. */
   route(app: FastifyInstance): void {
-    app.get('/metrics', async (_request, reply) => {
+    const schema = {
+      tags: ['ops'],
+      summary: 'Prometheus metrics (text exposition format)',
+      response: {
+        200: { description: 'Metrics.', content: { 'text/plain': { schema: { type: 'string' } } } },
+      },
+    };
+    app.get('/metrics', { schema }, async (_request, reply) => {
       reply.header('content-type', this.registry.contentType);
       return this.registry.metrics();
     });

@@ -29,6 +29,7 @@ export function writeAuditLine(
     // Raw from the URL, so possibly not a name at all (then the answer was a 400).
     tenant: state.tenant.slice(0, 64),
     integration: state.integration.slice(0, 64),
+    account: state.account,
     method: state.method,
     path: state.path.length > MAX_PATH ? `${state.path.slice(0, MAX_PATH)}…` : state.path,
     status,

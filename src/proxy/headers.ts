@@ -17,8 +17,9 @@ const HOP_BY_HOP = new Set([
   'http2-settings',
 ]);
 
-// Where callers put credentials (their Keygate key among them); never forwarded.
-const CALLER_CREDENTIALS = ['authorization', 'x-api-key', 'proxy-authorization'];
+// Where callers put credentials (their Keygate key among them), and Keygate's own
+// request headers (`keygate-account`); never forwarded.
+const CALLER_CREDENTIALS = ['authorization', 'x-api-key', 'proxy-authorization', 'keygate-account'];
 
 /** Header names the `connection` header lists: hop-by-hop too (RFC 9110 §7.6.1). */
 function listedInConnection(headers: Headers): Set<string> {

@@ -12,6 +12,7 @@ import type { CallerKeys } from '../keys/key-store.ts';
 import type { Logger } from '../observability/logger.ts';
 import { USER_HEADER, subjectOf } from '../reauth/identity.ts';
 import type { ReauthResponder } from '../reauth/responder.ts';
+import { accountOf } from './account.ts';
 import { attemptHooks, sendAttempt, type AttemptDeps } from './attempt.ts';
 import { writeAuditLine } from './audit.ts';
 import { takeBody } from './body.ts';
@@ -28,7 +29,7 @@ import { Upstreams } from './upstreams.ts';
 export interface ProxyDeps {
   config: Readonly<Config>;
   logger: Logger;
-  store: { get(tenant: string, integration: string): Promise<Credential> };
+  store: { get(tenant: string, integration: string, account?: string): Promise<Credential> };
   keys: CallerKeys;
   /** The scheduler's refresh; without it an upstream 401 is passed through. */
   refresher?: CredentialRefresher | undefined;
@@ -91,6 +92,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
     const state: ProxyState = {
       tenant: target?.tenant ?? '',
       integration: target?.integration ?? '',
+      account: 'default',
       method: request.method,
       path: target?.rest || '/',
       startedAt: performance.now(),
@@ -119,6 +121,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
     if (!target || !NAME.test(target.tenant) || !NAME.test(target.integration)) {
       throw new KeygateError('invalid_name');
     }
+    state.account = accountOf(request.headers);
     const key = await authenticateThrottled(
       throttle,
       request.ip,
@@ -134,7 +137,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
     const path = upstreamPath(upstream.basePath, target.rest);
     assertWithinBase(upstream.origin, upstream.basePath, path);
     const reauthing = reauth?.covers(target.integration) ? reauth : undefined;
-    const found = await store.get(target.tenant, target.integration).catch((err: unknown) => {
+    const found = await store.get(target.tenant, target.integration, state.account).catch((err: unknown) => {
       if (reauthing && isKeygateError(err, 'credential_not_found')) return undefined;
       throw err;
     });
@@ -211,11 +214,10 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
 }
 
 function reauthContext(request: FastifyRequest, state: ProxyState) {
-  const account = request.headers['keygate-account'];
   return {
     tenant: state.tenant,
     integration: state.integration,
-    account: typeof account === 'string' && NAME.test(account) ? account : 'default',
+    account: state.account,
     keyId: state.caller ?? '',
     subject: subjectOf(request.headers[USER_HEADER]),
   };
@@ -236,9 +238,14 @@ function isExpired(credential: Credential): boolean {
  * request goes out with what there is, and the 401 path decides.
  */
 async function refreshExpired(refresher: CredentialRefresher, credential: Credential): Promise<Credential> {
-  const { tenant, integration, secret } = credential;
+  const { tenant, integration, account, secret } = credential;
   return refresher
-    .refresh(tenant, integration, { reason: 'unauthorized', staleAccessToken: secret.accessToken ?? '' })
+    .refresh(
+      tenant,
+      integration,
+      { reason: 'unauthorized', staleAccessToken: secret.accessToken ?? '' },
+      account,
+    )
     .catch(() => credential);
 }
 
@@ -248,10 +255,12 @@ async function refreshOnce(
   ready: ReadyState,
 ): Promise<Credential | KeygateError> {
   try {
-    return await refresher.refresh(state.tenant, state.integration, {
-      reason: 'unauthorized',
-      staleAccessToken: ready.token,
-    });
+    return await refresher.refresh(
+      state.tenant,
+      state.integration,
+      { reason: 'unauthorized', staleAccessToken: ready.token },
+      state.account,
+    );
   } catch (err) {
     // The refresher's own codes say what happened (revoked grant, token endpoint down, Vault down).
     return isKeygateError(err) ? err : new KeygateError('credential_refresh_failed', { cause: err });

@@ -12,5 +12,6 @@ export interface CredentialRefresher {
     tenant: string,
     integration: string,
     options: { reason: 'unauthorized'; staleAccessToken: string },
+    account?: string,
   ): Promise<Credential>;
 }

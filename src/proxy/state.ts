@@ -8,6 +8,8 @@ import type { Upstream } from './upstreams.ts';
 export interface ProxyState {
   tenant: string;
   integration: string;
+  /** From `keygate-account`, once the preHandler has read it; `default` until then. */
+  account: string;
   method: string;
   /** The caller's path below the integration, without query string: what the audit line shows. */
   path: string;

@@ -6,6 +6,7 @@ import { verifyAssertion } from './identity.ts';
 import type { ConnectLink, ConnectLinks } from './links.ts';
 import { PAGE_HEADERS, confirmPage, identityPage, invalidPage } from './page.ts';
 import { publicOrigin } from './responder.ts';
+import { IDENTIFIED_SCHEMA, REDEEM_LINK_SCHEMA, SHOW_LINK_SCHEMA } from './schemas.ts';
 
 export interface ConnectPageDeps {
   config: Readonly<Config>;
@@ -51,6 +52,7 @@ export async function connectPageRoutes(
   // The link is spent: on to the provider through the connect flow.
   const toProvider = async (request: FastifyRequest, reply: FastifyReply, link: ConnectLink) => {
     const started = await connect.start(link.tenant, link.integration, {
+      account: link.account,
       fallbackCallbackUrl: `${request.protocol}://${request.host}/oauth/callback`,
     });
     return reply
@@ -59,19 +61,24 @@ export async function connectPageRoutes(
       .send('');
   };
 
-  app.get<{ Params: { id: string } }>('/connect/:id', async (request, reply) => {
-    try {
-      const link = await links.get(request.params.id);
-      if (!identity) return page(reply, 200, confirmPage(link));
-      const returnTo = `${publicOrigin(config, request)}/connect/${link.id}/identified`;
-      return page(reply, 200, identityPage(link, identity.url, returnTo));
-    } catch (err) {
-      return refused(reply, err);
-    }
-  });
+  app.get<{ Params: { id: string } }>(
+    '/connect/:id',
+    { schema: SHOW_LINK_SCHEMA },
+    async (request, reply) => {
+      try {
+        const link = await links.get(request.params.id);
+        if (!identity) return page(reply, 200, confirmPage(link));
+        const returnTo = `${publicOrigin(config, request)}/connect/${link.id}/identified`;
+        return page(reply, 200, identityPage(link, identity.url, returnTo));
+      } catch (err) {
+        return refused(reply, err);
+      }
+    },
+  );
 
   app.get<{ Params: { id: string }; Querystring: { assertion?: string } }>(
     '/connect/:id/identified',
+    { schema: IDENTIFIED_SCHEMA },
     async (request, reply) => {
       if (!identity) throw new KeygateError('not_found');
       try {
@@ -89,21 +96,25 @@ export async function connectPageRoutes(
     },
   );
 
-  app.post<{ Params: { id: string }; Body: unknown }>('/connect/:id', async (request, reply) => {
-    // With reauth.identity the application's sign-in is the binding; a code is not accepted.
-    if (identity) throw new KeygateError('not_found');
-    const form = request.body instanceof URLSearchParams ? request.body : new URLSearchParams();
-    const { id } = request.params;
-    try {
-      return await toProvider(request, reply, await links.redeem(id, form.get('code') ?? ''));
-    } catch (err) {
-      if (isKeygateError(err, 'connect_code_invalid')) {
-        // Show the page again while the link lives (wrong codes are counted and end it).
-        const live = await links.get(id).catch(() => undefined);
-        if (live) return page(reply, 400, confirmPage(live, err.message), err.code);
-        return page(reply, 410, invalidPage(ERRORS.connect_link_invalid.message), 'connect_link_invalid');
+  app.post<{ Params: { id: string }; Body: unknown }>(
+    '/connect/:id',
+    { schema: REDEEM_LINK_SCHEMA },
+    async (request, reply) => {
+      // With reauth.identity the application's sign-in is the binding; a code is not accepted.
+      if (identity) throw new KeygateError('not_found');
+      const form = request.body instanceof URLSearchParams ? request.body : new URLSearchParams();
+      const { id } = request.params;
+      try {
+        return await toProvider(request, reply, await links.redeem(id, form.get('code') ?? ''));
+      } catch (err) {
+        if (isKeygateError(err, 'connect_code_invalid')) {
+          // Show the page again while the link lives (wrong codes are counted and end it).
+          const live = await links.get(id).catch(() => undefined);
+          if (live) return page(reply, 400, confirmPage(live, err.message), err.code);
+          return page(reply, 410, invalidPage(ERRORS.connect_link_invalid.message), 'connect_link_invalid');
+        }
+        return refused(reply, err);
       }
-      return refused(reply, err);
-    }
-  });
+    },
+  );
 }

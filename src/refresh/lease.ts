@@ -1,3 +1,4 @@
+import { DEFAULT_ACCOUNT } from '../credentials/accounts.ts';
 import { isKeygateError } from '../errors.ts';
 import type { KvRecord } from '../vault/kv.ts';
 
@@ -23,7 +24,8 @@ export type Acquired = { lease: Lease } | { heldUntil: number };
 
 /**
  * Refresh leases across replicas, one KV record per credential at
- * `leases/<tenant>/<integration>` holding `{holder, expiresAt}`.
+ * `leases/<tenant>/<integration>` (the default account; another account one level
+ * deeper, `.../<account>`, as credentials are) holding `{holder, expiresAt}`.
  *
  * Acquiring is a check-and-set write: `cas: 0` when there has never been a lease,
  * or `cas: <version>` over a lease whose time has passed; a lost race is a
@@ -51,8 +53,8 @@ export class LeaseManager {
   }
 
   /** Takes the lease for a credential, or says until when another replica holds it. */
-  async tryAcquire(tenant: string, integration: string): Promise<Acquired> {
-    const path = leasePath(tenant, integration);
+  async tryAcquire(tenant: string, integration: string, account = DEFAULT_ACCOUNT): Promise<Acquired> {
+    const path = leasePath(tenant, integration, account);
     const current = await this.#kv.read(path);
     const now = this.#now();
     if (current) {
@@ -141,6 +143,7 @@ export class Lease {
   }
 }
 
-export function leasePath(tenant: string, integration: string): string {
-  return `leases/${tenant}/${integration}`;
+export function leasePath(tenant: string, integration: string, account = DEFAULT_ACCOUNT): string {
+  const base = `leases/${tenant}/${integration}`;
+  return account === DEFAULT_ACCOUNT ? base : `${base}/${account}`;
 }

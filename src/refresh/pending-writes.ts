@@ -1,4 +1,5 @@
 import type { Config } from '../config/schema.ts';
+import { credentialKey } from '../credentials/accounts.ts';
 import type { Credential, CredentialWrite } from '../credentials/types.ts';
 import { isKeygateError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -42,8 +43,8 @@ export class PendingWrites {
   }
 
   /** The refreshed credential still waiting to be written, if any. */
-  get(tenant: string, integration: string): Credential | undefined {
-    return this.#entries.get(`${tenant}/${integration}`);
+  get(tenant: string, integration: string, account: string): Credential | undefined {
+    return this.#entries.get(credentialKey(tenant, integration, account));
   }
 
   get size(): number {
@@ -51,8 +52,8 @@ export class PendingWrites {
   }
 
   start(pending: PendingWrite): void {
-    const { tenant, integration } = pending.credential;
-    this.#entries.set(`${tenant}/${integration}`, pending.credential);
+    const { tenant, integration, account } = pending.credential;
+    this.#entries.set(credentialKey(tenant, integration, account), pending.credential);
     void this.#loop(pending);
   }
 
@@ -70,9 +71,9 @@ export class PendingWrites {
 
   async #loop(pending: PendingWrite): Promise<void> {
     const { store, refresh, logger, emit } = this.#deps;
-    const { tenant, integration } = pending.credential;
-    const key = `${tenant}/${integration}`;
-    const base = { tenant, integration, reason: pending.reason, attempt: pending.attempt };
+    const { tenant, integration, account } = pending.credential;
+    const key = credentialKey(tenant, integration, account);
+    const base = { tenant, integration, account, reason: pending.reason, attempt: pending.attempt };
     let delay = refresh.minBackoffMs;
     let failures = 1; // the refresher's own write already failed once
     let reported = false;
@@ -83,6 +84,7 @@ export class PendingWrites {
         event: 'refresh_persist_failed',
         tenant,
         integration,
+        account,
         errorCode: error,
       });
       emit('refresh-failed', { ...base, permanent: false, persisted: false, error });
@@ -95,13 +97,14 @@ export class PendingWrites {
       try {
         // Keep other replicas off the old refresh token while Vault is away; ignore a lost lease.
         await pending.lease.ensure(refresh.tokenTimeoutMs).catch(() => false);
-        const written = await store.put(tenant, integration, pending.write, { cas: pending.cas });
+        const written = await store.put(tenant, integration, pending.write, { cas: pending.cas }, account);
         this.#entries.delete(key);
         await pending.lease.release();
         logger.info('refreshed credential written to Vault after retries', {
           event: 'refresh_persisted_late',
           tenant,
           integration,
+          account,
           failures,
         });
         emit('refresh-success', { ...base, expiresAt: written.expiresAt ?? '', persisted: true });
@@ -110,7 +113,7 @@ export class PendingWrites {
         if (isKeygateError(err, 'conflict')) {
           // Replaced meanwhile (an operator stored a new credential): theirs wins.
           this.#entries.delete(key);
-          store.invalidate(tenant, integration);
+          store.invalidate(tenant, integration, account);
           await pending.lease.release();
           report('conflict');
           return;

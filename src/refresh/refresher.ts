@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { AuthConfig, Config } from '../config/schema.ts';
+import { DEFAULT_ACCOUNT, credentialKey } from '../credentials/accounts.ts';
 import type { CredentialStore } from '../credentials/store.ts';
 import type { Credential } from '../credentials/types.ts';
 import { KeygateError, isKeygateError } from '../errors.ts';
@@ -87,13 +88,18 @@ export class Refresher extends EventEmitter {
    * concurrent caller or another replica). Permanent failure: status needs_reauth and
    * `credential_refresh_failed`; transient failure after retries: `token_endpoint_unavailable`.
    */
-  refresh(tenant: string, integration: string, options: RefreshOptions): Promise<Credential> {
-    const pending = this.#pending.get(tenant, integration);
+  refresh(
+    tenant: string,
+    integration: string,
+    options: RefreshOptions,
+    account = DEFAULT_ACCOUNT,
+  ): Promise<Credential> {
+    const pending = this.#pending.get(tenant, integration, account);
     if (pending) return Promise.resolve(pending);
-    const key = `${tenant}/${integration}`;
+    const key = credentialKey(tenant, integration, account);
     let flight = this.#inflight.get(key);
     if (!flight) {
-      flight = this.#run(tenant, integration, options).finally(() => this.#inflight.delete(key));
+      flight = this.#run(tenant, integration, account, options).finally(() => this.#inflight.delete(key));
       this.#inflight.set(key, flight);
     }
     return flight;
@@ -115,7 +121,12 @@ export class Refresher extends EventEmitter {
     this.#pending.close();
   }
 
-  async #run(tenant: string, integration: string, options: RefreshOptions): Promise<Credential> {
+  async #run(
+    tenant: string,
+    integration: string,
+    account: string,
+    options: RefreshOptions,
+  ): Promise<Credential> {
     const auth = this.#config.integrations[integration]?.auth;
     if (!auth) throw new KeygateError('unknown_integration');
     if (auth.type === 'api_key') {
@@ -128,14 +139,14 @@ export class Refresher extends EventEmitter {
     // needs (one token request and one Vault write); past that the holder is likely dead,
     // and the caller is better served by an error it can retry than by a minute of silence.
     const giveUpAt = startedAt + (options.reason === 'unauthorized' ? this.#leaseMargin() : 2 * leaseMs);
-    let current = await this.#store.read(tenant, integration);
+    let current = await this.#store.read(tenant, integration, account);
     for (;;) {
       if (this.#satisfied(current, options, startedAt)) return current;
       if (current.status === 'needs_reauth') throw needsReauth();
-      const acquired = await this.#leases.tryAcquire(tenant, integration);
+      const acquired = await this.#leases.tryAcquire(tenant, integration, account);
       if ('lease' in acquired) {
         try {
-          return await this.#underLease(tenant, integration, auth, options, startedAt, acquired.lease);
+          return await this.#underLease(current, auth, options, startedAt, acquired.lease);
         } catch (err) {
           if (!(err instanceof LeaseLost)) throw err;
         }
@@ -149,13 +160,12 @@ export class Refresher extends EventEmitter {
         const wait = Math.min(250, Math.max(10, acquired.heldUntil - this.#now()));
         await new Promise((resolve) => setTimeout(resolve, wait + Math.random() * 50));
       }
-      current = await this.#store.read(tenant, integration);
+      current = await this.#store.read(tenant, integration, account);
     }
   }
 
   async #underLease(
-    tenant: string,
-    integration: string,
+    { tenant, integration, account }: Credential,
     auth: AuthConfig,
     options: RefreshOptions,
     startedAt: number,
@@ -164,7 +174,7 @@ export class Refresher extends EventEmitter {
     let keepLease = false;
     try {
       // Read again under the lease: another replica may have refreshed it just before.
-      const fresh = await this.#store.read(tenant, integration);
+      const fresh = await this.#store.read(tenant, integration, account);
       if (this.#satisfied(fresh, options, startedAt)) return fresh;
       if (fresh.status === 'needs_reauth') throw needsReauth();
       let attempt = 1;
@@ -184,6 +194,7 @@ export class Refresher extends EventEmitter {
             this.#emit('refresh-retry', {
               tenant,
               integration,
+              account,
               reason: options.reason,
               attempt: n,
               delayMs,
@@ -195,9 +206,9 @@ export class Refresher extends EventEmitter {
         return await this.#fail(fresh, options, attempt, err);
       }
       const { next, write } = refreshed(fresh, tokens, new Date(this.#now()).toISOString());
-      const base = { tenant, integration, reason: options.reason, attempt };
+      const base = { tenant, integration, account, reason: options.reason, attempt };
       try {
-        const written = await this.#store.put(tenant, integration, write, { cas: fresh.version });
+        const written = await this.#store.put(tenant, integration, write, { cas: fresh.version }, account);
         this.#emit('refresh-success', { ...base, expiresAt: written.expiresAt ?? '', persisted: true });
         return written;
       } catch (err) {
@@ -207,9 +218,10 @@ export class Refresher extends EventEmitter {
             event: 'refresh_superseded',
             tenant,
             integration,
+            account,
           });
-          this.#store.invalidate(tenant, integration);
-          return await this.#store.read(tenant, integration);
+          this.#store.invalidate(tenant, integration, account);
+          return await this.#store.read(tenant, integration, account);
         }
         // Vault would not take it: serve it from memory and keep trying (and the lease).
         this.#store.prime(next);
@@ -223,19 +235,24 @@ export class Refresher extends EventEmitter {
   }
 
   async #fail(current: Credential, options: RefreshOptions, attempt: number, err: unknown): Promise<never> {
-    const { tenant, integration } = current;
-    const base = { tenant, integration, reason: options.reason, attempt, error: failureCode(err) };
+    const { tenant, integration, account } = current;
+    const base = { tenant, integration, account, reason: options.reason, attempt, error: failureCode(err) };
     const permanent = err instanceof TokenEndpointError && !err.transient;
     if (err instanceof TokenEndpointError) {
       await this.#store
-        .setStatus(tenant, integration, permanent ? 'needs_reauth' : 'refresh_failed', {
-          cas: current.version,
-        })
+        .setStatus(
+          tenant,
+          integration,
+          permanent ? 'needs_reauth' : 'refresh_failed',
+          { cas: current.version },
+          account,
+        )
         .catch((statusErr: unknown) =>
           this.#logger.warn('could not record the refresh failure in Vault', {
             event: 'refresh_status_write_failed',
             tenant,
             integration,
+            account,
             errorCode: isKeygateError(statusErr) ? statusErr.code : 'unknown',
           }),
         );

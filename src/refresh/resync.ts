@@ -1,3 +1,4 @@
+import { credentialKey } from '../credentials/accounts.ts';
 import type { CredentialListing } from '../credentials/types.ts';
 import { isKeygateError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -47,14 +48,15 @@ export class ScheduleResync {
     const seen = new Set<string>();
     let changed = 0;
     for (const listing of listings) {
-      seen.add(`${listing.tenant}/${listing.integration}`);
+      seen.add(credentialKey(listing.tenant, listing.integration, listing.account));
       if (scheduler.reflects(listing)) continue;
       scheduler.track(listing);
       changed += 1;
     }
     let removed = 0;
-    for (const [tenant, integration] of [...scheduler.known()]) {
-      if (!seen.has(`${tenant}/${integration}`) && scheduler.cancel(tenant, integration)) removed += 1;
+    for (const [tenant, integration, account] of [...scheduler.known()]) {
+      const key = credentialKey(tenant, integration, account);
+      if (!seen.has(key) && scheduler.cancel(tenant, integration, account)) removed += 1;
     }
     if (changed + removed > 0) {
       logger.info('refresh schedule resynced', { event: 'refresh_resynced', changed, removed });

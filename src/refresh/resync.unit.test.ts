@@ -23,6 +23,7 @@ describe('ScheduleResync', () => {
     const listing = (tenant: string, extra: Partial<CredentialListing> = {}): CredentialListing => ({
       tenant,
       integration: 'crm',
+      account: 'default',
       authType: 'oauth2',
       status: 'active',
       expiresAt: new Date(Date.now() + HOUR).toISOString(),

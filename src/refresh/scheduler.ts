@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { Config } from '../config/schema.ts';
+import { DEFAULT_ACCOUNT, credentialKey } from '../credentials/accounts.ts';
 import type { Credential, CredentialListing, CredentialStatus } from '../credentials/types.ts';
 import { isKeygateError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -14,7 +15,7 @@ import type { Refresher } from './refresher.ts';
 export type Trackable = Pick<
   CredentialListing,
   'tenant' | 'integration' | 'authType' | 'status' | 'expiresAt'
->;
+> & { /** `default` when absent. */ account?: string };
 
 export interface SchedulerDeps {
   refresher: {
@@ -34,6 +35,7 @@ const LOAD_SLICE = 10_000;
 interface Entry extends HeapItem {
   tenant: string;
   integration: string;
+  account: string;
   status: CredentialStatus;
   /** Consecutive failed scheduled refreshes; the next attempt is failures + 1. */
   failures: number;
@@ -134,11 +136,12 @@ export class RefreshScheduler extends EventEmitter {
 
   #track(credential: Trackable, justRefreshed: boolean): void {
     if (this.#stopped) return;
+    const account = credential.account ?? DEFAULT_ACCOUNT;
     if (credential.authType === 'api_key' || !this.#refreshable(credential.integration)) {
-      this.cancel(credential.tenant, credential.integration);
+      this.cancel(credential.tenant, credential.integration, account);
       return;
     }
-    const entry = this.#entry(credential.tenant, credential.integration);
+    const entry = this.#entry(credential.tenant, credential.integration, account);
     this.#setStatus(entry, credential.status);
     if (entry.running) return; // its outcome reschedules it
     const due = this.#dueOf(credential, justRefreshed);
@@ -161,7 +164,9 @@ export class RefreshScheduler extends EventEmitter {
 
   /** True when the schedule already reflects this listing: same status, same due time. */
   reflects(credential: Trackable): boolean {
-    const entry = this.#entries.get(`${credential.tenant}/${credential.integration}`);
+    const entry = this.#entries.get(
+      credentialKey(credential.tenant, credential.integration, credential.account),
+    );
     if (!entry) return credential.authType === 'api_key' || !this.#refreshable(credential.integration);
     if (entry.running) return true;
     if (entry.status !== credential.status) return false;
@@ -169,14 +174,20 @@ export class RefreshScheduler extends EventEmitter {
     return due === undefined ? !this.#heap.has(entry) : this.#heap.has(entry) && entry.due === due;
   }
 
-  /** Every credential the scheduler knows, as [tenant, integration]. */
-  *known(): IterableIterator<[string, string]> {
-    for (const entry of this.#entries.values()) yield [entry.tenant, entry.integration];
+  /** Every credential the scheduler knows, as [tenant, integration, account]. */
+  *known(): IterableIterator<[string, string, string]> {
+    for (const entry of this.#entries.values()) yield [entry.tenant, entry.integration, entry.account];
+  }
+
+  /** When the credential's next scheduled refresh is due (ms since the epoch), if it is scheduled. */
+  dueAt(tenant: string, integration: string, account = DEFAULT_ACCOUNT): number | undefined {
+    const entry = this.#entries.get(credentialKey(tenant, integration, account));
+    return entry && this.#heap.has(entry) ? entry.due : undefined;
   }
 
   /** Removes a credential from the schedule (deleted, or replaced by an API key). */
-  cancel(tenant: string, integration: string): boolean {
-    const entry = this.#entries.get(`${tenant}/${integration}`);
+  cancel(tenant: string, integration: string, account = DEFAULT_ACCOUNT): boolean {
+    const entry = this.#entries.get(credentialKey(tenant, integration, account));
     if (!entry) return false;
     const wasScheduled = this.#heap.remove(entry);
     this.#forget(entry);
@@ -202,13 +213,14 @@ export class RefreshScheduler extends EventEmitter {
   }
 
   async #run(entry: Entry): Promise<void> {
-    const { tenant, integration } = entry;
+    const { tenant, integration, account } = entry;
+    const key = credentialKey(tenant, integration, account);
     let credential: Credential | undefined;
     try {
-      credential = await this.#deps.refresher.refresh(tenant, integration, { reason: 'scheduled' });
+      credential = await this.#deps.refresher.refresh(tenant, integration, { reason: 'scheduled' }, account);
     } catch (err) {
       entry.running = false;
-      if (this.#stopped || this.#entries.get(`${tenant}/${integration}`) !== entry) return;
+      if (this.#stopped || this.#entries.get(key) !== entry) return;
       if (isKeygateError(err, 'credential_not_found')) return this.#forget(entry);
       if (isKeygateError(err, 'credential_refresh_failed')) return this.#setStatus(entry, 'needs_reauth');
       // Transient: try again later. The refresher reported token endpoint failures itself;
@@ -221,6 +233,7 @@ export class RefreshScheduler extends EventEmitter {
           event: 'refresh_scheduled_failed',
           tenant,
           integration,
+          account,
           error,
         });
         this.#emit('refresh-failed', entry, { reason: 'scheduled', permanent: false, error });
@@ -231,20 +244,24 @@ export class RefreshScheduler extends EventEmitter {
     }
     entry.running = false;
     entry.failures = 0;
-    if (this.#stopped || this.#entries.get(`${tenant}/${integration}`) !== entry) return;
+    if (this.#stopped || this.#entries.get(key) !== entry) return;
     this.#track(credential, true);
   }
 
   // Refreshes asked for by others (the proxy's 401 path, an operator) move the schedule too.
   #observe(name: RefreshEventName, event: RefreshEvent): void {
-    const entry = this.#entries.get(`${event.tenant}/${event.integration}`);
+    const account = event.account ?? DEFAULT_ACCOUNT;
+    const entry = this.#entries.get(credentialKey(event.tenant, event.integration, account));
     if (entry?.running) return;
     // A credential refreshed anywhere (even one stored after the start-up listing) is followed.
     if (name === 'refresh-success' && event.expiresAt) {
       if (entry) entry.failures = 0;
-      this.#track({ ...event, authType: 'oauth2', status: 'active', expiresAt: event.expiresAt }, true);
+      this.#track(
+        { ...event, account, authType: 'oauth2', status: 'active', expiresAt: event.expiresAt },
+        true,
+      );
     } else if (name === 'refresh-failed' && event.permanent) {
-      const known = entry ?? this.#entry(event.tenant, event.integration);
+      const known = entry ?? this.#entry(event.tenant, event.integration, account);
       this.#heap.remove(known);
       this.#setStatus(known, 'needs_reauth');
       this.#arm();
@@ -272,11 +289,20 @@ export class RefreshScheduler extends EventEmitter {
     this.#timer.set(this.#stopped ? undefined : this.#heap.peek()?.due);
   }
 
-  #entry(tenant: string, integration: string): Entry {
-    const key = `${tenant}/${integration}`;
+  #entry(tenant: string, integration: string, account: string): Entry {
+    const key = credentialKey(tenant, integration, account);
     let entry = this.#entries.get(key);
     if (!entry) {
-      entry = { tenant, integration, due: 0, index: -1, status: 'active', failures: 0, running: false };
+      entry = {
+        tenant,
+        integration,
+        account,
+        due: 0,
+        index: -1,
+        status: 'active',
+        failures: 0,
+        running: false,
+      };
       this.#entries.set(key, entry);
       this.#statusCounts.active += 1;
     }
@@ -290,8 +316,9 @@ export class RefreshScheduler extends EventEmitter {
   }
 
   #forget(entry: Entry): void {
-    if (this.#entries.get(`${entry.tenant}/${entry.integration}`) !== entry) return;
-    this.#entries.delete(`${entry.tenant}/${entry.integration}`);
+    const key = credentialKey(entry.tenant, entry.integration, entry.account);
+    if (this.#entries.get(key) !== entry) return;
+    this.#entries.delete(key);
     this.#statusCounts[entry.status] -= 1;
   }
 
@@ -299,6 +326,7 @@ export class RefreshScheduler extends EventEmitter {
     const event: RefreshEvent = {
       tenant: entry.tenant,
       integration: entry.integration,
+      account: entry.account,
       time: new Date(this.#now()).toISOString(),
       attempt: entry.failures + 1,
       ...extra,

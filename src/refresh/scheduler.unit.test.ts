@@ -45,6 +45,7 @@ function credential(tenant: string, integration: string, expiresAt: number): Cre
   return {
     tenant,
     integration,
+    account: 'default',
     authType: 'oauth2',
     status: 'active',
     expiresAt: new Date(expiresAt).toISOString(),
@@ -179,7 +180,11 @@ describe('RefreshScheduler', () => {
   });
 
   it('expired tokens at start refresh at once, never more than refresh.concurrency at a time', async () => {
-    const listings = Array.from({ length: 20 }, (_, i) => ({ ...oauth(`t${i}`, -MIN), version: 1 }));
+    const listings = Array.from({ length: 20 }, (_, i) => ({
+      ...oauth(`t${i}`, -MIN),
+      account: 'default',
+      version: 1,
+    }));
     const started = new RefreshScheduler({
       refresher,
       source: { listAll: async () => listings },

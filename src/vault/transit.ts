@@ -8,9 +8,9 @@ const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 
 /**
  * One Transit key per tenant (`<prefix>-<tenant>`, aes256-gcm96, derived), created
- * explicitly on first use because upserts are disabled. Every operation passes the
- * integration as the derivation context, so a ciphertext moved to another
- * integration's record does not decrypt.
+ * explicitly on first use because upserts are disabled. Every operation passes a
+ * derivation context (the integration, plus the account when not `default`: see
+ * credentials/accounts.ts), so a ciphertext moved to another record does not decrypt.
  */
 export class TransitKeys {
   readonly #vault: VaultSession;

@@ -60,6 +60,7 @@ integrations:
     });
     expect(put.status).toBe(200);
     expect(Object.keys(put.body).sort()).toEqual([
+      'account',
       'authType',
       'createdAt',
       'expiresAt',

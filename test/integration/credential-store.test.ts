@@ -53,10 +53,19 @@ describe('credential store on OpenBao', () => {
     const all = await t.store.listAll();
     expect(all.filter((l) => l.tenant === tenant)).toEqual(
       expect.arrayContaining([
-        { tenant, integration: 'github', authType: 'oauth2', status: 'active', expiresAt, version: 1 },
+        {
+          tenant,
+          integration: 'github',
+          account: 'default',
+          authType: 'oauth2',
+          status: 'active',
+          expiresAt,
+          version: 1,
+        },
         {
           tenant,
           integration: 'anthropic',
+          account: 'default',
           authType: 'api_key',
           status: 'active',
           expiresAt: null,

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { parseConfig } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
-import { startKeygate, type Keygate } from '../../src/keygate.ts';
+import { startKeygate, type Keygate, type StartOptions } from '../../src/keygate.ts';
 import { createLogger, type Logger } from '../../src/observability/logger.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -41,9 +41,10 @@ export interface TestKeygate extends Keygate {
 export async function startTestKeygate(
   yaml: string,
   env: Record<string, string | undefined>,
+  options: StartOptions = {},
 ): Promise<TestKeygate> {
   const { logger, lines } = memoryLogger();
-  const keygate = await startKeygate(testConfig(yaml, env), logger);
+  const keygate = await startKeygate(testConfig(yaml, env), logger, options);
   return Object.assign(keygate, { lines });
 }
 

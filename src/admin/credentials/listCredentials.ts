@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AdminDeps } from '../deps.ts';
+import { adminDoc, adminErrors } from '../../http/schemas.ts';
 import { CredentialMetadataSchema, TenantParams } from './schemas.ts';
 
 /** GET /v1/tenants/{tenant}/credentials: the tenant's credentials, metadata only. */
@@ -9,8 +10,12 @@ export function listCredentials(app: FastifyInstance, { store }: AdminDeps): voi
     '/tenants/:tenant/credentials',
     {
       schema: {
+        ...adminDoc('The tenant’s credentials, metadata only'),
         params: TenantParams,
-        response: { 200: Type.Object({ credentials: Type.Array(CredentialMetadataSchema) }) },
+        response: {
+          200: Type.Object({ credentials: Type.Array(CredentialMetadataSchema) }),
+          ...adminErrors('invalid_name', 'vault_error'),
+        },
       },
     },
     async (request) => ({ credentials: await store.list(request.params.tenant) }),

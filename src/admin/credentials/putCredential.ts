@@ -5,41 +5,71 @@ import { assertNames } from '../../credentials/names.ts';
 import type { CredentialWrite } from '../../credentials/types.ts';
 import { injectionProblem } from '../../proxy/injectable.ts';
 import type { AdminDeps } from '../deps.ts';
-import { CredentialMetadataSchema, CredentialParams, PutCredentialBody } from './schemas.ts';
+import { adminDoc, adminErrors } from '../../http/schemas.ts';
+import {
+  CredentialMetadataSchema,
+  PutCredentialBody,
+  accountParam,
+  credentialRoutes,
+  type CredentialRouteParams,
+} from './schemas.ts';
 
 const OAUTH_ONLY = ['accessToken', 'refreshToken', 'expiresIn', 'expiresAt', 'scopes', 'tokenType'] as const;
 
-/** PUT /v1/tenants/{tenant}/credentials/{integration}: store tokens or an API key; answers metadata only. */
+/**
+ * PUT /v1/tenants/{tenant}/credentials/{integration}[/accounts/{account}]: store tokens or
+ * an API key; answers metadata only.
+ */
 export function putCredential(app: FastifyInstance, { store, config, schedule, events }: AdminDeps): void {
-  app.put<{ Params: CredentialParams; Body: PutCredentialBody }>(
-    '/tenants/:tenant/credentials/:integration',
-    {
-      schema: {
-        params: CredentialParams,
-        body: PutCredentialBody,
-        response: { 200: CredentialMetadataSchema },
+  for (const { url, params } of credentialRoutes()) {
+    app.put<{ Params: CredentialRouteParams; Body: PutCredentialBody }>(
+      url,
+      {
+        schema: {
+          ...adminDoc(
+            'Store or replace a credential (the account `default`, or the one named)',
+            'Tokens for OAuth integrations, {"apiKey"} for api_key ones. Answers metadata only.',
+          ),
+          params,
+          body: PutCredentialBody,
+          response: {
+            200: CredentialMetadataSchema,
+            ...adminErrors(
+              'bad_request',
+              'validation_failed',
+              'invalid_name',
+              'unknown_integration',
+              'conflict',
+              'payload_too_large',
+              'vault_error',
+            ),
+          },
+        },
       },
-    },
-    async (request) => {
-      const { tenant, integration } = request.params;
-      assertNames(tenant, integration);
-      const configured = config.integrations[integration];
-      if (!configured) throw new KeygateError('unknown_integration');
-      const write = toWrite(configured, request.body);
-      const { secret: _secret, version: _version, ...metadata } = await store.put(tenant, integration, write);
-      schedule?.track(metadata);
-      const { authType, status, expiresAt } = metadata;
-      events.publish('credential-stored', {
-        tenant,
-        integration,
-        authType,
-        status,
-        expiresAt,
-        source: 'admin',
-      });
-      return metadata;
-    },
-  );
+      async (request) => {
+        const { tenant, integration } = request.params;
+        const account = accountParam(request.params);
+        assertNames(tenant, integration, account);
+        const configured = config.integrations[integration];
+        if (!configured) throw new KeygateError('unknown_integration');
+        const write = toWrite(configured, request.body);
+        const stored = await store.put(tenant, integration, write, {}, account);
+        const { secret: _secret, version: _version, ...metadata } = stored;
+        schedule?.track(metadata);
+        const { authType, status, expiresAt } = metadata;
+        events.publish('credential-stored', {
+          tenant,
+          integration,
+          account,
+          authType,
+          status,
+          expiresAt,
+          source: 'admin',
+        });
+        return metadata;
+      },
+    );
+  }
 }
 
 function toWrite(integration: IntegrationConfig, body: PutCredentialBody): CredentialWrite {

@@ -4,7 +4,13 @@ import { assertNames } from '../../credentials/names.ts';
 import type { Credential, CredentialMetadata } from '../../credentials/types.ts';
 import { KeygateError } from '../../errors.ts';
 import type { Refresher } from '../../refresh/refresher.ts';
-import { CredentialMetadataSchema, CredentialParams } from './schemas.ts';
+import {
+  CredentialMetadataSchema,
+  accountParam,
+  credentialRoutes,
+  type CredentialRouteParams,
+} from './schemas.ts';
+import { adminDoc, adminErrors } from '../../http/schemas.ts';
 
 export interface RefreshRouteDeps {
   config: Readonly<Config>;
@@ -12,20 +18,41 @@ export interface RefreshRouteDeps {
 }
 
 /**
- * POST /v1/tenants/{tenant}/credentials/{integration}/refresh: refresh now, under the
- * same single-flight and Vault lease as every other refresh. Answers metadata only.
+ * POST /v1/tenants/{tenant}/credentials/{integration}[/accounts/{account}]/refresh: refresh
+ * now, under the same single-flight and Vault lease as every other refresh. Answers metadata only.
  */
 export function refreshCredential(app: FastifyInstance, { config, refresher }: RefreshRouteDeps): void {
-  app.post<{ Params: CredentialParams }>(
-    '/tenants/:tenant/credentials/:integration/refresh',
-    { schema: { params: CredentialParams, response: { 200: CredentialMetadataSchema } } },
-    async (request) => {
-      const { tenant, integration } = request.params;
-      assertNames(tenant, integration);
-      if (!config.integrations[integration]) throw new KeygateError('unknown_integration');
-      return metadataOf(await refresher.refresh(tenant, integration, { reason: 'forced' }));
-    },
-  );
+  for (const { url, params } of credentialRoutes('/refresh')) {
+    app.post<{ Params: CredentialRouteParams }>(
+      url,
+      {
+        schema: {
+          ...adminDoc('Refresh an OAuth credential now'),
+          params,
+          response: {
+            200: CredentialMetadataSchema,
+            ...adminErrors(
+              'invalid_name',
+              'unknown_integration',
+              'credential_not_found',
+              'credential_refresh_failed',
+              'conflict',
+              'credential_undecryptable',
+              'token_endpoint_unavailable',
+              'vault_error',
+            ),
+          },
+        },
+      },
+      async (request) => {
+        const { tenant, integration } = request.params;
+        const account = accountParam(request.params);
+        assertNames(tenant, integration, account);
+        if (!config.integrations[integration]) throw new KeygateError('unknown_integration');
+        return metadataOf(await refresher.refresh(tenant, integration, { reason: 'forced' }, account));
+      },
+    );
+  }
 }
 
 function metadataOf(credential: Credential): CredentialMetadata {

@@ -1,9 +1,30 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { DEFAULT_ACCOUNT } from '../../credentials/accounts.ts';
 
 // Names are checked by assertNames (invalid_name), not by the route schema, so that a
 // bad name is a 400 with a stable code and never reaches a Vault path.
 export const CredentialParams = Type.Object({ tenant: Type.String(), integration: Type.String() });
 export type CredentialParams = Static<typeof CredentialParams>;
+export const AccountParams = Type.Object({
+  tenant: Type.String(),
+  integration: Type.String(),
+  account: Type.String({ description: "One of the tenant's accounts at the integration." }),
+});
+/** Params of a credential route, with or without the account (`default` without). */
+export type CredentialRouteParams = CredentialParams & { account?: string };
+
+/**
+ * Each credential route twice: `.../credentials/{integration}{suffix}` (account `default`)
+ * and `.../credentials/{integration}/accounts/{account}{suffix}`.
+ */
+export function credentialRoutes(suffix = ''): Array<{ url: string; params: TSchema }> {
+  return [
+    { url: `/tenants/:tenant/credentials/:integration${suffix}`, params: CredentialParams },
+    { url: `/tenants/:tenant/credentials/:integration/accounts/:account${suffix}`, params: AccountParams },
+  ];
+}
+
+export const accountParam = (params: CredentialRouteParams): string => params.account ?? DEFAULT_ACCOUNT;
 export const TenantParams = Type.Object({ tenant: Type.String() });
 export type TenantParams = Static<typeof TenantParams>;
 
@@ -24,6 +45,7 @@ export type PutCredentialBody = Static<typeof PutCredentialBody>;
 export const CredentialMetadataSchema = Type.Object({
   tenant: Type.String(),
   integration: Type.String(),
+  account: Type.String(),
   authType: Type.String(),
   status: Type.String(),
   expiresAt: Type.Union([Type.String(), Type.Null()]),

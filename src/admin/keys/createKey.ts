@@ -1,13 +1,23 @@
 import type { FastifyInstance } from 'fastify';
 import { KeygateError } from '../../errors.ts';
 import type { AdminDeps } from '../deps.ts';
+import { adminDoc, adminErrors } from '../../http/schemas.ts';
 import { CreatedKey, CreateKeyBody } from './schemas.ts';
 
 /** POST /v1/keys: a Keygate key scoped to tenants and integrations; its secret is shown only here. */
 export function createKey(app: FastifyInstance, { keys, config, events }: AdminDeps): void {
   app.post<{ Body: CreateKeyBody }>(
     '/keys',
-    { schema: { body: CreateKeyBody, response: { 201: CreatedKey } } },
+    {
+      schema: {
+        ...adminDoc('Create a Keygate key', 'The key secret is in this answer only.'),
+        body: CreateKeyBody,
+        response: {
+          201: CreatedKey,
+          ...adminErrors('bad_request', 'validation_failed', 'payload_too_large', 'vault_error'),
+        },
+      },
+    },
     async (request, reply) => {
       const { name, tenants, integrations } = request.body;
       const unknown = (integrations ?? []).filter((i) => !config.integrations[i]);

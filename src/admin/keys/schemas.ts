@@ -23,5 +23,16 @@ export const CreatedKey = Type.Object({
   createdAt: Type.String(),
 });
 
+/** A key as listed: what it may be used for, never its secret or digest. */
+export const KeyInfoSchema = Type.Object({
+  id: Type.String(),
+  name: Type.Optional(Type.String()),
+  tenants: Type.Array(Type.String(), { description: 'Tenants it may act for; ["*"] is every tenant.' }),
+  integrations: Type.Optional(
+    Type.Array(Type.String(), { description: 'Integrations it may reach; absent: every integration.' }),
+  ),
+  createdAt: Type.String(),
+});
+
 export const KeyParams = Type.Object({ id: Type.String({ pattern: KEY_ID_PATTERN }) });
 export type KeyParams = Static<typeof KeyParams>;

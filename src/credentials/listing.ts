@@ -1,0 +1,97 @@
+import pLimit from 'p-limit';
+import type { KvStore } from '../vault/kv.ts';
+import { DEFAULT_ACCOUNT, credentialPath } from './accounts.ts';
+import { isValidName } from './names.ts';
+import type { AuthType, CredentialListing, CredentialStatus } from './types.ts';
+
+/** Where one stored credential is: what a listing walks before it reads anything. */
+export interface CredentialRef {
+  tenant: string;
+  integration: string;
+  account: string;
+}
+
+type ListKv = Pick<KvStore, 'list' | 'readMetadata'>;
+
+/** The tenants with at least one credential (folders under `credentials/`), sorted. */
+export async function listTenants(kv: ListKv): Promise<string[]> {
+  return (await kv.list('credentials/'))
+    .filter((n) => n.endsWith('/'))
+    .map((n) => n.slice(0, -1))
+    .filter(isValidName)
+    .sort();
+}
+
+/**
+ * The tenant's credentials, every account, sorted by integration then account. Under
+ * `credentials/<tenant>/`, a record `<integration>` is the default account (the layout
+ * from before accounts) and a folder `<integration>/` holds the other accounts.
+ */
+export async function listRefs(kv: ListKv, tenant: string): Promise<CredentialRef[]> {
+  const entries = await kv.list(`credentials/${tenant}/`);
+  const refs: CredentialRef[] = [];
+  const folders: string[] = [];
+  for (const entry of entries) {
+    if (entry.endsWith('/')) folders.push(entry.slice(0, -1));
+    else if (isValidName(entry)) refs.push({ tenant, integration: entry, account: DEFAULT_ACCOUNT });
+  }
+  const limit = pLimit(8);
+  const nested = await Promise.all(
+    folders
+      .filter(isValidName)
+      .map((integration) =>
+        limit(async () =>
+          (await kv.list(`credentials/${tenant}/${integration}/`))
+            .filter((a) => !a.endsWith('/') && isValidName(a) && a !== DEFAULT_ACCOUNT)
+            .map((account) => ({ tenant, integration, account })),
+        ),
+      ),
+  );
+  refs.push(...nested.flat());
+  return refs.sort(compareRefs);
+}
+
+export function compareRefs(a: CredentialRef, b: CredentialRef): number {
+  return (
+    cmp(a.tenant, b.tenant) ||
+    cmp(a.integration, b.integration) ||
+    // The default account first: it is the one callers get without naming any.
+    (a.account === DEFAULT_ACCOUNT ? -1 : 0) - (b.account === DEFAULT_ACCOUNT ? -1 : 0) ||
+    cmp(a.account, b.account)
+  );
+}
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** A listing from custom_metadata (no decryption); undefined when the record went meanwhile. */
+export async function readListing(kv: ListKv, ref: CredentialRef): Promise<CredentialListing | undefined> {
+  const meta = await kv.readMetadata(credentialPath(ref.tenant, ref.integration, ref.account));
+  return meta ? fromCustomMetadata(ref, meta) : undefined;
+}
+
+/** Every stored credential of every tenant with expiry and status, from custom_metadata. */
+export async function listAllListings(kv: ListKv): Promise<CredentialListing[]> {
+  const tenants = await listTenants(kv);
+  const limit = pLimit(16);
+  const perTenant = await Promise.all(
+    tenants.map(async (tenant) => {
+      const refs = await listRefs(kv, tenant);
+      return Promise.all(refs.map((ref) => limit(() => readListing(kv, ref))));
+    }),
+  );
+  return perTenant.flat().filter((l): l is CredentialListing => l !== undefined);
+}
+
+function fromCustomMetadata(
+  ref: CredentialRef,
+  meta: { version: number; customMetadata: Record<string, string> },
+): CredentialListing {
+  const c = meta.customMetadata;
+  return {
+    ...ref,
+    authType: (c['authType'] ?? 'api_key') as AuthType,
+    status: (c['status'] ?? 'active') as CredentialStatus,
+    expiresAt: c['expiresAt'] ? c['expiresAt'] : null,
+    version: meta.version,
+  };
+}
