@@ -1,8 +1,8 @@
 // Proxy overhead, side by side in one run:
 //   npm run bench:proxy
 //   BENCH_SECONDS=10 BENCH_CONNECTIONS=50 BENCH_RATE=1000 BENCH_RUNS=3 by default;
-//   BENCH_ONLY=keygate,bare picks contenders by name; BENCH_PROFILE=DIR starts Keygate
-//   with --cpu-prof into DIR.
+//   BENCH_BEFORE_ROOT=DIR adds the Keygate of another checkout; BENCH_ONLY=keygate,bare picks contenders by name; BENCH_PROFILE=DIR starts every Node
+//   contender with --cpu-prof into DIR (named by pid, printed).
 // Contenders, each in its own process: the origin directly, a bare @fastify/http-proxy
 // (no injection), a hand-written node:http + undici proxy (the floor for a Node proxy),
 // Keygate with a cached credential and a cached key (as deployed, one audit line per
@@ -30,6 +30,9 @@ const RATE = env('BENCH_RATE', 1000);
 const RUNS = env('BENCH_RUNS', 3);
 const ONLY = process.env['BENCH_ONLY']?.split(',');
 const PROFILE = process.env['BENCH_PROFILE'];
+// Another checkout (with its node_modules) whose Keygate runs beside this one, as
+// "keygate before": before/after figures from the same run.
+const BEFORE_ROOT = process.env['BENCH_BEFORE_ROOT'];
 const ADMIN = 'bench-admin-token-0123456789abcdef';
 const children: ChildProcess[] = [];
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -52,7 +55,8 @@ interface Figures {
 
 function child(args: string[], extraEnv: Record<string, string> = {}, logFile?: string): ChildProcess {
   const out = logFile ? openSync(logFile, 'a') : 'pipe';
-  const proc = spawn(process.execPath, args, {
+  const profile = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : [];
+  const proc = spawn(process.execPath, [...profile, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...extraEnv },
     stdio: ['ignore', out, 'inherit'],
@@ -115,9 +119,9 @@ async function vault(): Promise<VaultTarget> {
   return bao;
 }
 
-async function keygate(target: VaultTarget, origin: string, dir: string, logLevel: string) {
+async function keygate(target: VaultTarget, origin: string, dir: string, logLevel: string, root = ROOT) {
   const port = await freePort();
-  const file = join(dir, `keygate-${logLevel}.yaml`);
+  const file = join(dir, `keygate-${logLevel}-${port}.yaml`);
   writeFileSync(
     file,
     `server: { host: 127.0.0.1, port: ${port} }
@@ -133,12 +137,10 @@ integrations:
 `,
   );
   const vaultEnv = { VAULT_ADDR: target.address, VAULT_TOKEN: target.token, KEYGATE_ADMIN_TOKEN: ADMIN };
-  const profile = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : [];
-  if (PROFILE) mkdirSync(PROFILE, { recursive: true });
   const proc = child(
-    [...profile, join(ROOT, 'bin/keygate.js'), 'serve', '--config', file],
+    [join(root, 'bin/keygate.js'), 'serve', '--config', file],
     vaultEnv,
-    join(dir, `keygate-${logLevel}.log`),
+    join(dir, `keygate-${logLevel}-${port}.log`),
   );
   const url = `http://127.0.0.1:${port}`;
   await untilUp(`${url}/healthz`);
@@ -183,6 +185,14 @@ async function contenders(dir: string): Promise<Contender[]> {
   await prepareVault(target);
   list.push({ name: 'keygate (cached)', ...(await keygate(target, origin, dir, 'info')) });
   list.push({ name: 'keygate (no audit line)', ...(await keygate(target, origin, dir, 'warn')) });
+  if (BEFORE_ROOT) {
+    list.push({
+      name: 'keygate before (cached)',
+      ...(await keygate(target, origin, dir, 'info', BEFORE_ROOT)),
+    });
+    const quiet = await keygate(target, origin, dir, 'warn', BEFORE_ROOT);
+    list.push({ name: 'keygate before (no audit)', ...quiet });
+  }
   const nginxPort = await freePort();
   const nginx = startNginx(origin, dir, nginxPort);
   if (nginx) {
@@ -196,23 +206,39 @@ async function contenders(dir: string): Promise<Contender[]> {
   );
 }
 
+async function cleanUp(): Promise<void> {
+  for (const proc of children) proc.kill('SIGTERM');
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+}
+// Stopped early, the bench still stops what it started (OpenBao included).
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => void cleanUp().finally(() => process.exit(130)));
+}
+
 try {
   const dir = mkdtempSync(join(tmpdir(), 'keygate-bench-'));
+  if (PROFILE) mkdirSync(PROFILE, { recursive: true });
   const list = await contenders(dir);
+  if (PROFILE)
+    process.stdout.write(`profiles in ${PROFILE}: ${list.map((c) => `${c.name} pid ${c.pid}`).join(', ')}\n`);
   const path = '/v1/messages';
+  const bareIndex = Math.max(
+    0,
+    list.findIndex((c) => c.name.startsWith('bare')),
+  );
   const runs: Figures[][] = [];
   for (let run = 0; run < RUNS; run += 1) {
     const figures: Figures[] = [];
     for (const c of list) figures.push(await measure({ ...c, url: `${c.url}${path}` }));
     runs.push(figures);
-    const bare = figures[1] as Figures;
+    const bare = figures[bareIndex] as Figures;
     process.stdout.write(
       `run ${run + 1}: ${list.map((c, i) => `${c.name} ${Math.round((figures[i] as Figures).rps)} (${((figures[i] as Figures).rps / bare.rps).toFixed(2)})`).join(', ')}\n`,
     );
   }
   const col = (i: number, pick: (f: Figures) => number) => median(runs.map((r) => pick(r[i] as Figures)));
   const ratio = (i: number, pick: (f: Figures) => number) =>
-    median(runs.map((r) => pick(r[i] as Figures) / pick(r[1] as Figures)));
+    median(runs.map((r) => pick(r[i] as Figures) / pick(r[bareIndex] as Figures)));
   process.stdout.write(
     `\nproxy overhead: median of ${RUNS} runs; saturation ${CONNECTIONS} connections ${SECONDS} s; ` +
       `fixed ${RATE} req/s × ${SECONDS} s over 10 connections; 1 connection ${SECONDS} s; node ${process.version}\n` +
@@ -251,6 +277,5 @@ try {
     );
   });
 } finally {
-  for (const proc of children) proc.kill('SIGTERM');
-  for (const cleanup of cleanups) await cleanup();
+  await cleanUp();
 }

@@ -70,6 +70,7 @@ export const ERRORS = {
   internal_error: { status: 500, message: 'Keygate failed to handle the request.' },
   vault_error: { status: 502, message: 'Vault refused the operation.' },
   upstream_unreachable: { status: 502, message: 'The upstream could not be reached.' },
+  upstream_handshake_failed: { status: 502, message: 'The upstream refused the WebSocket handshake.' },
   token_endpoint_unavailable: {
     status: 502,
     message: "The integration's token endpoint failed; the refresh will be retried.",

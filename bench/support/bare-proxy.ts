@@ -14,3 +14,5 @@ const address = app.server.address();
 process.stdout.write(
   `${JSON.stringify({ port: typeof address === 'object' && address ? address.port : 0 })}\n`,
 );
+// Exit (rather than die) on SIGTERM, so a --cpu-prof profile is written.
+process.on('SIGTERM', () => process.exit(0));

@@ -2,7 +2,7 @@ import pLimit from 'p-limit';
 import { StaleCache } from '../cache/stale-cache.ts';
 import { KeygateError, isKeygateError } from '../errors.ts';
 import type { KvStore } from '../vault/kv.ts';
-import type { KeyObject } from 'node:crypto';
+import { hash, type KeyObject } from 'node:crypto';
 import { generateKey, hashSecret, newSalt, parseKey, saltKey, secretMatches } from './key-format.ts';
 
 /** What a key may be used for; `tenants: ['*']` means every tenant, no `integrations` every integration. */
@@ -63,9 +63,17 @@ export class CallerKeys {
   // unavailable a verified key serves stale, as credentials do: a key revoked on
   // another replica during an outage keeps working until maxStaleMs (the trade-off).
   readonly #cache: StaleCache<CachedKey>;
+  /**
+   * SHA-256 of a presented key already verified → the record it matched, so a repeat
+   * caller costs one plain hash rather than an HMAC. Only while the cache still holds
+   * that same record: a revoked or reloaded key is verified again.
+   */
+  readonly #verified = new Map<string, CachedKey>();
+  readonly #maxVerified: number;
 
   constructor(options: CallerKeysOptions) {
     this.#kv = options.kv;
+    this.#maxVerified = options.cacheMaxEntries;
     this.#cache = new StaleCache<CachedKey>({
       ttlMs: options.cacheTtlMs,
       maxStaleMs: options.maxStaleMs ?? 0,
@@ -139,7 +147,13 @@ export class CallerKeys {
       (err) => isKeygateError(err, 'vault_unavailable'),
     );
     if (cached === undefined) return undefined;
-    return secretMatches(parts.secret, cached.salt, cached.hash) ? cached.info : undefined;
+    const seen = hash('sha256', presented, 'base64');
+    if (this.#verified.get(seen) === cached) return cached.info;
+    if (!secretMatches(parts.secret, cached.salt, cached.hash)) return undefined;
+    // Bounded by clearing: a full map is rebuilt from the next verifications.
+    if (this.#verified.size >= this.#maxVerified) this.#verified.clear();
+    this.#verified.set(seen, cached);
+    return cached.info;
   }
 
   async #read(id: string): Promise<StoredKey | undefined> {

@@ -18,12 +18,22 @@ const HOP_BY_HOP = new Set([
 ]);
 
 // Where callers put credentials (their Keygate key among them), and Keygate's own
-// request headers (`keygate-account`); never forwarded.
-const CALLER_CREDENTIALS = ['authorization', 'x-api-key', 'proxy-authorization', 'keygate-account'];
+// request headers (`keygate-account`; `keygate-user`, the application's user for
+// binding connect links, see src/reauth); never forwarded.
+const CALLER_CREDENTIALS = new Set([
+  'authorization',
+  'x-api-key',
+  'proxy-authorization',
+  'keygate-account',
+  'keygate-user',
+]);
+
+const NONE: ReadonlySet<string> = new Set();
 
 /** Header names the `connection` header lists: hop-by-hop too (RFC 9110 §7.6.1). */
-function listedInConnection(headers: Headers): Set<string> {
+function listedInConnection(headers: Headers): ReadonlySet<string> {
   const value = headers['connection'];
+  if (value === undefined) return NONE; // the usual case: no allocation
   const text = Array.isArray(value) ? value.join(',') : typeof value === 'string' ? value : '';
   return new Set(
     text
@@ -33,13 +43,19 @@ function listedInConnection(headers: Headers): Set<string> {
   );
 }
 
+// Node's parser already lower-cases request and undici's response header names, so
+// `name` is only lower-cased again when it is not.
+const lower = (name: string) => (/[A-Z]/.test(name) ? name.toLowerCase() : name);
+
 function withoutHopByHop(headers: Headers, alsoDrop: (name: string) => boolean): Headers {
   const listed = listedInConnection(headers);
   const out: Headers = {};
-  for (const [name, value] of Object.entries(headers)) {
-    const lower = name.toLowerCase();
-    if (value === undefined || HOP_BY_HOP.has(lower) || listed.has(lower) || alsoDrop(lower)) continue;
-    out[lower] = value;
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined) continue;
+    const key = lower(name);
+    if (HOP_BY_HOP.has(key) || listed.has(key) || alsoDrop(key)) continue;
+    out[key] = value;
   }
   return out;
 }
@@ -50,6 +66,8 @@ export interface UpstreamHeaderPlan {
   defaults: Readonly<Record<string, string>>;
   /** The integration's `forceHeaders`, lower-cased: replace the caller's. */
   forced: Readonly<Record<string, string>>;
+  /** Caller headers never forwarded besides hop-by-hop ones: credentials, the injected header, `expect`. */
+  dropped: (name: string) => boolean;
 }
 
 const lowerCased = (headers: Readonly<Record<string, string>> = {}) =>
@@ -64,7 +82,9 @@ export function planHeaders(
   const force = lowerCased(forced);
   const fallback = lowerCased(defaults);
   for (const name of Object.keys(force)) delete fallback[name];
-  return { injector, defaults: fallback, forced: force };
+  const injected = injector.header;
+  const dropped = (name: string) => CALLER_CREDENTIALS.has(name) || name === injected || name === 'expect';
+  return { injector, defaults: fallback, forced: force, dropped };
 }
 
 /**
@@ -80,18 +100,13 @@ export function upstreamRequestHeaders(
   token: string,
   bodyLength: number | undefined,
 ): Headers {
-  const injected = plan.injector.header;
-  const out = withoutHopByHop(
-    incoming as Headers,
-    // keygate-user: the application's user, for binding connect links (src/reauth); Keygate's alone.
-    (name) =>
-      CALLER_CREDENTIALS.includes(name) || name === injected || name === 'expect' || name === 'keygate-user',
-  );
+  const out = withoutHopByHop(incoming as Headers, plan.dropped);
   for (const name in plan.defaults) {
     if (out[name] === undefined) out[name] = plan.defaults[name];
   }
   Object.assign(out, plan.forced);
   if (bodyLength !== undefined) out['content-length'] = String(bodyLength);
+  const injected = plan.injector.header;
   if (injected !== undefined) out[injected] = plan.injector.value(token);
   return out;
 }

@@ -1,5 +1,8 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 
+type RequestsChild = ReturnType<Counter<'integration' | 'status' | 'source'>['labels']>;
+type DurationChild = ReturnType<Histogram<'integration'>['labels']>;
+
 export type RetryReason = 'rate_limited' | 'server_error' | 'connection' | 'refresh';
 
 /**
@@ -11,6 +14,9 @@ export class ProxyMetrics {
   readonly #requests: Counter<'integration' | 'status' | 'source'>;
   readonly #duration: Histogram<'integration'>;
   readonly #retries: Counter<'integration' | 'reason'>;
+  // Children per label set, made once: prom-client hashes the labels of every inc() otherwise.
+  readonly #requestsBy = new Map<string, RequestsChild>();
+  readonly #durationBy = new Map<string, DurationChild>();
 
   constructor(registry: Registry, integrations: readonly string[]) {
     this.#known = new Set(integrations);
@@ -38,12 +44,20 @@ export class ProxyMetrics {
   request(integration: string, status: number, keygateMade: boolean, seconds: number): void {
     const name = this.#known.has(integration) ? integration : 'unknown';
     const statusClass = status === 499 ? '499' : `${Math.floor(status / 100)}xx`;
-    this.#requests.inc({
-      integration: name,
-      status: statusClass,
-      source: keygateMade ? 'keygate' : 'upstream',
-    });
-    this.#duration.observe({ integration: name }, seconds);
+    const source = keygateMade ? 'keygate' : 'upstream';
+    const key = `${name} ${statusClass} ${source}`;
+    let requests = this.#requestsBy.get(key);
+    if (!requests) {
+      requests = this.#requests.labels({ integration: name, status: statusClass, source });
+      this.#requestsBy.set(key, requests);
+    }
+    requests.inc();
+    let duration = this.#durationBy.get(name);
+    if (!duration) {
+      duration = this.#duration.labels({ integration: name });
+      this.#durationBy.set(name, duration);
+    }
+    duration.observe(seconds);
   }
 
   retry(integration: string, reason: RetryReason): void {

@@ -100,3 +100,23 @@ export function withoutQueryParam(query: string, name: string): string {
     })
     .join('&');
 }
+
+const MAX_CHECKED = 1024;
+
+/**
+ * upstreamPath + assertWithinBase for one integration, remembered: the checks are
+ * pure, and an API's callers send the same few paths again and again. Only accepted
+ * paths are kept, at most MAX_CHECKED (the memo starts over when full).
+ */
+export function checkedPathFor(origin: string, basePath: string): (rest: string) => string {
+  const accepted = new Map<string, string>();
+  return (rest) => {
+    const known = accepted.get(rest);
+    if (known !== undefined) return known;
+    const path = upstreamPath(basePath, rest);
+    assertWithinBase(origin, basePath, path);
+    if (accepted.size >= MAX_CHECKED) accepted.clear();
+    accepted.set(rest, path);
+    return path;
+  };
+}

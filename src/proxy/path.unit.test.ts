@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isKeygateError } from '../errors.ts';
 import { CRAFTED_PATHS } from '../../test/support/crafted-paths.ts';
-import { assertWithinBase, splitProxyUrl, upstreamPath, withoutQueryParam } from './path.ts';
+import { assertWithinBase, checkedPathFor, splitProxyUrl, upstreamPath, withoutQueryParam } from './path.ts';
 
 describe('upstreamPath', () => {
   it('appends the caller path to the base path, as encoded', () => {
@@ -53,5 +53,15 @@ describe('withoutQueryParam', () => {
     expect(withoutQueryParam('a=1&key=x&b=2&k%65y=y&key', 'key')).toBe('a=1&b=2');
     expect(withoutQueryParam('', 'key')).toBe('');
     expect(withoutQueryParam('keys=1', 'key')).toBe('keys=1');
+  });
+});
+
+describe('checkedPathFor', () => {
+  it('gives what the checks give, refuses the same paths every time', () => {
+    const pathFor = checkedPathFor('https://a.test', '/v1');
+    expect(pathFor('/messages')).toBe('/v1/messages');
+    expect(pathFor('/messages')).toBe('/v1/messages');
+    for (let i = 0; i < 2; i += 1) expect(() => pathFor('/%2e%2e/x')).toThrow(/dot segment/);
+    for (let i = 0; i < 1100; i += 1) expect(pathFor(`/items/${i}`)).toBe(`/v1/items/${i}`);
   });
 });

@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import replyFrom, { type FastifyReplyFromOptions } from '@fastify/reply-from';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config/schema.ts';
@@ -13,18 +12,19 @@ import type { Logger } from '../observability/logger.ts';
 import { USER_HEADER, subjectOf } from '../reauth/identity.ts';
 import type { ReauthResponder } from '../reauth/responder.ts';
 import { accountOf } from './account.ts';
-import { attemptHooks, sendAttempt, type AttemptDeps } from './attempt.ts';
+import { sendAttempt, type AttemptDeps } from './attempt.ts';
 import { writeAuditLine } from './audit.ts';
 import { takeBody } from './body.ts';
 import { planHeaders, type UpstreamHeaderPlan } from './headers.ts';
 import { compileInjector, tokenOf } from './inject.ts';
 import { assertProxyMethod } from './methods.ts';
 import { ProxyMetrics } from './metrics.ts';
-import { assertWithinBase, splitProxyUrl, upstreamPath, withoutQueryParam } from './path.ts';
+import { splitProxyUrl, withoutQueryParam } from './path.ts';
 import type { CredentialRefresher } from './refresher.ts';
 import { RetryPolicy } from './retry-policy.ts';
 import type { ProxyState, ReadyState } from './state.ts';
 import { Upstreams } from './upstreams.ts';
+import { WebSocketProxy } from './websocket.ts';
 
 export interface ProxyDeps {
   config: Readonly<Config>;
@@ -48,8 +48,8 @@ const stateOf = (request: object) => (request as Record<typeof STATE, ProxyState
 /**
  * `ANY /proxy/{tenant}/{integration}/{path}`. Async work (key, credential, body)
  * happens in preHandler; the upstream request is then built synchronously with the
- * credential injected, and the answer streamed back. Encapsulated: its body parser,
- * hooks and reply-from stay inside this plugin.
+ * credential injected, and the answer streamed back. Encapsulated: its body parser
+ * and hooks stay inside this plugin.
  */
 export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promise<void> {
   const { config, logger, store, keys, refresher, reauth } = deps;
@@ -63,23 +63,17 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
     ]),
   );
   const attemptDeps: AttemptDeps = {
-    upstreams,
     policy: new RetryPolicy(config.proxy),
     canRefresh: refresher !== undefined,
     reauthAfter401: (integration) => reauth?.covers(integration) ?? false,
-    stateOf,
   };
-  const hooks = attemptHooks(attemptDeps);
-
-  await app.register(replyFrom, {
-    undici: upstreams.dispatcher as unknown as NonNullable<FastifyReplyFromOptions['undici']>,
-    // reply-from's own retries (GET on 503, up to 10 times, even with maxRetriesOn503: 0)
-    // only apply to these methods; none, so Keygate's policy is the only one.
-    retryMethods: [],
-    destroyAgent: false, // the pools are Upstreams', closed below
-    disableRequestLogging: true,
+  const websockets = new WebSocketProxy({ config, logger, keys, throttle, store, upstreams, plans });
+  app.server.on('upgrade', websockets.onUpgrade);
+  app.addHook('onClose', () => {
+    app.server.off('upgrade', websockets.onUpgrade);
+    websockets.closeAll();
+    return upstreams.close();
   });
-  app.addHook('onClose', () => upstreams.close());
 
   // Bodies are passed through as they came; takeBody decides to buffer or stream.
   app.removeAllContentTypeParsers();
@@ -90,6 +84,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
     const target = splitProxyUrl(request.raw.url ?? '');
     const controller = new AbortController();
     const state: ProxyState = {
+      target,
       tenant: target?.tenant ?? '',
       integration: target?.integration ?? '',
       account: 'default',
@@ -117,7 +112,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
   const preHandler = async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
     const state = stateOf(request);
     assertProxyMethod(request.method);
-    const target = splitProxyUrl(request.raw.url ?? '');
+    const { target } = state;
     if (!target || !NAME.test(target.tenant) || !NAME.test(target.integration)) {
       throw new KeygateError('invalid_name');
     }
@@ -134,8 +129,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
     const upstream = upstreams.get(target.integration);
     const plan = plans.get(target.integration);
     if (!upstream || !plan) throw new KeygateError('unknown_integration');
-    const path = upstreamPath(upstream.basePath, target.rest);
-    assertWithinBase(upstream.origin, upstream.basePath, path);
+    const path = upstream.pathFor(target.rest);
     const reauthing = reauth?.covers(target.integration) ? reauth : undefined;
     const found = await store.get(target.tenant, target.integration, state.account).catch((err: unknown) => {
       if (reauthing && isKeygateError(err, 'credential_not_found')) return undefined;
@@ -169,7 +163,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
     const ready = state.ready as ReadyState;
     const signal = state.callerGone;
     for (;;) {
-      const outcome = await sendAttempt(request, reply, state, signal, attemptDeps, hooks);
+      const outcome = await sendAttempt(request, reply, state, signal, attemptDeps);
       if (outcome.type === 'sent') return reply;
       if (outcome.type === 'reauth') {
         return (reauth as ReauthResponder).answer(request, reply, reauthContext(request, state), ready.body);

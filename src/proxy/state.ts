@@ -1,11 +1,13 @@
 import type { Credential } from '../credentials/types.ts';
-import type { AttemptRun } from './attempt.ts';
 import type { ProxyBody } from './body.ts';
 import type { UpstreamHeaderPlan } from './headers.ts';
+import type { ProxyTarget } from './path.ts';
 import type { Upstream } from './upstreams.ts';
 
 /** Everything one proxied request carries from its preHandler to its last attempt and its audit line. */
 export interface ProxyState {
+  /** The raw request target split; undefined when it is not a proxy URL (a 400). */
+  target: ProxyTarget | undefined;
   tenant: string;
   integration: string;
   /** From `keygate-account`, once the preHandler has read it; `default` until then. */
@@ -22,8 +24,6 @@ export interface ProxyState {
   callerGone: AbortSignal;
   /** Filled by the preHandler once the caller, the integration and the credential are known. */
   ready?: ReadyState;
-  /** The attempt in flight. */
-  run?: AttemptRun;
 }
 
 export interface ReadyState {

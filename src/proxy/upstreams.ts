@@ -1,43 +1,46 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
-import { Pool, type Dispatcher } from 'undici';
+import { Pool } from 'undici';
 import type { Config, IntegrationConfig } from '../config/schema.ts';
+import { checkedPathFor } from './path.ts';
 
 /** Where one integration's requests go, and the pool that carries them. */
 export interface Upstream {
   origin: string;
+  /** What the upstream request's Host header says. */
+  host: string;
   /** The base URL's path without a trailing slash; '' at the root. */
   basePath: string;
+  /** The upstream path for a caller's path below the integration; throws invalid_path (see path.ts). */
+  pathFor: (rest: string) => string;
   pool: Pool;
+  /** What a WebSocket handshake (not sent through the pool) needs of the pool's options. */
+  handshake: { timeoutMs: number; ca: string[] | undefined };
 }
-
-interface Current {
-  upstream: Upstream;
-  signal: AbortSignal;
-}
-
-type Callback = (err: Error | null, data?: Dispatcher.ResponseData) => void;
 
 /**
- * One undici pool per integration, every option chosen here rather than left to
- * reply-from's defaults (which turn TLS verification off and retry GETs on 503).
- * reply-from is given `dispatcher`, which sends each request through the pool of the
- * integration being served and with the caller's abort signal, so a caller who hangs
- * up cancels the upstream request, and nothing can reach an origin that is not configured.
+ * One undici pool per integration, every option chosen here rather than left to a
+ * library's defaults. A request can only go to the pool of the integration being
+ * served (the pool is bound to its origin), so nothing reaches an origin that is not
+ * configured.
  */
 export class Upstreams {
   readonly #byIntegration = new Map<string, Upstream>();
-  readonly #current = new AsyncLocalStorage<Current>();
 
   constructor(config: Readonly<Config>) {
     const defaults = config.proxy.upstream;
     for (const [name, integration] of Object.entries(config.integrations)) {
       const url = new URL(integration.baseUrl);
+      const basePath = url.pathname.replace(/\/+$/, '');
+      const options = poolOptions(integration, defaults);
+      const connect = options.connect as { timeout: number; ca?: string[] };
       this.#byIntegration.set(name, {
         origin: url.origin,
-        basePath: url.pathname.replace(/\/+$/, ''),
-        pool: new Pool(url.origin, poolOptions(integration, defaults)),
+        host: url.host,
+        basePath,
+        pathFor: checkedPathFor(url.origin, basePath),
+        pool: new Pool(url.origin, options),
+        handshake: { timeoutMs: connect.timeout + (options.headersTimeout ?? 0), ca: connect.ca },
       });
     }
   }
@@ -45,25 +48,6 @@ export class Upstreams {
   get(integration: string): Upstream | undefined {
     return this.#byIntegration.get(integration);
   }
-
-  /** Runs `send` (a reply.from call) so that its request uses `upstream`'s pool and `signal`. */
-  with<T>(upstream: Upstream, signal: AbortSignal, send: () => T): T {
-    return this.#current.run({ upstream, signal }, send);
-  }
-
-  /** What reply-from is given as its `undici` option: it only needs `request` and `destroy`. */
-  readonly dispatcher = {
-    request: (options: Dispatcher.RequestOptions, callback: Callback): void => {
-      const current = this.#current.getStore();
-      // reply-from passes the URL's serialised origin, so a string comparison is exact.
-      if (!current || String(options.origin) !== current.upstream.origin) {
-        callback(new Error('refused: the request is not for the integration being served'));
-        return;
-      }
-      current.upstream.pool.request({ ...options, signal: current.signal }, callback);
-    },
-    destroy: (): Promise<void> => this.close(),
-  };
 
   async close(): Promise<void> {
     await Promise.all(
