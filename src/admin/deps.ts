@@ -12,7 +12,7 @@ export interface AdminDeps {
   logger: Logger;
   store: CredentialStore;
   /** Told about stored and deleted credentials, so this replica's refresh schedule follows at once. */
-  schedule?: Pick<RefreshScheduler, 'track' | 'cancel'>;
+  schedule?: Pick<RefreshScheduler, 'track' | 'cancel'> & Partial<Pick<RefreshScheduler, 'dueAt'>>;
   keys: CallerKeys;
   connect: ConnectFlow;
   events: EventPublisher;

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { adminAuth } from './auth.ts';
 import { deleteCredential } from './credentials/deleteCredential.ts';
 import { getCredential } from './credentials/getCredential.ts';
+import { listAllCredentials } from './credentials/listAllCredentials.ts';
 import { listCredentials } from './credentials/listCredentials.ts';
 import { putCredential } from './credentials/putCredential.ts';
 import { startConnect } from './connect/startConnect.ts';
@@ -19,6 +20,7 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminDeps): Promis
   putCredential(app, deps);
   getCredential(app, deps);
   listCredentials(app, deps);
+  listAllCredentials(app, deps);
   deleteCredential(app, deps);
   createKey(app, deps);
   deleteKey(app, deps);

@@ -4,6 +4,8 @@ import type { Credential, CredentialMetadata, CredentialSecret, CredentialWrite 
 /** The KV v2 record: ciphertext plus non-secret metadata. Never a plaintext secret. */
 export interface StoredRecord extends Omit<CredentialMetadata, 'tenant' | 'integration' | 'account'> {
   ciphertext: string;
+  /** The stable code of the last refresh failure, until a refresh or a write succeeds. */
+  lastRefreshError?: string | null;
 }
 
 export function toRecord(
@@ -66,5 +68,8 @@ export function toCustomMetadata(record: StoredRecord): Record<string, string> {
     status: record.status,
     ...(record.expiresAt ? { expiresAt: record.expiresAt } : {}),
     updatedAt: record.updatedAt,
+    // For the inventory (GET /v1/credentials): when the last refresh happened, and how it failed.
+    ...(record.lastRefreshedAt ? { lastRefreshedAt: record.lastRefreshedAt } : {}),
+    ...(record.lastRefreshError ? { lastRefreshError: record.lastRefreshError } : {}),
   };
 }

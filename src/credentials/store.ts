@@ -8,7 +8,8 @@ import { TransitKeys } from '../vault/transit.ts';
 import { absentAndOutage } from '../cache/options.ts';
 import { DEFAULT_ACCOUNT, credentialKey, credentialPath, transitContext } from './accounts.ts';
 import { CredentialCache } from './cache.ts';
-import { listAllListings, listRefs } from './listing.ts';
+import { inventory, type InventoryPage, type InventoryQuery } from './inventory.ts';
+import { listAllListings, listRefs, listTenants } from './listing.ts';
 import { assertNames } from './names.ts';
 import { fromRecord, toCustomMetadata, toMetadata, toRecord, type StoredRecord } from './record.ts';
 import type {
@@ -131,14 +132,21 @@ export class CredentialStore {
     tenant: string,
     integration: string,
     status: CredentialStatus,
-    options: WriteOptions = {},
+    options: WriteOptions & {
+      /** The refresh failure's stable code, for the inventory. */ error?: string;
+    } = {},
     account = DEFAULT_ACCOUNT,
   ): Promise<void> {
     assertNames(tenant, integration, account);
     const at = path(tenant, integration, account);
     const current = await this.#kv.read<StoredRecord>(at);
     if (!current) throw new KeygateError('credential_not_found');
-    const record = { ...current.data, status, updatedAt: new Date().toISOString() };
+    const record: StoredRecord = {
+      ...current.data,
+      status,
+      updatedAt: new Date().toISOString(),
+      lastRefreshError: options.error ?? null,
+    };
     await this.#kv.write(at, { ...record }, { cas: options.cas ?? current.version });
     this.#cache.delete(key(tenant, integration, account));
     await this.#writeCustomMetadata(tenant, integration, account, record);
@@ -172,10 +180,17 @@ export class CredentialStore {
     return listAllListings(this.#kv);
   }
 
+  /** A page of the fleet-wide inventory, from custom_metadata (no decryption); see inventory.ts. */
+  inventory(
+    query: InventoryQuery,
+    dueAt?: (tenant: string, integration: string, account: string) => number | undefined,
+  ): Promise<InventoryPage> {
+    return inventory(this.#kv, query, dueAt);
+  }
+
   /** Every tenant that holds at least one credential, by name; no record is read. */
-  async tenants(): Promise<string[]> {
-    const folders = await this.#kv.list('credentials/');
-    return folders.filter((n) => n.endsWith('/')).map((n) => n.slice(0, -1));
+  tenants(): Promise<string[]> {
+    return listTenants(this.#kv);
   }
 
   /** Puts a credential into the cache without writing it (a refreshed token not yet persisted). */

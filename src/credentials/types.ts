@@ -9,6 +9,9 @@ export interface CredentialSecret {
   refreshToken?: string;
   apiKey?: string;
   tokenType?: string;
+  /** The tenant's own OAuth client (client credentials), used instead of the integration's. */
+  clientId?: string;
+  clientSecret?: string;
 }
 
 /** Everything about a credential that is not secret; the admin API answers with this. */

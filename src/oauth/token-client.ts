@@ -161,7 +161,8 @@ function sendGrant(
   }
 }
 
-function clientAuthentication(auth: AuthConfig): oauth.ClientAuth {
+/** The integration's client authentication at its token (and revocation) endpoint. */
+export function clientAuthentication(auth: AuthConfig): oauth.ClientAuth {
   if (!auth.clientSecret) return oauth.None();
   return auth.tokenEndpointAuthMethod === 'client_secret_post'
     ? oauth.ClientSecretPost(auth.clientSecret)

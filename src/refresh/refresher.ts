@@ -244,7 +244,7 @@ export class Refresher extends EventEmitter {
           tenant,
           integration,
           permanent ? 'needs_reauth' : 'refresh_failed',
-          { cas: current.version },
+          { cas: current.version, error: base.error },
           account,
         )
         .catch((statusErr: unknown) =>

@@ -103,13 +103,13 @@ integrations:
     await put(tenant, 'ai', 'work', { apiKey: 'key-work' });
     await put(tenant, 'ai', 'home', { apiKey: 'key-home' });
 
-    expect((await keygate.admin('DELETE', `/v1/tenants/${tenant}/credentials/ai`)).status).toBe(204);
+    expect((await keygate.admin('DELETE', `/v1/tenants/${tenant}/credentials/ai`)).status).toBe(200);
     expect((await proxied(tenant, 'ai')).code).toBe('credential_not_found');
     expect((await proxied(tenant, 'ai', { 'keygate-account': 'work' })).got?.headers['x-api-key']).toBe(
       'key-work',
     );
     const del = await keygate.admin('DELETE', `/v1/tenants/${tenant}/credentials/ai/accounts/work`);
-    expect(del.status).toBe(204);
+    expect(del.status).toBe(200);
     expect((await proxied(tenant, 'ai', { 'keygate-account': 'work' })).code).toBe('credential_not_found');
     expect((await proxied(tenant, 'ai', { 'keygate-account': 'home' })).got?.headers['x-api-key']).toBe(
       'key-home',

@@ -162,6 +162,21 @@ integrations:
     expect(await keygate.store.has(tenant, 'remote')).toBe(false);
   });
 
+  it('an account: the link names it, connects that account, and the default account is left alone', async () => {
+    const tenant = uniqueTenant('account');
+    const offered = await call(tenant, 'remote', { headers: { 'keygate-account': 'work' } });
+    expect([offered.status, offered.body['account']]).toEqual([401, 'work']);
+    expect(offered.body['detail']).toContain('account work');
+    const forDefault = await call(tenant, 'remote');
+    expect(forDefault.body['connect_url']).not.toBe(offered.body['connect_url']);
+    pages.push(...(await completeConnect(offered.body['connect_url'], offered.body['confirmation_code'])));
+    expect((await keygate.store.read(tenant, 'remote', 'work')).status).toBe('active');
+    expect(await keygate.store.has(tenant, 'remote')).toBe(false);
+    const ok = await call(tenant, 'remote', { headers: { 'keygate-account': 'work' } });
+    expect(ok.status).toBe(200);
+    expect(upstream.received.at(-1)?.headers).not.toHaveProperty('keygate-account');
+  });
+
   it('integrations without an authorization URL, and API-key ones, keep their plain errors', async () => {
     const tenant = uniqueTenant('plain');
     const apiKey = await call(tenant, 'plain');

@@ -77,6 +77,12 @@ export interface OAuthProvider {
   denyNextAuthorization(): void;
   /** Every token the provider ever issued, for canary hunting in logs and events. */
   issuedTokens(): string[];
+  /** `${url}/revoke`: RFC 7009 token revocation with the same client authentication. */
+  revocationUrl: string;
+  /** What the revocation endpoint was asked to revoke, in order (authenticated requests only). */
+  revocations: Array<{ token: string; tokenTypeHint: string | null }>;
+  /** The next `count` revocation requests answer `status` (e.g. 503) without revoking. */
+  failRevocations(status: number, count?: number): void;
   stop(): Promise<void>;
 }
 
@@ -98,6 +104,8 @@ export async function startOAuthProvider(opts: ProviderOptions = {}): Promise<OA
   const codes = new Map<string, { challenge: string; redirectUri: string }>();
   let denyNext = false;
   const counts = { requests: 0, refreshes: 0, invalidGrant: 0, invalidClient: 0, faults: 0, apiCalls: 0 };
+  const revocations: Array<{ token: string; tokenTypeHint: string | null }> = [];
+  const revocationFaults: number[] = [];
 
   const mint = (kind: 'at' | 'rt', family: string) => {
     const token = `${kind}-${family}-${randomBytes(12).toString('hex')}`;
@@ -151,6 +159,9 @@ export async function startOAuthProvider(opts: ProviderOptions = {}): Promise<OA
     },
     denyNextAuthorization: () => void (denyNext = true),
     issuedTokens: () => [...issued],
+    revocationUrl: '',
+    revocations,
+    failRevocations: (status, count = 1) => void revocationFaults.push(...Array<number>(count).fill(status)),
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 
@@ -171,6 +182,7 @@ export async function startOAuthProvider(opts: ProviderOptions = {}): Promise<OA
         : json(res, 401, { error: 'invalid_token' });
     }
     if (req.method === 'GET' && req.url?.startsWith('/authorize')) return authorize(req, res);
+    if (req.method === 'POST' && req.url?.startsWith('/revoke')) return revoke(req, res, body);
     if (req.method !== 'POST' || !req.url?.startsWith('/token'))
       return json(res, 404, { error: 'not_found' });
     counts.requests += 1;
@@ -239,6 +251,24 @@ export async function startOAuthProvider(opts: ProviderOptions = {}): Promise<OA
     return answer(res, family, options.rotate);
   }
 
+  // RFC 7009: 200 for a revoked token and for one it does not know; the family's tokens die.
+  function revoke(req: IncomingMessage, res: ServerResponse, body: string): void {
+    const fault = revocationFaults.shift();
+    if (fault !== undefined) return json(res, fault, { error: 'temporarily_unavailable' });
+    const form = new URLSearchParams(body);
+    if (!authenticated(req, form)) return json(res, 401, { error: 'invalid_client' });
+    const token = form.get('token') ?? '';
+    if (!token) return json(res, 400, { error: 'invalid_request' });
+    revocations.push({ token, tokenTypeHint: form.get('token_type_hint') });
+    const family = byRefresh.get(token) ?? [...families.values()].find((f) => f.accessToken === token);
+    if (family) {
+      family.revoked = true;
+      validAccess.delete(family.accessToken);
+    }
+    res.writeHead(200, { 'cache-control': 'no-store' });
+    res.end();
+  }
+
   // The consent screen, answered yes at once (or no, once, after denyNextAuthorization).
   function authorize(req: IncomingMessage, res: ServerResponse): void {
     const query = new URL(req.url ?? '/', 'http://provider').searchParams;
@@ -289,6 +319,7 @@ export async function startOAuthProvider(opts: ProviderOptions = {}): Promise<OA
   const { port } = server.address() as AddressInfo;
   provider.url = `http://127.0.0.1:${port}`;
   provider.tokenUrl = `${provider.url}/token`;
+  provider.revocationUrl = `${provider.url}/revoke`;
   return provider;
 }
 
