@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify';
 import type { Config } from './config/schema.ts';
 import { clientErrorHandler, frameworkErrors } from './http/framework-errors.ts';
+import { drainOnClose } from './http/drain.ts';
 import { connectionLimits } from './http/limits.ts';
 import { installErrorHandling } from './http/error-handler.ts';
 import { registerOpenApi } from './http/openapi.ts';
@@ -28,6 +29,8 @@ const Status = (description: string, extra = {}) =>
 
 /** The Fastify instance with ops routes and error handling; features register onto it. */
 export async function buildServer({ config, logger, vault, onRoute }: ServerDeps): Promise<FastifyInstance> {
+  const limits = connectionLimits(config.server);
+  const drain = drainOnClose();
   const app = Fastify({
     logger: false, // Keygate writes its own lines through winston.
     bodyLimit: config.proxy.maxBodyBytes,
@@ -39,11 +42,16 @@ export async function buildServer({ config, logger, vault, onRoute }: ServerDeps
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: false } },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    ...connectionLimits(config.server),
+    ...limits,
+    http: { ...limits.http, ServerResponse: drain.ServerResponse },
     frameworkErrors: frameworkErrors(logger),
     clientErrorHandler: clientErrorHandler(logger),
   });
   app.server.maxConnections = config.server.maxConnections;
+  app.addHook('preClose', (done) => {
+    drain.begin(app.server);
+    done();
+  });
   if (onRoute) app.addHook('onRoute', onRoute);
   // Before any route: @fastify/swagger documents only the routes registered after it.
   await registerOpenApi(app);

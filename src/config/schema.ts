@@ -226,6 +226,13 @@ export const ConfigSchema = Type.Object(
       },
       { ...Strict, default: {} },
     ),
+    metrics: Type.Object(
+      {
+        /** Bearer token GET /metrics requires; without one, /metrics is open (it holds no secret). */
+        token: Type.Optional(Type.String({ minLength: 16 })),
+      },
+      { ...Strict, default: {} },
+    ),
     authThrottle: Type.Object(
       {
         /** Failed Keygate-key authentications one client address may make per window before 429 (0: no limit). */

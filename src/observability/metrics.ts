@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Registry, collectDefaultMetrics } from 'prom-client';
+import { adminAuth } from '../admin/auth.ts';
 
 /**
  * Keygate's Prometheus metrics, in a registry of its own (so several instances in one
@@ -13,8 +14,11 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'keygate_' });
   }
 
-  /** GET /metrics in the Prometheus text format. */
-  route(app: FastifyInstance): void {
+  /**
+   * GET /metrics in the Prometheus text format; with `token` (metrics.token), only for
+   * `Authorization: Bearer <token>` (what Prometheus sends with `authorization.credentials`).
+   */
+  route(app: FastifyInstance, token?: string): void {
     const schema = {
       tags: ['ops'],
       summary: 'Prometheus metrics (text exposition format)',
@@ -22,7 +26,8 @@ export class Metrics {
         200: { description: 'Metrics.', content: { 'text/plain': { schema: { type: 'string' } } } },
       },
     };
-    app.get('/metrics', { schema }, async (_request, reply) => {
+    const options = token === undefined ? { schema } : { schema, onRequest: adminAuth(token) };
+    app.get('/metrics', options, async (_request, reply) => {
       reply.header('content-type', this.registry.contentType);
       return this.registry.metrics();
     });

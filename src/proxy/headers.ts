@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { FORWARDING } from './forwarded.ts';
 import type { Injector } from './inject.ts';
 
 type Headers = Record<string, string | string[] | number | undefined>;
@@ -83,7 +84,9 @@ export function planHeaders(
   const fallback = lowerCased(defaults);
   for (const name of Object.keys(force)) delete fallback[name];
   const injected = injector.header;
-  const dropped = (name: string) => CALLER_CREDENTIALS.has(name) || name === injected || name === 'expect';
+  // FORWARDING: callers' Forwarded/X-Forwarded-* never reach the upstream (forwarded.ts).
+  const dropped = (name: string) =>
+    CALLER_CREDENTIALS.has(name) || name === injected || name === 'expect' || FORWARDING.has(name);
   return { injector, defaults: fallback, forced: force, dropped };
 }
 

@@ -68,7 +68,7 @@ export async function setupRefresh({
     logger,
   });
   await app.register(refreshAdminRoutes, { prefix: '/v1', config, refresher });
-  metrics.route(app);
+  metrics.route(app, config.metrics.token);
   return {
     scheduler,
     metrics,
