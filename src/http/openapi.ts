@@ -24,6 +24,64 @@ export const OUTSIDE_THE_SPEC: readonly { method: string; url: string; why: stri
 
 const PROXY_WILDCARD = '/proxy/:tenant/:integration/*';
 
+// No usable credential (none stored, needs_reauth, a 401 that outlived refresh): RFC 9457
+// problem details with a connect link, the contract's error envelope beside them
+// (src/reauth/answers.ts). An MCP JSON-RPC request gets its answer in MCP's own shape.
+const REAUTH_PROBLEM = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Literal(401),
+    detail: Type.String(),
+    code: Type.Literal('reauth_required'),
+    connect_url: Type.String({ description: 'GET /connect/{id}: single-use, short-lived.' }),
+    confirmation_code: Type.Optional(Type.String()),
+    expires_at: Type.String(),
+    tenant: Type.String(),
+    integration: Type.String(),
+    account: Type.String(),
+    requestId: Type.String(),
+    error: Type.Object({
+      code: Type.Unsafe<string>({ type: 'string', enum: ['reauth_required'] }),
+      message: Type.String(),
+      requestId: Type.String(),
+    }),
+  },
+  { additionalProperties: true },
+);
+
+function proxyResponses(): Record<string, unknown> {
+  const errors = errorResponses(
+    'invalid_name',
+    'invalid_path',
+    'unauthorized',
+    'credential_refresh_failed',
+    'forbidden',
+    'unknown_integration',
+    'credential_not_found',
+    'payload_too_large',
+    'credential_undecryptable',
+    'internal_error',
+    'upstream_unreachable',
+    'token_endpoint_unavailable',
+    'vault_error',
+    'vault_unavailable',
+    'upstream_timeout',
+  ) as Record<number, Record<string, unknown>>;
+  const { description, ...json } = errors[401] ?? {};
+  return {
+    default: { description: "The upstream's answer, streamed unchanged." },
+    ...errors,
+    401: {
+      description: `${String(description)}; or \`reauth_required\` as problem details with connect_url`,
+      content: {
+        'application/json': { schema: json },
+        'application/problem+json': { schema: REAUTH_PROBLEM },
+      },
+    },
+  };
+}
+
 // The proxy's routes carry no schema (a validator on the hot path would cost every
 // request); the document describes them here instead.
 const PROXY_DOC: FastifySchema & Record<string, unknown> = {
@@ -39,26 +97,7 @@ const PROXY_DOC: FastifySchema & Record<string, unknown> = {
     integration: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' }),
     path: Type.String({ description: 'The upstream path below baseUrl; may be empty.' }),
   }),
-  response: {
-    default: { description: "The upstream's answer, streamed unchanged." },
-    ...errorResponses(
-      'invalid_name',
-      'invalid_path',
-      'unauthorized',
-      'credential_refresh_failed',
-      'forbidden',
-      'unknown_integration',
-      'credential_not_found',
-      'payload_too_large',
-      'credential_undecryptable',
-      'internal_error',
-      'upstream_unreachable',
-      'token_endpoint_unavailable',
-      'vault_error',
-      'vault_unavailable',
-      'upstream_timeout',
-    ),
-  },
+  response: proxyResponses(),
 };
 
 function version(): string {

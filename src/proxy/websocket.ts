@@ -13,6 +13,7 @@ import type { CallerKeys } from '../keys/key-store.ts';
 import type { Logger } from '../observability/logger.ts';
 import { accountOf } from './account.ts';
 import { pathWithQuery } from './attempt.ts';
+import { CALLER_CLOSED } from './audit.ts';
 import { callerResponseHeaders, upstreamRequestHeaders, type UpstreamHeaderPlan } from './headers.ts';
 import { tokenOf } from './inject.ts';
 import { splitProxyUrl, withoutQueryParam } from './path.ts';
@@ -138,24 +139,24 @@ export class WebSocketProxy {
       url.protocol === 'https:'
         ? httpsRequest({ ...options, rejectUnauthorized: true, ...(ca ? { ca } : {}) })
         : httpRequest(options);
-    let upgraded = false;
+    let settled = false; // destroying the request can raise an 'error' of its own
     const fail = (error: KeygateError) => {
+      if (settled) return;
+      settled = true;
       out.destroy();
       refuse(socket, error, requestId);
       audit(error.statusCode);
     };
     const message = 'The upstream did not answer the WebSocket handshake in time.';
     out.setTimeout(timeoutMs, () => fail(new KeygateError('upstream_timeout', { message })));
-    out.on('error', (err) => {
-      if (!socket.destroyed) fail(classifyUpstreamError(err, false).error);
-    });
+    out.on('error', (err) => fail(classifyUpstreamError(err, false).error));
     out.on('response', (res) => {
       res.resume(); // a refused handshake: its body is not the caller's business
       const message = `The upstream refused the WebSocket handshake (HTTP ${res.statusCode ?? 0}).`;
       fail(new KeygateError('upstream_handshake_failed', { message }));
     });
     out.on('upgrade', (res, upSocket, upHead) => {
-      upgraded = true;
+      settled = true;
       out.setTimeout(0);
       if (socket.destroyed) {
         upSocket.destroy();
@@ -168,7 +169,10 @@ export class WebSocketProxy {
       this.#pipe(socket, upSocket, () => audit(101));
     });
     socket.once('close', () => {
-      if (!upgraded) out.destroy(); // the caller left during the handshake
+      if (settled) return;
+      settled = true; // the caller left during the handshake (nginx's 499)
+      out.destroy();
+      audit(CALLER_CLOSED);
     });
     out.end();
   }

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { Validator } from '@seriousme/openapi-schema-validator';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ERRORS } from '../../src/errors.ts';
@@ -43,8 +44,11 @@ integrations:
   });
   afterAll(() => keygate?.close());
 
-  it('is an OpenAPI 3.1 document without a secret in it', () => {
+  it('is a valid OpenAPI 3.1 document without a secret in it', async () => {
     expect(document.openapi).toBe('3.1.0');
+    const result = await new Validator().validate(structuredClone(document));
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
     expect(document.info).toMatchObject({ title: 'Keygate', version: expect.any(String) });
     const text = JSON.stringify(document);
     expect(text).not.toContain('openapi-canary-Hq71');

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { TestKeygate } from '../support/keygate.ts';
+import { freePort } from '../support/ports.ts';
 import { startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
 import { uniqueTenant } from '../support/store.ts';
 import { waitFor } from '../support/wait.ts';
@@ -80,6 +81,7 @@ describe('WebSockets through /proxy', () => {
 
   beforeAll(async () => {
     upstream = await startRealtimeUpstream();
+    const closedPort = await freePort();
     keygate = await startProxyKeygate(`
 integrations:
   realtime:
@@ -89,8 +91,12 @@ integrations:
     baseUrl: ${upstream.origin}/q
     auth: { type: api_key }
     inject: { query: key }
+  gone:
+    baseUrl: http://127.0.0.1:${closedPort}
+    auth: { type: api_key }
 `);
-    for (const i of ['realtime', 'byquery']) await keygate.putCredential(tenant, i, { apiKey: TOKEN });
+    for (const i of ['realtime', 'byquery', 'gone'])
+      await keygate.putCredential(tenant, i, { apiKey: TOKEN });
     ({ key } = await keygate.createKey({ tenants: [tenant] }));
     base = `${keygate.url.replace(/^http/, 'ws')}/proxy/${tenant}`;
   });
@@ -171,5 +177,12 @@ integrations:
     expect(JSON.parse(answer.body).error).toMatchObject({ code: 'upstream_handshake_failed' });
     expect(answer.body).not.toContain(TOKEN);
     expect(upstream.handshakes.at(-1)!.url).toBe('/v1/refused');
+  });
+
+  it('answers 502 upstream_unreachable when the upstream cannot be reached', async () => {
+    const answer = await connect(`${base}/gone/x`, { authorization: `Bearer ${key}` }).opened;
+    expect(answer).toMatchObject({ open: false, status: 502 });
+    if (answer.open) throw new Error('opened');
+    expect(answer.headers['x-keygate-error']).toBe('upstream_unreachable');
   });
 });
