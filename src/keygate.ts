@@ -9,7 +9,11 @@ import { EventLog } from './events/event-log.ts';
 import { logEvents } from './events/log-events.ts';
 import { replicaId } from './events/replica.ts';
 import { eventRoutes } from './events/routes.ts';
+import { WebhookSender } from './events/webhooks/sender.ts';
 import { absentAndOutage } from './cache/options.ts';
+import type { FleetSync } from './fleet/fleet-sync.ts';
+import { watchFleet } from './fleet/metrics.ts';
+import { setupFleet } from './fleet/setup.ts';
 import { CallerKeys } from './keys/key-store.ts';
 import type { Logger } from './observability/logger.ts';
 import { ConnectFlow } from './oauth/connect.ts';
@@ -35,6 +39,9 @@ export interface Keygate {
   refresh: RefreshService;
   /** The bus every part publishes its events to. */
   events: EventBus;
+  webhooks: WebhookSender;
+  /** Fast fleet agreement (the changes record); undefined when fleet.pollSeconds is 0. */
+  fleet: FleetSync | undefined;
   /** The address the server listens on, e.g. http://127.0.0.1:8080. */
   url: string;
   close(): Promise<void>;
@@ -76,6 +83,13 @@ export async function startKeygate(
   });
   // The scheduler's listings (at start, each resync) fill the inventory as they pass.
   const refresh = await setupRefresh({ app, config, logger, refresher, source: inventory.tap(), events });
+  const webhooks = new WebhookSender({
+    webhooks: config.webhooks,
+    delivery: config.events.delivery,
+    bus: events,
+    logger,
+    registry: refresh.metrics.registry,
+  });
   const connect = new ConnectFlow({ config, kv, transit, store, schedule: refresh.scheduler });
   await app.register(adminRoutes, {
     prefix: '/v1',
@@ -110,6 +124,18 @@ export async function startKeygate(
     integrations: Object.keys(config.integrations),
   });
   refresh.start();
+  const fleet = setupFleet({
+    config,
+    kv,
+    bus: events,
+    logger,
+    keys,
+    store,
+    scheduler: refresh.scheduler,
+    resync: refresh.resync,
+  });
+  fleet?.start();
+  watchFleet(refresh.metrics.registry, vault, fleet);
   let closing: Promise<void> | undefined;
   return {
     app,
@@ -120,16 +146,20 @@ export async function startKeygate(
     refresher,
     refresh,
     events,
+    webhooks,
+    fleet,
     url,
     close() {
       closing ??= (async () => {
         refresh.stop();
+        fleet?.stop();
         // Idle connections close at once; busy ones get the grace period, then are cut
         // (a half-open connection that never sent a request would otherwise hold close).
         const cut = setTimeout(() => app.server.closeAllConnections(), config.server.shutdownGraceMs);
         await app.close();
         clearTimeout(cut);
         await refresher.close();
+        await webhooks.close();
         vault.close();
       })();
       return closing;
