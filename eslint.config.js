@@ -16,6 +16,11 @@ export default tseslint.config(
     },
   },
   {
+    // The console's modules run in the browser.
+    files: ['src/console/ui/**/*.js'],
+    languageOptions: { globals: globals.browser },
+  },
+  {
     files: ['scripts/**', 'bench/**', 'test/**', 'bin/**'],
     rules: { 'no-console': 'off' },
   },

@@ -15,12 +15,27 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
+          exclude: ['test/integration/**/*.browser.test.ts'],
           environment: 'node',
           globalSetup: ['test/support/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
           // Two cores: integration files start OpenBao, Keygate and fake providers.
           maxWorkers: 2,
+        },
+      },
+      {
+        test: {
+          // Chromium after the rest, one file at a time: it would eat the CPU that the
+          // timing-sensitive refresh tests (replicas racing on 3 s cycles) need.
+          name: 'browser',
+          include: ['test/integration/**/*.browser.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/support/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          maxWorkers: 1,
+          sequence: { groupOrder: 1 },
         },
       },
     ],

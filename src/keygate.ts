@@ -1,13 +1,19 @@
 import type { FastifyInstance } from 'fastify';
 import { adminRoutes } from './admin/index.ts';
 import type { Config } from './config/schema.ts';
+import { consoleRoutes } from './console/plugin.ts';
+import { Inventory, INVENTORY_MAX_AGE_MS } from './credentials/fleet-index.ts';
 import { createCredentialStore, type CredentialStore } from './credentials/store.ts';
 import { EventBus } from './events/bus.ts';
 import { EventLog } from './events/event-log.ts';
 import { logEvents } from './events/log-events.ts';
 import { replicaId } from './events/replica.ts';
 import { eventRoutes } from './events/routes.ts';
+import { WebhookSender } from './events/webhooks/sender.ts';
 import { absentAndOutage } from './cache/options.ts';
+import type { FleetSync } from './fleet/fleet-sync.ts';
+import { watchFleet } from './fleet/metrics.ts';
+import { setupFleet } from './fleet/setup.ts';
 import { CallerKeys } from './keys/key-store.ts';
 import type { Logger } from './observability/logger.ts';
 import { ConnectFlow } from './oauth/connect.ts';
@@ -33,6 +39,9 @@ export interface Keygate {
   refresh: RefreshService;
   /** The bus every part publishes its events to. */
   events: EventBus;
+  webhooks: WebhookSender;
+  /** Fast fleet agreement (the changes record); undefined when fleet.pollSeconds is 0. */
+  fleet: FleetSync | undefined;
   /** The address the server listens on, e.g. http://127.0.0.1:8080. */
   url: string;
   close(): Promise<void>;
@@ -66,13 +75,28 @@ export async function startKeygate(
   logEvents(events, logger);
 
   const app = await buildServer({ config, logger, vault, onRoute: options.onRoute });
-  const refresh = await setupRefresh({ app, config, logger, refresher, source: store, events });
+  const inventory = new Inventory({
+    source: store,
+    bus: events,
+    refreshBufferMs: config.refresh.bufferSeconds * 1000,
+    maxAgeMs: INVENTORY_MAX_AGE_MS,
+  });
+  // The scheduler's listings (at start, each resync) fill the inventory as they pass.
+  const refresh = await setupRefresh({ app, config, logger, refresher, source: inventory.tap(), events });
+  const webhooks = new WebhookSender({
+    webhooks: config.webhooks,
+    delivery: config.events.delivery,
+    bus: events,
+    logger,
+    registry: refresh.metrics.registry,
+  });
   const connect = new ConnectFlow({ config, kv, transit, store, schedule: refresh.scheduler });
   await app.register(adminRoutes, {
     prefix: '/v1',
     config,
     logger,
     store,
+    inventory,
     keys,
     connect,
     schedule: refresh.scheduler,
@@ -82,6 +106,7 @@ export async function startKeygate(
   await app.register(oauthCallbackRoute, { connect, events });
   const links = new ConnectLinks({ kv, ttlSeconds: config.reauth.linkTtlSeconds });
   await app.register(connectPageRoutes, { config, links, connect });
+  await app.register(consoleRoutes);
   await app.register(proxyRoutes, {
     config,
     logger,
@@ -99,6 +124,18 @@ export async function startKeygate(
     integrations: Object.keys(config.integrations),
   });
   refresh.start();
+  const fleet = setupFleet({
+    config,
+    kv,
+    bus: events,
+    logger,
+    keys,
+    store,
+    scheduler: refresh.scheduler,
+    resync: refresh.resync,
+  });
+  fleet?.start();
+  watchFleet(refresh.metrics.registry, vault, fleet);
   let closing: Promise<void> | undefined;
   return {
     app,
@@ -109,16 +146,20 @@ export async function startKeygate(
     refresher,
     refresh,
     events,
+    webhooks,
+    fleet,
     url,
     close() {
       closing ??= (async () => {
         refresh.stop();
+        fleet?.stop();
         // Idle connections close at once; busy ones get the grace period, then are cut
         // (a half-open connection that never sent a request would otherwise hold close).
         const cut = setTimeout(() => app.server.closeAllConnections(), config.server.shutdownGraceMs);
         await app.close();
         clearTimeout(cut);
         await refresher.close();
+        await webhooks.close();
         vault.close();
       })();
       return closing;

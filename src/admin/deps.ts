@@ -1,4 +1,5 @@
 import type { Config } from '../config/schema.ts';
+import type { Inventory } from '../credentials/fleet-index.ts';
 import type { CredentialStore } from '../credentials/store.ts';
 import type { CallerKeys } from '../keys/key-store.ts';
 import type { EventPublisher } from '../events/bus.ts';
@@ -11,6 +12,8 @@ export interface AdminDeps {
   config: Readonly<Config>;
   logger: Logger;
   store: CredentialStore;
+  /** The fleet's credentials in memory, behind GET /v1/credentials. */
+  inventory?: Inventory;
   /** Told about stored and deleted credentials, so this replica's refresh schedule follows at once. */
   schedule?: Pick<RefreshScheduler, 'track' | 'cancel'> & Partial<Pick<RefreshScheduler, 'dueAt'>>;
   keys: CallerKeys;

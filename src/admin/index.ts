@@ -4,6 +4,7 @@ import { deleteCredential } from './credentials/deleteCredential.ts';
 import { getCredential } from './credentials/getCredential.ts';
 import { listAllCredentials } from './credentials/listAllCredentials.ts';
 import { listCredentials } from './credentials/listCredentials.ts';
+import { listFleet } from './credentials/listFleet.ts';
 import { putCredential } from './credentials/putCredential.ts';
 import { startConnect } from './connect/startConnect.ts';
 import type { AdminDeps } from './deps.ts';
@@ -21,6 +22,7 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminDeps): Promis
   getCredential(app, deps);
   listCredentials(app, deps);
   listAllCredentials(app, deps);
+  if (deps.inventory) listFleet(app, { inventory: deps.inventory });
   deleteCredential(app, deps);
   createKey(app, deps);
   deleteKey(app, deps);

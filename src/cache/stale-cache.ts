@@ -107,6 +107,12 @@ export class StaleCache<V> {
     this.#absent?.delete(key);
   }
 
+  /** Forgets everything, loads in flight included (what they read is not kept). */
+  clear(): void {
+    const keys = [...this.#lru.keys(), ...this.#inflight.keys(), ...(this.#absent?.keys() ?? [])];
+    for (const key of keys) this.delete(key);
+  }
+
   #store(key: string, value: V | undefined): void {
     const now = this.#now();
     if (value === undefined) {

@@ -56,6 +56,25 @@ integrations:
     ]);
   });
 
+  it('names a webhook with a malformed secret or an unknown event, never echoing the secret', () => {
+    const problems = problemsOf(`
+webhooks:
+  - { url: https://hooks.example.com/k, secret: not-a-whsec-secret-canary }
+  - url: https://hooks.example.com/k
+    secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+    events: [refresh-success, refresh-exploded]
+`);
+    expect(problems.some((p) => p.startsWith('webhooks.0.secret:'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('webhooks.1.events.1:'))).toBe(true);
+    expect(problems.join('\n')).not.toContain('canary');
+    const ok = parseConfig(
+      'webhooks: [{ url: "https://hooks.example.com/k", secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw }]',
+      env,
+    );
+    expect(ok.webhooks).toHaveLength(1);
+    expect(ok.events.delivery).toMatchObject({ queueSize: 10_000, retryForSeconds: 3600 });
+  });
+
   it('substitutes ${ENV} and ${ENV:-default}, and names unset variables', () => {
     const config = parseConfig(
       `

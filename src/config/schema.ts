@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { EVENT_TYPES } from '../events/catalogue.ts';
 
 /** Names of tenants and integrations; anything else is a 400, never a Vault path. */
 export const NAME_PATTERN = '^[a-z0-9][a-z0-9_-]{0,62}$';
@@ -64,6 +65,17 @@ export const IntegrationSchema = Type.Object(
     /** Always sent, replacing the caller's (the injected credential still wins). */
     forceHeaders: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.String())),
     upstream: Type.Optional(UpstreamOptionsSchema),
+  },
+  Strict,
+);
+
+export const WebhookSchema = Type.Object(
+  {
+    url: Url,
+    /** A Standard Webhooks secret: `whsec_` and base64 of 24 to 64 random bytes. */
+    secret: Type.String({ pattern: '^whsec_[A-Za-z0-9+/]{32,88}={0,2}$' }),
+    /** Only these events; all of them when absent. */
+    events: Type.Optional(Type.Array(Type.Union(EVENT_TYPES.map((t) => Type.Literal(t))), { minItems: 1 })),
   },
   Strict,
 );
@@ -178,6 +190,15 @@ export const ConfigSchema = Type.Object(
       },
       { ...Strict, default: {} },
     ),
+    fleet: Type.Object(
+      {
+        /** Read the fleet's changes record this often, to evict what other replicas changed; 0: never. */
+        pollSeconds: Type.Number({ minimum: 0, default: 1 }),
+        /** Entries the changes record keeps; a replica further behind drops all its caches. */
+        changesKept: Type.Integer({ minimum: 10, maximum: 10_000, default: 500 }),
+      },
+      { ...Strict, default: {} },
+    ),
     replica: Type.Object(
       {
         /** This process's name in events and among replicas; default host name + pid. */
@@ -190,6 +211,22 @@ export const ConfigSchema = Type.Object(
         /** Events kept for GET /v1/events clients resuming with Last-Event-ID. */
         bufferSize: Type.Integer({ minimum: 1, default: 1000 }),
         heartbeatSeconds: Type.Number({ minimum: 0.05, default: 15 }),
+        /** How webhooks are delivered (to each receiver on its own). */
+        delivery: Type.Object(
+          {
+            /** Events waiting or in flight per receiver; past it new events are dropped (and counted). */
+            queueSize: Type.Integer({ minimum: 1, default: 10_000 }),
+            /** Deliveries in flight per receiver. */
+            concurrency: Type.Integer({ minimum: 1, maximum: 64, default: 4 }),
+            /** One POST may take this long (connect, headers and body). */
+            timeoutMs: Type.Integer({ minimum: 100, default: 10_000 }),
+            /** An event is retried for this long after it was published, then dropped (and counted). */
+            retryForSeconds: Type.Number({ minimum: 0.1, default: 3600 }),
+            minBackoffMs: Type.Integer({ minimum: 1, default: 500 }),
+            maxBackoffMs: Type.Integer({ minimum: 1, default: 300_000 }),
+          },
+          { ...Strict, default: {} },
+        ),
       },
       { ...Strict, default: {} },
     ),
@@ -253,6 +290,8 @@ export const ConfigSchema = Type.Object(
       { ...Strict, default: {} },
     ),
     integrations: Type.Record(Type.String(), IntegrationSchema, { default: {} }),
+    /** Receivers of every replica's events, signed per Standard Webhooks. */
+    webhooks: Type.Array(WebhookSchema, { default: [] }),
   },
   Strict,
 );
@@ -260,6 +299,7 @@ export const ConfigSchema = Type.Object(
 export type Config = Static<typeof ConfigSchema>;
 export type IntegrationConfig = Static<typeof IntegrationSchema>;
 export type AuthConfig = Static<typeof AuthSchema>;
+export type WebhookConfig = Static<typeof WebhookSchema>;
 export type InjectConfig = Static<typeof InjectSchema>;
 export type UpstreamOptions = Static<typeof UpstreamOptionsSchema>;
 export { Port };

@@ -53,4 +53,9 @@ export class CredentialCache {
   delete(key: string): void {
     this.#cache.delete(key);
   }
+
+  /** Forgets everything, loads in flight included (what they read is not kept). */
+  clear(): void {
+    this.#cache.clear();
+  }
 }

@@ -202,6 +202,11 @@ export class CredentialStore {
     this.#cache.delete(key(tenant, integration, account));
   }
 
+  /** Forgets every cached credential (this replica fell behind the fleet's changes). */
+  clearCache(): void {
+    this.#cache.clear();
+  }
+
   /** Rotates the tenant's Transit key and rewraps every record under the new version. */
   async rotateKey(tenant: string): Promise<{ keyVersion: number; rewrapped: number }> {
     assertNames(tenant);

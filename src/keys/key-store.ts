@@ -113,6 +113,16 @@ export class CallerKeys {
     return info;
   }
 
+  /** Forgets a cached key (revoked through another replica). */
+  evict(id: string): void {
+    this.#cache.delete(id);
+  }
+
+  /** Forgets every cached key. */
+  clearCache(): void {
+    this.#cache.clear();
+  }
+
   /** Every key's id, name, scope and creation time, oldest first; never a secret or digest. */
   async list(): Promise<KeyInfo[]> {
     const ids = (await this.#kv.list('keys/')).filter((id) => !id.endsWith('/'));

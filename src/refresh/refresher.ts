@@ -7,6 +7,7 @@ import type { CredentialStore } from '../credentials/store.ts';
 import type { Credential } from '../credentials/types.ts';
 import { KeygateError, isKeygateError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
+import { authFor } from '../oauth/client.ts';
 import { TokenEndpointError, type TokenSet } from '../oauth/token-client.ts';
 import type { RefreshEvent, RefreshEventName, RefreshReason } from './events.ts';
 import { LeaseManager, type Lease, type LeaseKv } from './lease.ts';
@@ -181,7 +182,8 @@ export class Refresher extends EventEmitter {
       let tokens: TokenSet;
       try {
         tokens = await requestWithRetries({
-          auth,
+          // The tenant's own client, for a client-credentials credential stored with one.
+          auth: authFor(auth, fresh.secret),
           grant: grantFor(auth, fresh),
           refresh: this.#config.refresh,
           now: this.#now,

@@ -29,6 +29,7 @@ export class VaultSession extends EventEmitter {
   #failures = 0;
   #loginTtl = 0;
   #closed = false;
+  #requests = 0;
 
   constructor(config: Config['vault'], logger: Logger) {
     super();
@@ -67,13 +68,20 @@ export class VaultSession extends EventEmitter {
     return this.#login;
   }
 
+  /** Vault requests sent through call() so far (what Keygate costs Vault). */
+  get requests(): number {
+    return this.#requests;
+  }
+
   /** Runs a Vault call; on 403 logs in again once and retries it once. */
   async call<T>(op: (client: VaultClient) => Promise<T>): Promise<T> {
+    this.#requests += 1;
     try {
       return await op(this.client);
     } catch (err) {
       if (vaultStatus(err) !== 403 || this.authMethod !== 'approle') throw err;
       await this.relogin();
+      this.#requests += 1;
       return op(this.client);
     }
   }

@@ -34,10 +34,13 @@ describe('the npm package', { timeout: 480_000 }, () => {
       { cwd: app, env },
     );
     const installed = join(app, 'node_modules/keygate');
-    // Built JavaScript only: no TypeScript source came along.
+    // Built JavaScript only: of src/, just the console's static files (no TypeScript).
     expect(readdirSync(installed).sort()).toEqual(
-      ['README.md', 'bin', 'dist', 'docs', 'examples', 'package.json', 'vault'].sort(),
+      ['README.md', 'bin', 'dist', 'docs', 'examples', 'package.json', 'src', 'vault'].sort(),
     );
+    expect(
+      readdirSync(join(installed, 'src'), { recursive: true }).some((f) => String(f).endsWith('.ts')),
+    ).toBe(false);
     const bin = join(app, 'node_modules/.bin/keygate');
 
     const help = await runCli(['--help'], {}, { bin });

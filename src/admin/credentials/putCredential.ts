@@ -5,6 +5,7 @@ import { assertNames } from '../../credentials/names.ts';
 import type { CredentialWrite } from '../../credentials/types.ts';
 import { injectionProblem } from '../../proxy/injectable.ts';
 import type { AdminDeps } from '../deps.ts';
+import { firstClientCredentialsToken, wantsClientCredentialsFetch } from './clientCredentials.ts';
 import { adminDoc, adminErrors } from '../../http/schemas.ts';
 import {
   CredentialMetadataSchema,
@@ -28,7 +29,7 @@ export function putCredential(app: FastifyInstance, { store, config, schedule, e
         schema: {
           ...adminDoc(
             'Store or replace a credential (the account `default`, or the one named)',
-            'Tokens for OAuth integrations, {"apiKey"} for api_key ones. Answers metadata only.',
+            'Tokens for oauth2, {"apiKey"} for api_key; for oauth2_client_credentials {} or {"clientId","clientSecret"} and Keygate fetches the first token. Answers metadata only.',
           ),
           params,
           body: PutCredentialBody,
@@ -42,6 +43,8 @@ export function putCredential(app: FastifyInstance, { store, config, schedule, e
               'conflict',
               'payload_too_large',
               'vault_error',
+              'credential_refresh_failed',
+              'token_endpoint_unavailable',
             ),
           },
         },
@@ -52,7 +55,9 @@ export function putCredential(app: FastifyInstance, { store, config, schedule, e
         assertNames(tenant, integration, account);
         const configured = config.integrations[integration];
         if (!configured) throw new KeygateError('unknown_integration');
-        const write = toWrite(configured, request.body);
+        const write = wantsClientCredentialsFetch(configured, request.body)
+          ? await firstClientCredentialsToken(configured, request.body, config.refresh)
+          : toWrite(configured, request.body);
         const stored = await store.put(tenant, integration, write, {}, account);
         const { secret: _secret, version: _version, ...metadata } = stored;
         schedule?.track(metadata);

@@ -37,6 +37,14 @@ export const PutCredentialBody = Type.Object(
     scopes: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { maxItems: 256 })),
     tokenType: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     apiKey: Type.Optional(Type.String({ minLength: 1, maxLength: 16384 })),
+    clientId: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 1024,
+        description: 'oauth2_client_credentials: the tenant’s own client (else the integration’s).',
+      }),
+    ),
+    clientSecret: Type.Optional(Type.String({ minLength: 1, maxLength: 16384 })),
   },
   { additionalProperties: false },
 );

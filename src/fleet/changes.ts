@@ -1,0 +1,75 @@
+/**
+ * One small KV record, `changes`, that every replica polls to agree fast on what must
+ * no longer be served from a cache: a Keygate key revoked, a credential deleted or
+ * replaced. Each write is a new KV version (check-and-set), and each entry is tagged
+ * with the version that added it, so a replica that last saw version L applies the
+ * entries with v > L. Only the last `kept` entries stay; `completeAfter` says from which
+ * version on the list is whole, so a replica that fell further behind knows it must drop
+ * every cache instead.
+ */
+
+export type Change =
+  { kind: 'key'; id: string } | { kind: 'credential'; tenant: string; integration: string; account: string };
+
+export type TaggedChange = Change & {
+  /** The KV version of `changes` that added it. */
+  v: number;
+  /** The writer's process id (random per process life), so a replica skips its own. */
+  by: string;
+};
+
+export interface ChangesRecord {
+  entries: TaggedChange[];
+  /** Every change with a version above this is in `entries`. */
+  completeAfter: number;
+}
+
+/** The record after appending `added` as version `version` (the current one plus one). */
+export function appendChanges(
+  current: ChangesRecord | undefined,
+  added: Change[],
+  by: string,
+  version: number,
+  kept: number,
+): ChangesRecord {
+  const entries = [...(current?.entries ?? []), ...added.map((c) => ({ ...c, v: version, by }))];
+  let completeAfter = current?.completeAfter ?? 0;
+  if (entries.length > kept) {
+    const dropped = entries.splice(0, entries.length - kept);
+    completeAfter = Math.max(completeAfter, ...dropped.map((e) => e.v));
+    // Entries of one version are kept or dropped together, so "complete after" stays true.
+    while (entries.length > 0 && (entries[0] as TaggedChange).v <= completeAfter) entries.shift();
+  }
+  return { entries, completeAfter };
+}
+
+/**
+ * What a replica that last saw version `seen` must do, given the record at `version`:
+ * the others' changes since, or `everything` when it fell behind what the record keeps.
+ */
+export function changesSince(
+  record: ChangesRecord | undefined,
+  version: number,
+  seen: number,
+  self: string,
+): { everything: true } | { everything: false; changes: TaggedChange[] } {
+  if (version <= seen) return { everything: false, changes: [] };
+  if (!record || seen < record.completeAfter) return { everything: true };
+  return { everything: false, changes: record.entries.filter((e) => e.v > seen && e.by !== self) };
+}
+
+/** Parses what KV holds, defensively: a record written by a newer Keygate may hold more. */
+export function toChangesRecord(data: Record<string, unknown>): ChangesRecord {
+  const entries = Array.isArray(data['entries']) ? (data['entries'] as TaggedChange[]) : [];
+  const completeAfter = typeof data['completeAfter'] === 'number' ? data['completeAfter'] : 0;
+  return {
+    entries: entries.filter(
+      (e) =>
+        e &&
+        typeof e.v === 'number' &&
+        typeof e.by === 'string' &&
+        (e.kind === 'key' || e.kind === 'credential'),
+    ),
+    completeAfter,
+  };
+}

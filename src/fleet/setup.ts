@@ -1,0 +1,58 @@
+import type { Config } from '../config/schema.ts';
+import type { CredentialStore } from '../credentials/store.ts';
+import type { EventBus } from '../events/bus.ts';
+import { isKeygateError } from '../errors.ts';
+import type { CallerKeys } from '../keys/key-store.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { RefreshScheduler } from '../refresh/scheduler.ts';
+import type { ScheduleResync } from '../refresh/resync.ts';
+import type { KvStore } from '../vault/kv.ts';
+import type { Change } from './changes.ts';
+import { FleetSync } from './fleet-sync.ts';
+
+export interface FleetDeps {
+  config: Readonly<Config>;
+  kv: KvStore;
+  bus: EventBus;
+  logger: Logger;
+  keys: Pick<CallerKeys, 'evict' | 'clearCache'>;
+  store: Pick<CredentialStore, 'invalidate' | 'clearCache' | 'metadata'>;
+  scheduler: Pick<RefreshScheduler, 'track' | 'cancel'>;
+  resync: Pick<ScheduleResync, 'runOnce'>;
+}
+
+/**
+ * The fleet's changes, applied here: a revoked key and a changed credential leave the
+ * caches, and the refresh schedule follows the credential (one metadata read) rather
+ * than waiting for the next full resync. Undefined when `fleet.pollSeconds` is 0.
+ */
+export function setupFleet(deps: FleetDeps): FleetSync | undefined {
+  const { config, kv, bus, logger, keys, store, scheduler, resync } = deps;
+  if (config.fleet.pollSeconds <= 0) return undefined;
+  const follow = async (tenant: string, integration: string, account: string) => {
+    try {
+      scheduler.track(await store.metadata(tenant, integration, account));
+    } catch (err) {
+      if (isKeygateError(err, 'credential_not_found')) scheduler.cancel(tenant, integration, account);
+      // Anything else (Vault down): the next full resync puts the schedule right.
+    }
+  };
+  return new FleetSync({
+    kv,
+    bus,
+    logger,
+    pollMs: config.fleet.pollSeconds * 1000,
+    kept: config.fleet.changesKept,
+    evict: (change: Change) => {
+      if (change.kind === 'key') return keys.evict(change.id);
+      store.invalidate(change.tenant, change.integration, change.account);
+      void follow(change.tenant, change.integration, change.account);
+    },
+    evictAll: () => {
+      logger.info('fell behind the fleet changes; dropping every cache', { event: 'fleet_caches_dropped' });
+      keys.clearCache();
+      store.clearCache();
+      void resync.runOnce();
+    },
+  });
+}
