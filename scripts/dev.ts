@@ -69,9 +69,7 @@ if (!existsSync(configFile))
 const busy = await busyPorts({
   'Keygate, KEYGATE_PORT': port,
   'OpenBao, KEYGATE_DEV_VAULT_PORT': vaultPort,
-  ...(options.persist && vaultPort !== 0
-    ? { 'OpenBao cluster, KEYGATE_DEV_VAULT_PORT + 1': vaultPort + 1 }
-    : {}),
+  ...(options.persist ? { 'OpenBao cluster, KEYGATE_DEV_VAULT_CLUSTER_PORT': clusterPort } : {}),
 });
 if (busy.length > 0) {
   await exit(
