@@ -2,11 +2,12 @@ import pLimit from 'p-limit';
 import { KeygateError } from '../errors.ts';
 import type { KvStore } from '../vault/kv.ts';
 import { credentialPath } from './accounts.ts';
-import { compareRefs, listRefs, listTenants, type CredentialRef } from './listing.ts';
+import { compareRefs, listedFields, listRefs, listTenants, type CredentialRef } from './listing.ts';
+import type { StoredRecord } from './record.ts';
 import { assertNames, isValidName } from './names.ts';
 import type { AuthType, CredentialStatus } from './types.ts';
 
-/** One row of the fleet-wide inventory: what custom_metadata says, no decryption. */
+/** One row of the fleet-wide inventory: the record's non-secret fields, no decryption. */
 export interface InventoryItem extends CredentialRef {
   authType: AuthType;
   status: CredentialStatus;
@@ -35,12 +36,12 @@ export interface InventoryPage {
   nextCursor: string | null;
 }
 
-type InventoryKv = Pick<KvStore, 'list' | 'readMetadata'>;
+type InventoryKv = Pick<KvStore, 'list' | 'read'>;
 type DueAt = (tenant: string, integration: string, account: string) => number | undefined;
 
 /**
  * A page of every stored credential, in (tenant, integration, account) order, read from
- * KV metadata only. The cursor is the last row's position, so a page is stable while
+ * the records' non-secret fields (no decryption). The cursor is the last row's position, so a page is stable while
  * credentials come and go around it.
  */
 export async function inventory(
@@ -85,21 +86,18 @@ async function readItem(
   ref: CredentialRef,
   dueAt: DueAt,
 ): Promise<InventoryItem | undefined> {
-  const meta = await kv.readMetadata(credentialPath(ref.tenant, ref.integration, ref.account));
-  if (!meta) return undefined;
-  const c = meta.customMetadata;
+  const record = await kv.read<Partial<StoredRecord>>(
+    credentialPath(ref.tenant, ref.integration, ref.account),
+  );
+  if (!record) return undefined;
+  const fields = listedFields(record.data);
   const due = dueAt(ref.tenant, ref.integration, ref.account);
-  const status = (c['status'] ?? 'active') as CredentialStatus;
   return {
     tenant: ref.tenant,
     integration: ref.integration,
     account: ref.account,
-    authType: (c['authType'] ?? 'api_key') as AuthType,
-    status,
-    expiresAt: c['expiresAt'] ?? null,
-    updatedAt: c['updatedAt'] ?? null,
-    lastRefreshedAt: c['lastRefreshedAt'] ?? null,
-    lastRefreshError: status === 'active' ? null : (c['lastRefreshError'] ?? null),
+    ...fields,
+    lastRefreshError: fields.status === 'active' ? null : fields.lastRefreshError,
     nextRefreshAt: due === undefined ? null : new Date(due).toISOString(),
   };
 }

@@ -35,8 +35,9 @@ const key = credentialKey;
 /**
  * The per-tenant encrypted credential store: secrets are encrypted with the tenant's
  * Transit key (integration as context) and kept in KV v2 next to non-secret metadata,
- * which is mirrored into custom_metadata so listings need no decryption. Every method
- * takes an optional trailing `account` (`default` when omitted); see accounts.ts.
+ * which listings read without decrypting (also mirrored into custom_metadata when stored,
+ * not on refreshes). Every method takes an optional trailing `account` (`default` when
+ * omitted); see accounts.ts.
  */
 export class CredentialStore {
   readonly #kv: KvStore;
@@ -114,16 +115,23 @@ export class CredentialStore {
     );
     const now = new Date().toISOString();
     const at = path(tenant, integration, account);
-    const previous = options.cas === 0 ? undefined : await this.#kv.read<StoredRecord>(at);
-    const record = toRecord(write, ciphertext, now, previous?.data.createdAt ?? now);
-    const { version } = await this.#kv.write(at, { ...record }, options);
+    const known = options.createdAt;
+    const previous = options.cas === 0 || known ? undefined : await this.#kv.read<StoredRecord>(at);
+    const record = toRecord(write, ciphertext, now, known ?? previous?.data.createdAt ?? now);
+    const { version } = await this.#kv.write(
+      at,
+      { ...record },
+      options.cas === undefined ? {} : { cas: options.cas },
+    );
     const credential: Credential = {
       ...toMetadata(tenant, integration, record, account),
       secret: { ...write.secret },
       version,
     };
     this.#cache.set(key(tenant, integration, account), credential);
-    await this.#writeCustomMetadata(tenant, integration, account, record);
+    // A refresh (createdAt known) skips it: one Vault write less per refresh; listings read
+    // the record itself, and custom_metadata keeps what was stored (auth type, status).
+    if (!known) await this.#writeCustomMetadata(tenant, integration, account, record);
     return credential;
   }
 
@@ -175,12 +183,12 @@ export class CredentialStore {
     return found.filter((m): m is CredentialMetadata => m !== undefined);
   }
 
-  /** Every stored credential with expiry and status, from custom_metadata (no decryption). */
+  /** Every stored credential with expiry and status, from the records (no decryption). */
   listAll(): Promise<CredentialListing[]> {
     return listAllListings(this.#kv);
   }
 
-  /** A page of the fleet-wide inventory, from custom_metadata (no decryption); see inventory.ts. */
+  /** A page of the fleet-wide inventory, from the records (no decryption); see inventory.ts. */
   inventory(
     query: InventoryQuery,
     dueAt?: (tenant: string, integration: string, account: string) => number | undefined,
