@@ -10,6 +10,10 @@ import { waitFor } from './wait.ts';
  * storage, Shamir-sealed with one key share, joined by `retry_join`, prepared like the
  * dev server (transit with upserts off, KV v2 at secret/). Heavy on a small machine:
  * start it in the one test or bench that needs it, never in the global setup.
+ *
+ *   const cluster = await startRaftCluster();   // cluster.addresses, cluster.token (root)
+ *   const gone = await cluster.waitForActive(); await gone.kill();
+ *   await cluster.waitForActive({ exclude: gone }); await gone.restart(); await cluster.stop();
  */
 
 export interface RaftNode {
@@ -299,6 +303,25 @@ class Cluster implements RaftCluster {
     const active = await this.waitForActive({ timeoutMs });
     this.address = active.address;
     await prepareVault({ address: active.address, token: this.token });
+    // A new KV v2 mount upgrades itself in the background; until every node has seen
+    // that, reads answer 400 "Waiting for the primary to upgrade...".
+    await waitFor(
+      'KV v2 (secret/) to answer on every node',
+      async () => {
+        const statuses = await Promise.all(
+          this.nodes.map(async (n) => {
+            const res = await fetch(`${n.address}/v1/secret/data/keygate-raft-probe`, {
+              headers: { 'x-vault-token': this.token },
+              signal: AbortSignal.timeout(5000),
+            });
+            await res.body?.cancel();
+            return res.status;
+          }),
+        );
+        return statuses.every((s) => s === 404);
+      },
+      { timeoutMs, intervalMs: 200 },
+    );
   }
 
   async active(): Promise<Node | undefined> {
