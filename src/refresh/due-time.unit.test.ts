@@ -35,6 +35,8 @@ describe('dueTime', () => {
 
   it('is undefined without expiry or for needs_reauth', () => {
     expect(dueTime({ status: 'active', expiresAt: null, lastRefreshedAt: null }, 0, NOW)).toBeUndefined();
-    expect(dueTime({ status: 'needs_reauth', expiresAt: at(MIN), lastRefreshedAt: null }, 0, NOW)).toBeUndefined();
+    expect(
+      dueTime({ status: 'needs_reauth', expiresAt: at(MIN), lastRefreshedAt: null }, 0, NOW),
+    ).toBeUndefined();
   });
 });

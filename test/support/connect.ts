@@ -47,7 +47,12 @@ export async function startConnect(
   integration: string,
   body?: unknown,
 ): Promise<StartedConnect> {
-  const res = await jsonFetch(`${keygateUrl}/v1/tenants/${tenant}/connect/${integration}`, 'POST', body, admin);
+  const res = await jsonFetch(
+    `${keygateUrl}/v1/tenants/${tenant}/connect/${integration}`,
+    'POST',
+    body,
+    admin,
+  );
   const text = await res.text();
   return {
     status: res.status,
