@@ -17,6 +17,8 @@ function processYaml(prefix: string, provider: OAuthProvider): string {
 vault: { prefix: ${prefix}, timeoutMs: 1000 }
 refresh: { bufferSeconds: 2, clockSkewSeconds: 0, leaseSeconds: 3, tokenTimeoutMs: 1000, retryFailedAfterSeconds: 1, minBackoffMs: 50 }
 log: { level: info }
+# Sharded: a replica gone is noticed after 3 heartbeats; another's due refresh is tried after 2 s.
+fleet: { heartbeatSeconds: 1, shardGraceSeconds: 2 }
 integrations:
 ${providerIntegration('crm', provider)}`;
 }
