@@ -50,7 +50,8 @@ export class VaultSession extends EventEmitter {
     super();
     this.#config = config;
     this.#logger = logger;
-    const addresses = config.addresses ?? [config.address];
+    // node-vault drops a trailing slash from its endpoint; the node list must match it.
+    const addresses = (config.addresses ?? [config.address]).map((a) => a.replace(/\/+$/, ''));
     const ca = config.caFile ? readFileSync(config.caFile) : undefined;
     const clientFor = (endpoint: string, timeout: number) =>
       nodeVault({
@@ -76,11 +77,6 @@ export class VaultSession extends EventEmitter {
         logger,
       });
     }
-  }
-
-  /** The Vault address Keygate talks to now (with several, the active node's). */
-  get address(): string {
-    return this.client.endpoint;
   }
 
   get authMethod(): 'token' | 'approle' {

@@ -190,6 +190,7 @@ ${providerIntegration('crm', provider)}`,
     }
     const outage = ready.filter((r) => r.at > killedAt && r.status !== 200);
     expect(outage.every((r) => r.status === 503)).toBe(true);
+    expect(outage.some((r) => r.reason === 'vault_no_active_node')).toBe(true);
     const recoveredAt = ready.find((r) => r.at > electedAt && r.status === 200)?.at ?? 0;
     const count = (name: string) =>
       events.filter((e) => e.name === name && String(e.tenant).startsWith(base)).length;
