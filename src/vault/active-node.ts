@@ -11,7 +11,7 @@ export interface Located {
 }
 
 // Probing every node costs one request per node; failures arriving together share one
-// probe, and a probe that found no active node is not repeated sooner than this.
+// probe, and failures after it reuse its finding for this long.
 const MIN_PROBE_INTERVAL_MS = 250;
 
 /**
@@ -92,9 +92,7 @@ export class ActiveNode {
     if (this.#current !== failed) return true; // another call has moved on already
     const recent = this.#lastProbe;
     const found =
-      recent && Date.now() - recent.at < MIN_PROBE_INTERVAL_MS && recent.found.active === undefined
-        ? recent.found
-        : await this.locate();
+      recent && Date.now() - recent.at < MIN_PROBE_INTERVAL_MS ? recent.found : await this.locate();
     return found.active !== undefined && found.active !== failed;
   }
 
