@@ -1,4 +1,10 @@
-import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerOptions,
+  type ServerResponse,
+} from 'node:http';
 
 /** Takes a request off Fastify's hands: true when it serves it, false to leave it to Fastify. */
 export type RawHandler = (req: IncomingMessage, res: ServerResponse) => boolean;

@@ -108,7 +108,10 @@ export class ReauthResponder {
 }
 
 /** Where browsers reach Keygate: configured, else the callback URL's origin, else this request's host. */
-export function publicOrigin(config: Readonly<Config>, request: Pick<ProxyRequest, 'protocol' | 'host'>): string {
+export function publicOrigin(
+  config: Readonly<Config>,
+  request: Pick<ProxyRequest, 'protocol' | 'host'>,
+): string {
   const { reauth, oauth } = config;
   if (reauth.publicUrl) return reauth.publicUrl.replace(/\/+$/, '');
   if (oauth.callbackUrl) return new URL(oauth.callbackUrl).origin;
