@@ -13,7 +13,7 @@ import { parseConfig } from '../src/config/load.ts';
 import { createCredentialStore } from '../src/credentials/store.ts';
 import { startKeygate } from '../src/keygate.ts';
 import { createLogger } from '../src/observability/logger.ts';
-import { prepareVault, startBao, type VaultTarget } from '../src/vault/dev-server.ts';
+import { benchVault } from './support/vault.ts';
 import { VaultSession } from '../src/vault/session.ts';
 import { launchChromium } from '../test/support/chromium.ts';
 
@@ -22,16 +22,7 @@ const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 9);
 const ADMIN = 'bench-console-admin-token-0123456789';
 const INTEGRATIONS = Array.from({ length: 10 }, (_, i) => `saas${i}`);
 
-let target: VaultTarget;
-let stopBao = async () => {};
-if (process.env['VAULT_ADDR'] && process.env['VAULT_TOKEN']) {
-  target = { address: process.env['VAULT_ADDR'], token: process.env['VAULT_TOKEN'] };
-} else {
-  const bao = await startBao();
-  target = bao;
-  stopBao = () => bao.stop();
-}
-await prepareVault(target);
+const { target, stop: stopBao } = await benchVault();
 
 // Token endpoints nobody answers: nothing is due for refresh during the run anyway.
 const yaml = `vault: { prefix: kg-bench-console-${Date.now().toString(36)} }

@@ -6,23 +6,14 @@ import { performance } from 'node:perf_hooks';
 import { parseConfig } from '../src/config/load.ts';
 import { createCredentialStore } from '../src/credentials/store.ts';
 import { createLogger } from '../src/observability/logger.ts';
-import { prepareVault, startBao, type VaultTarget } from '../src/vault/dev-server.ts';
+import { benchVault } from './support/vault.ts';
 import { VaultSession } from '../src/vault/session.ts';
 
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 10);
 const PER_ROUND = Number(process.env['BENCH_PER_ROUND'] ?? 200);
 const HITS = 200_000;
 
-let target: VaultTarget;
-let stop = async () => {};
-if (process.env['VAULT_ADDR'] && process.env['VAULT_TOKEN']) {
-  target = { address: process.env['VAULT_ADDR'], token: process.env['VAULT_TOKEN'] };
-} else {
-  const bao = await startBao();
-  target = bao;
-  stop = () => bao.stop();
-}
-await prepareVault(target);
+const { target, stop } = await benchVault();
 
 const config = parseConfig('cache: { ttlSeconds: 3600 }\n', {
   VAULT_ADDR: target.address,

@@ -10,7 +10,7 @@ import autocannon from 'autocannon';
 import { parseConfig } from '../src/config/load.ts';
 import { startKeygate, type Keygate } from '../src/keygate.ts';
 import { createLogger } from '../src/observability/logger.ts';
-import { prepareVault, startBao, type VaultTarget } from '../src/vault/dev-server.ts';
+import { benchVault } from './support/vault.ts';
 
 const IDLE_SECONDS = Number(process.env['BENCH_IDLE_SECONDS'] ?? 20);
 const LOAD_SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
@@ -18,16 +18,7 @@ const RATE = Number(process.env['BENCH_RATE'] ?? 1000);
 const REVOCATIONS = Number(process.env['BENCH_REVOCATIONS'] ?? 10);
 const ADMIN = 'admin-token-bench-fleet-0123456789';
 
-let target: VaultTarget;
-let stopBao = async () => {};
-if (process.env['VAULT_ADDR'] && process.env['VAULT_TOKEN']) {
-  target = { address: process.env['VAULT_ADDR'], token: process.env['VAULT_TOKEN'] };
-} else {
-  const bao = await startBao();
-  target = bao;
-  stopBao = () => bao.stop();
-}
-await prepareVault(target);
+const { target, stop: stopBao } = await benchVault();
 
 const origin = createServer((req, res) => {
   req.resume();

@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from './load.ts';
+import { CONFIG_ENV, problemsOf } from '../../test/support/config-problems.ts';
+import { parseConfig } from './load.ts';
 
-const env = { VAULT_TOKEN: 'vault-token-for-tests' };
-
-function problemsOf(text: string, environment: Record<string, string>): readonly string[] {
-  try {
-    parseConfig(text, environment);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).problems;
-  }
-  throw new Error('expected the configuration to be rejected');
-}
+const env = CONFIG_ENV;
 
 describe('typed ${VAR} substitution', () => {
   it('gives a number field a number, from the variable or its default', () => {

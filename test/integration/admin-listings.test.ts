@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { TEMPLATES } from '../../src/config/templates.ts';
-import { jsonFetch } from '../support/http.ts';
+import { recordingAdminCall } from '../support/http.ts';
 import { startTestKeygate, type TestKeygate } from '../support/keygate.ts';
 import { uniqueTenant } from '../support/store.ts';
 import { vaultAdmin } from '../support/vault-admin.ts';
@@ -15,16 +15,7 @@ describe('admin listings: keys, tenants, integrations, templates', () => {
   const prefix = uniqueTenant('listings');
   const answers: string[] = [];
 
-  async function call(method: string, path: string, body?: unknown, token: string | null = ADMIN) {
-    const res = await jsonFetch(`${keygate.url}/v1${path}`, method, body, token);
-    const text = await res.text();
-    answers.push(JSON.stringify([...res.headers]), text);
-    return {
-      status: res.status,
-      code: res.headers.get('x-keygate-error'),
-      body: text ? JSON.parse(text) : undefined,
-    };
-  }
+  const call = recordingAdminCall(() => keygate.url, ADMIN, answers);
 
   beforeAll(async () => {
     keygate = await startTestKeygate(

@@ -38,7 +38,10 @@ admin: { token: "\${ADMIN_FROM_ENV}" }
         ADMIN_FROM_ENV: 'admin-token-0123456789',
       },
     );
-    const url = await waitFor('the listening line', () => /"url":"(http:[^"]+)"/.exec(proc.stdout())?.[1]);
+    // A cold process loading the whole app on a busy 2-core machine can take over 10 s.
+    const url = await waitFor('the listening line', () => /"url":"(http:[^"]+)"/.exec(proc.stdout())?.[1], {
+      timeoutMs: 40_000,
+    });
     const ready = await fetch(`${url}/readyz`);
     expect(ready.status).toBe(200);
     proc.kill('SIGTERM');

@@ -31,3 +31,31 @@ export function jsonFetch(
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
 }
+
+export interface AdminAnswer {
+  status: number;
+  code: string | null;
+  body: any;
+}
+
+/**
+ * An admin API caller for tests that keeps every answer's headers and body in `answers`,
+ * so the test can prove afterwards that no canary secret ever came back.
+ */
+export function recordingAdminCall(baseUrl: () => string, adminToken: string, answers: string[]) {
+  return async (
+    method: string,
+    path: string,
+    body?: unknown,
+    token: string | null = adminToken,
+  ): Promise<AdminAnswer> => {
+    const res = await jsonFetch(`${baseUrl()}/v1${path}`, method, body, token);
+    const text = await res.text();
+    answers.push(JSON.stringify([...res.headers]), text);
+    return {
+      status: res.status,
+      code: res.headers.get('x-keygate-error'),
+      body: text ? JSON.parse(text) : undefined,
+    };
+  };
+}

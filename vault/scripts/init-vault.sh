@@ -17,7 +17,9 @@ export VAULT_ADDR VAULT_TOKEN BAO_ADDR="$VAULT_ADDR" BAO_TOKEN="$VAULT_TOKEN"
 role="${KEYGATE_APPROLE:-keygate}"
 
 mounts="$("$cli" secrets list -format=json)"
-mounted() { "$cli" secrets list -format=json | grep -q "\"$1/\""; }
+# Never `bao ... | grep -q` under pipefail: grep exits at its first match, a later write
+# by bao then dies of SIGPIPE and the pipeline fails though the match was found.
+mounted() { grep -q "\"$1/\"" <<<"$("$cli" secrets list -format=json)"; }
 if ! grep -q '"transit/"' <<<"$mounts"; then
   "$cli" secrets enable -path=transit transit >/dev/null 2>&1 || mounted transit
 fi
@@ -27,7 +29,7 @@ fi
 "$cli" write transit/config/keys disable_upsert=true >/dev/null
 "$cli" policy write keygate "$here/../policies/keygate.hcl" >/dev/null
 
-has_approle() { "$cli" auth list -format=json | grep -q '"approle/"'; }
+has_approle() { grep -q '"approle/"' <<<"$("$cli" auth list -format=json)"; }
 # Another process may enable it at the same moment: losing that race is fine.
 if ! has_approle; then
   "$cli" auth enable approle >/dev/null 2>&1 || has_approle

@@ -60,19 +60,7 @@ A JSON object on standard input is sent as the body as it is (PUT .../credential
       out.result(stored, () => fields(stored));
     });
 
-  credentials
-    .command('get')
-    .description("show a credential's metadata (status, expiry, scopes)")
-    .argument('<tenant>')
-    .argument('<integration>')
-    .option(...ACCOUNT)
-    .action(async (tenant: string, integration: string, options: AccountOption, command: Command) => {
-      const { client, out } = contextOf(command);
-      checkNames({ tenant, integration, account: options.account });
-      const metadata = await client.call('GET', credentialPath(tenant, integration, options.account));
-      out.result(metadata, () => fields(metadata));
-    });
-
+  oneCredential(credentials, 'get', "show a credential's metadata (status, expiry, scopes)", 'GET', '');
   credentials
     .command('list')
     .description("list a tenant's credentials, or, without a tenant, every tenant's (filters apply to both)")
@@ -106,37 +94,57 @@ A JSON object on standard input is sent as the body as it is (PUT .../credential
       },
     );
 
-  credentials
-    .command('delete')
-    .description('delete a credential (an OAuth one is revoked at the provider where it can be)')
-    .argument('<tenant>')
-    .argument('<integration>')
-    .option(...ACCOUNT)
-    .action(async (tenant: string, integration: string, options: AccountOption, command: Command) => {
-      const { client, out } = contextOf(command);
-      checkNames({ tenant, integration, account: options.account });
-      const answer = await client.call('DELETE', credentialPath(tenant, integration, options.account));
-      out.result(answer, () =>
-        [`deleted ${tenant}/${integration}${options.account ? `/${options.account}` : ''}`, fields(answer)]
-          .filter(Boolean)
-          .join('\n'),
-      );
-    });
+  oneCredential(
+    credentials,
+    'delete',
+    'delete a credential (an OAuth one is revoked at the provider where it can be)',
+    'DELETE',
+    '',
+    (answer, { tenant, integration, account }) =>
+      [`deleted ${tenant}/${integration}${account ? `/${account}` : ''}`, fields(answer)]
+        .filter(Boolean)
+        .join('\n'),
+  );
+  oneCredential(
+    credentials,
+    'refresh',
+    'refresh an OAuth credential now (once across replicas)',
+    'POST',
+    '/refresh',
+  );
+}
 
+interface CredentialName {
+  tenant: string;
+  integration: string;
+  account: string | undefined;
+}
+
+// get, delete and refresh: one admin call on one credential, its answer shown as fields.
+function oneCredential(
+  credentials: Command,
+  name: string,
+  description: string,
+  method: string,
+  suffix: string,
+  render: (answer: Record<string, unknown>, credential: CredentialName) => string = (answer) =>
+    fields(answer),
+): void {
   credentials
-    .command('refresh')
-    .description('refresh an OAuth credential now (once across replicas)')
+    .command(name)
+    .description(description)
     .argument('<tenant>')
     .argument('<integration>')
     .option(...ACCOUNT)
     .action(async (tenant: string, integration: string, options: AccountOption, command: Command) => {
       const { client, out } = contextOf(command);
-      checkNames({ tenant, integration, account: options.account });
-      const metadata = await client.call(
-        'POST',
-        `${credentialPath(tenant, integration, options.account)}/refresh`,
+      const credential = { tenant, integration, account: options.account };
+      checkNames(credential);
+      const answer = await client.call<Record<string, unknown>>(
+        method,
+        `${credentialPath(tenant, integration, options.account)}${suffix}`,
       );
-      out.result(metadata, () => fields(metadata));
+      out.result(answer, () => render(answer, credential));
     });
 }
 
