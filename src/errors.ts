@@ -21,6 +21,16 @@ export const ERRORS = {
     message: 'The OAuth callback has an unknown, used or expired state; start the connect flow again.',
   },
   oauth_denied: { status: 400, message: 'The provider did not grant access; start the connect flow again.' },
+  oauth_issuer_mismatch: {
+    status: 400,
+    message:
+      "The authorization response's issuer (iss) is not this integration's; nothing was stored. Check auth.issuer.",
+  },
+  return_url_not_allowed: {
+    status: 400,
+    message:
+      'returnTo is not under any of oauth.allowedReturnUrls (same origin, path on a segment boundary).',
+  },
   connect_code_invalid: {
     status: 400,
     message: 'That confirmation code does not match the one shown with this connect link.',

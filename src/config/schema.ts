@@ -38,6 +38,12 @@ export const AuthSchema = Type.Object(
     tokenEndpointAuthMethod: Type.Optional(
       Type.Union([Type.Literal('client_secret_basic'), Type.Literal('client_secret_post')]),
     ),
+    /** RFC 8707: the protected resource the tokens are for, sent in authorization and token requests. */
+    resource: Type.Optional(Type.String({ pattern: '^https?://[^\\s#]+$' })),
+    /** RFC 8414 issuer identifier, the `iss` the callback must carry (RFC 9207); default: authorizationUrl's origin. */
+    issuer: Type.Optional(Url),
+    /** RFC 9207: the provider always sends `iss`, so a callback without it is refused. */
+    issParameterSupported: Type.Optional(Type.Boolean()),
   },
   Strict,
 );
@@ -172,6 +178,16 @@ export const ConfigSchema = Type.Object(
         callbackUrl: Type.Optional(Url),
         /** How long a connect flow (state + PKCE verifier) may take before the callback. */
         stateTtlSeconds: Type.Integer({ minimum: 30, maximum: 86_400, default: 600 }),
+        /**
+         * Where a connect flow's `returnTo` may send the browser after the callback: origin plus
+         * path prefix, matched on a segment boundary. No user info, query or fragment.
+         */
+        allowedReturnUrls: Type.Array(
+          Type.String({ pattern: '^https?://[^\\s/?#@\\\\]+(/[^\\s?#\\\\]*)?$' }),
+          {
+            default: [],
+          },
+        ),
       },
       { ...Strict, default: {} },
     ),

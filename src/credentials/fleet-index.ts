@@ -235,7 +235,8 @@ export class Inventory {
     const expiringSoon = statusOf(entry, now, this.#opts.refreshBufferMs) === 'expiring_soon';
     if (!OAUTH.has(entry.authType)) return { ...entry, expiringSoon };
     // The scheduler's own rule, so the column says what the scheduler will do.
-    const due = dueTime(entry, this.#opts.refreshBufferMs, now, false);
+    const lastRefreshedAt = entry.lastRefresh?.result === 'success' ? entry.lastRefresh.at : null;
+    const due = dueTime({ ...entry, lastRefreshedAt }, this.#opts.refreshBufferMs, now);
     return { ...entry, expiringSoon, nextRefreshAt: due === undefined ? null : new Date(due).toISOString() };
   }
 }

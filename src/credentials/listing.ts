@@ -92,6 +92,7 @@ function fromCustomMetadata(
     authType: (c['authType'] ?? 'api_key') as AuthType,
     status: (c['status'] ?? 'active') as CredentialStatus,
     expiresAt: c['expiresAt'] ? c['expiresAt'] : null,
+    lastRefreshedAt: c['lastRefreshedAt'] ? c['lastRefreshedAt'] : null,
     version: meta.version,
   };
 }

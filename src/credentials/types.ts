@@ -44,6 +44,8 @@ export interface CredentialListing {
   authType: AuthType;
   status: CredentialStatus;
   expiresAt: string | null;
+  /** When the current token was obtained (connect, a refresh); null or absent when unknown. */
+  lastRefreshedAt?: string | null;
   version: number;
 }
 

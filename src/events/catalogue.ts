@@ -16,6 +16,7 @@ export const LIFECYCLE_EVENTS = [
   'credential-stored',
   'credential-deleted',
   'connected',
+  'connect-failed',
   'needs-reauth',
   'key-created',
   'key-revoked',
@@ -90,6 +91,8 @@ export interface EventData {
   };
   'credential-deleted': CredentialRef & { revocation?: RevocationResult };
   connected: CredentialRef & { expiresAt: string | null; scopes: string[] };
+  /** A connect flow's callback failed; `error` is a stable Keygate code, never the provider's text. */
+  'connect-failed': CredentialRef & { error: string };
   'needs-reauth': CredentialRef & { reason: string; error?: string };
   'key-created': { keyId: string; name?: string; tenants: string[]; integrations?: string[] };
   'key-revoked': { keyId: string; name?: string; tenants?: string[]; integrations?: string[] };
@@ -129,6 +132,7 @@ export const EVENT_FIELDS = {
   'credential-stored': [...ENVELOPE, ...CREDENTIAL, 'authType', 'status', 'expiresAt', 'source'],
   'credential-deleted': [...ENVELOPE, ...CREDENTIAL, 'revocation'],
   connected: [...ENVELOPE, ...CREDENTIAL, 'expiresAt', 'scopes'],
+  'connect-failed': [...ENVELOPE, ...CREDENTIAL, 'error'],
   'needs-reauth': [...ENVELOPE, ...CREDENTIAL, 'reason', 'error'],
   'key-created': [...ENVELOPE, ...KEY_SCOPE],
   'key-revoked': [...ENVELOPE, ...KEY_SCOPE],

@@ -7,6 +7,7 @@ const LEVELS: Partial<Record<EventType, string>> = {
   'refresh-scheduled': 'debug',
   'refresh-failed': 'warn',
   'needs-reauth': 'warn',
+  'connect-failed': 'warn',
 };
 
 /** One log line per event, named after it. */

@@ -1,29 +1,39 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { CredentialMetadataSchema } from '../admin/credentials/schemas.ts';
 import { errorResponses } from '../http/schemas.ts';
 import type { EventPublisher } from '../events/bus.ts';
-import type { ConnectFlow } from './connect.ts';
+import { publishCredentialStored } from '../events/credential-stored.ts';
+import type { KeygateError } from '../errors.ts';
+import { PAGE_HEADERS } from '../reauth/page.ts';
+import { connectFailedPage, connectedPage } from './callback-page.ts';
+import type { CallbackOutcome, ConnectFlow, FlowRef } from './connect.ts';
+import { withOutcome } from './return-to.ts';
 
 // The query is read from the raw URL by the flow itself; the schema documents it without
 // constraining it, so a malformed callback still gets the flow's own stable error.
 const CALLBACK_SCHEMA = {
   tags: ['oauth'],
   summary: 'Where the provider sends the browser back after consent',
+  description:
+    'With the flow’s returnTo: 303 there with connected=<integration>&account=<account>, or error=<code>. Without: JSON for accept: application/json (and by default), a small HTML page for a browser (accept: text/html).',
   querystring: {
     type: 'object',
     properties: {
       code: { description: 'The authorization code.' },
       state: { description: 'The single-use state from POST .../connect/{integration}.' },
       error: { description: 'Set by the provider when consent was not given.' },
-      iss: { description: 'The issuer (RFC 9207), when the provider sends it.' },
+      iss: { description: 'The issuer (RFC 9207), checked when the provider sends it.' },
     },
   },
   response: {
     200: Type.Composite([Type.Object({ connected: Type.Boolean() }), CredentialMetadataSchema]),
+    303: Type.Null({ description: 'To the flow’s returnTo, with the outcome in its query.' }),
     ...errorResponses(
       'oauth_state_invalid',
       'oauth_denied',
+      'oauth_issuer_mismatch',
+      'connect_unsupported',
       'token_endpoint_unavailable',
       'internal_error',
       'vault_error',
@@ -35,6 +45,7 @@ const CALLBACK_SCHEMA = {
 /**
  * GET /oauth/callback: where the provider sends the tenant's browser back. Not behind
  * the admin token: the single-use state, bound to a PKCE verifier, is what authorises it.
+ * Publishes credential-stored + connected, or connect-failed when the flow is known.
  */
 export async function oauthCallbackRoute(
   app: FastifyInstance,
@@ -42,18 +53,67 @@ export async function oauthCallbackRoute(
 ): Promise<void> {
   app.get('/oauth/callback', { schema: CALLBACK_SCHEMA }, async (request, reply) => {
     const query = request.raw.url?.split('?', 2)[1] ?? '';
-    const metadata = await connect.complete(new URLSearchParams(query));
-    const { tenant, integration, account, authType, status, expiresAt, scopes } = metadata;
-    events.publish('credential-stored', {
-      tenant,
-      integration,
-      account,
-      authType,
-      status,
-      expiresAt,
-      source: 'connect',
-    });
-    events.publish('connected', { tenant, integration, account, expiresAt, scopes });
-    return reply.header('cache-control', 'no-store').send({ connected: true, ...metadata });
+    const outcome = await connect.complete(new URLSearchParams(query));
+    report(events, outcome);
+    reply.header('cache-control', 'no-store');
+    return outcome.ok
+      ? succeeded(request, reply, outcome)
+      : failed(request, reply, outcome.error, outcome.flow);
   });
+}
+
+function report(events: EventPublisher, outcome: CallbackOutcome): void {
+  if (outcome.ok) {
+    const { metadata } = outcome;
+    publishCredentialStored(events, metadata, 'connect');
+    const { tenant, integration, account, expiresAt, scopes } = metadata;
+    events.publish('connected', { tenant, integration, account, expiresAt, scopes });
+  } else if (outcome.flow) {
+    const { tenant, integration, account } = outcome.flow;
+    events.publish('connect-failed', { tenant, integration, account, error: outcome.error.code });
+  }
+}
+
+function succeeded(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  { flow, metadata }: Extract<CallbackOutcome, { ok: true }>,
+) {
+  if (flow.returnTo) {
+    return redirect(
+      reply,
+      withOutcome(flow.returnTo, { connected: flow.integration, account: flow.account }),
+    );
+  }
+  if (wantsHtml(request)) return reply.code(200).headers(PAGE_HEADERS).send(connectedPage(flow));
+  return reply.send({ connected: true, ...metadata });
+}
+
+function failed(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  error: KeygateError,
+  flow: FlowRef | undefined,
+) {
+  if (flow?.returnTo) {
+    const parameters = { error: error.code, integration: flow.integration, account: flow.account };
+    return redirect(reply.header('x-keygate-error', error.code), withOutcome(flow.returnTo, parameters));
+  }
+  if (wantsHtml(request)) {
+    return reply
+      .code(error.statusCode)
+      .headers({ ...PAGE_HEADERS, 'x-keygate-error': error.code })
+      .send(connectFailedPage(error, flow));
+  }
+  throw error; // the JSON error envelope, like any other route
+}
+
+function redirect(reply: FastifyReply, location: string) {
+  return reply.code(303).headers({ location, 'referrer-policy': 'no-referrer' }).send();
+}
+
+// A browser asks for text/html; fetch, curl and SDKs (`*/*`, application/json) get JSON.
+function wantsHtml(request: FastifyRequest): boolean {
+  const accept = request.headers.accept ?? '';
+  return /\btext\/html\b/i.test(accept) && !/\bapplication\/json\b/i.test(accept);
 }

@@ -8,6 +8,7 @@ import { KeygateError, isKeygateError } from '../errors.ts';
 import type { RefreshScheduler } from '../refresh/scheduler.ts';
 import type { KvStore } from '../vault/kv.ts';
 import type { TransitKeys } from '../vault/transit.ts';
+import { checkReturnTo } from './return-to.ts';
 import { TokenEndpointError, endpoints, requestTokens } from './token-client.ts';
 
 /** A connect flow in progress, kept in KV under `oauth-state/<state>` until its callback. */
@@ -21,7 +22,32 @@ interface PendingConnect {
   redirectUri: string;
   scopes: string[];
   expiresAt: string;
+  /** Where the callback sends the browser (checked against oauth.allowedReturnUrls at start). */
+  returnTo?: string;
   used?: boolean;
+}
+
+/** Which credential a callback was for, once its state is known. */
+export interface FlowRef {
+  tenant: string;
+  integration: string;
+  account: string;
+  returnTo?: string;
+}
+
+/**
+ * How a callback ended. A failure with `flow` is one whose state was found (denied consent,
+ * a refused code, an iss mismatch, an expired state): it can be reported to that flow.
+ */
+export type CallbackOutcome =
+  | { ok: true; flow: FlowRef; metadata: CredentialMetadata }
+  | { ok: false; flow?: FlowRef; error: KeygateError };
+
+export interface StartOptions {
+  scopes?: string[] | undefined;
+  account?: string | undefined;
+  returnTo?: string | undefined;
+  fallbackCallbackUrl: string;
 }
 
 const STATE = /^[A-Za-z0-9_-]{20,128}$/;
@@ -50,7 +76,7 @@ export class ConnectFlow {
   async start(
     tenant: string,
     integration: string,
-    options: { scopes?: string[] | undefined; account?: string | undefined; fallbackCallbackUrl: string },
+    options: StartOptions,
   ): Promise<{ authorizationUrl: string; state: string; expiresAt: string }> {
     const account = options.account ?? DEFAULT_ACCOUNT;
     assertNames(tenant, integration, account);
@@ -60,6 +86,11 @@ export class ConnectFlow {
     if (auth.type !== 'oauth2' || !auth.authorizationUrl || !auth.clientId) {
       throw new KeygateError('connect_unsupported');
     }
+    // Checked before anything is encrypted or written: a refused returnTo leaves no trace.
+    const returnTo =
+      options.returnTo === undefined
+        ? undefined
+        : checkReturnTo(options.returnTo, config.oauth.allowedReturnUrls);
     const state = oauth.generateRandomState();
     const verifier = oauth.generateRandomCodeVerifier();
     const redirectUri = config.oauth.callbackUrl ?? options.fallbackCallbackUrl;
@@ -73,6 +104,7 @@ export class ConnectFlow {
       redirectUri,
       scopes,
       expiresAt,
+      ...(returnTo === undefined ? {} : { returnTo }),
     };
     await kv.write(`oauth-state/${state}`, { ...pending }, { cas: 0 });
     const url = new URL(auth.authorizationUrl);
@@ -83,81 +115,99 @@ export class ConnectFlow {
     url.searchParams.set('state', state);
     url.searchParams.set('code_challenge', await oauth.calculatePKCECodeChallenge(verifier));
     url.searchParams.set('code_challenge_method', 'S256');
+    if (auth.resource) url.searchParams.set('resource', auth.resource);
     return { authorizationUrl: url.href, state, expiresAt };
   }
 
-  /** Handles `GET /oauth/callback?code&state` (or `?error&state`); answers with the credential's metadata. */
-  async complete(parameters: URLSearchParams): Promise<CredentialMetadata> {
+  /**
+   * Handles `GET /oauth/callback?code&state` (or `?error&state`): never throws a Keygate error,
+   * it answers how the flow ended, with the flow when its state was found.
+   */
+  async complete(parameters: URLSearchParams): Promise<CallbackOutcome> {
     const state = parameters.get('state') ?? '';
-    if (!STATE.test(state)) throw new KeygateError('oauth_state_invalid');
-    const pending = await this.#claim(state);
-    const { config, transit, store, schedule, kv } = this.#deps;
+    if (!STATE.test(state)) return { ok: false, error: new KeygateError('oauth_state_invalid') };
+    let flow: FlowRef | undefined;
     try {
-      const { tenant, integration } = pending;
-      const account = pending.account ?? DEFAULT_ACCOUNT;
-      const auth = config.integrations[integration]?.auth;
-      if (!auth || auth.type !== 'oauth2') throw new KeygateError('connect_unsupported');
-      const { as, client } = endpoints(auth);
-      let callback: URLSearchParams;
-      try {
-        callback = oauth.validateAuthResponse(as, client, parameters, state);
-      } catch {
-        // `error=access_denied` and the like; the provider's description is not echoed.
-        throw new KeygateError('oauth_denied');
-      }
-      const codeVerifier = await transit.decrypt(
-        tenant,
-        transitContext(integration, account),
-        pending.verifierCiphertext,
-      );
-      const tokens = await requestTokens(
-        auth,
-        { type: 'authorization_code', callback, redirectUri: pending.redirectUri, codeVerifier },
-        {
-          timeoutMs: config.refresh.tokenTimeoutMs,
-          defaultExpiresInSeconds: config.refresh.defaultExpiresInSeconds,
-          clockSkewSeconds: config.refresh.clockSkewSeconds,
-        },
-      ).catch((err: unknown) => {
-        if (err instanceof TokenEndpointError && !err.transient) throw new KeygateError('oauth_denied');
-        throw new KeygateError('token_endpoint_unavailable', { cause: err });
-      });
-      const now = new Date().toISOString();
-      const {
-        secret: _secret,
-        version: _version,
-        ...metadata
-      } = await store.put(
-        tenant,
-        integration,
-        {
-          authType: 'oauth2',
-          secret: {
-            accessToken: tokens.accessToken,
-            tokenType: tokens.tokenType,
-            ...(tokens.refreshToken === undefined ? {} : { refreshToken: tokens.refreshToken }),
-          },
-          expiresAt: tokens.expiresAt,
-          scopes: tokens.scopes ?? pending.scopes,
-          lastRefreshedAt: now,
-        },
-        {},
-        account,
-      );
-      schedule?.track(metadata);
-      return metadata;
+      const pending = await this.#claim(state, (found) => (flow = found));
+      const metadata = await this.#exchange(pending, state, parameters);
+      return { ok: true, flow: flow as FlowRef, metadata };
+    } catch (err) {
+      if (!isKeygateError(err)) throw err;
+      return { ok: false, error: err, ...(flow ? { flow } : {}) };
     } finally {
-      await kv.destroy(`oauth-state/${state}`).catch(() => {});
+      if (flow) await this.#deps.kv.destroy(`oauth-state/${state}`).catch(() => {});
     }
   }
 
+  async #exchange(
+    pending: PendingConnect,
+    state: string,
+    parameters: URLSearchParams,
+  ): Promise<CredentialMetadata> {
+    const { config, transit, store, schedule } = this.#deps;
+    const { tenant, integration } = pending;
+    const account = pending.account ?? DEFAULT_ACCOUNT;
+    const auth = config.integrations[integration]?.auth;
+    if (!auth || auth.type !== 'oauth2') throw new KeygateError('connect_unsupported');
+    const { as, client } = endpoints(auth);
+    let callback: URLSearchParams;
+    try {
+      callback = oauth.validateAuthResponse(as, client, parameters, state);
+    } catch (err) {
+      // `error=access_denied` and the like; the provider's description is never echoed.
+      throw new KeygateError(issuerRefused(err) ? 'oauth_issuer_mismatch' : 'oauth_denied');
+    }
+    const codeVerifier = await transit.decrypt(
+      tenant,
+      transitContext(integration, account),
+      pending.verifierCiphertext,
+    );
+    const tokens = await requestTokens(
+      auth,
+      { type: 'authorization_code', callback, redirectUri: pending.redirectUri, codeVerifier },
+      {
+        timeoutMs: config.refresh.tokenTimeoutMs,
+        defaultExpiresInSeconds: config.refresh.defaultExpiresInSeconds,
+        clockSkewSeconds: config.refresh.clockSkewSeconds,
+      },
+    ).catch((err: unknown) => {
+      if (err instanceof TokenEndpointError && !err.transient) throw new KeygateError('oauth_denied');
+      throw new KeygateError('token_endpoint_unavailable', { cause: err });
+    });
+    const {
+      secret: _secret,
+      version: _version,
+      ...metadata
+    } = await store.put(
+      tenant,
+      integration,
+      {
+        authType: 'oauth2',
+        secret: {
+          accessToken: tokens.accessToken,
+          tokenType: tokens.tokenType,
+          ...(tokens.refreshToken === undefined ? {} : { refreshToken: tokens.refreshToken }),
+        },
+        expiresAt: tokens.expiresAt,
+        scopes: tokens.scopes ?? pending.scopes,
+        lastRefreshedAt: new Date().toISOString(),
+      },
+      {},
+      account,
+    );
+    schedule?.track(metadata);
+    return metadata;
+  }
+
   // Single use: the first callback marks the state used with check-and-set; any other fails.
-  async #claim(state: string): Promise<PendingConnect> {
+  // `found` hears of the flow as soon as its record is read, even when it has expired.
+  async #claim(state: string, found: (flow: FlowRef) => void): Promise<PendingConnect> {
     const { kv } = this.#deps;
     const record = await kv.read<PendingConnect>(`oauth-state/${state}`);
-    if (!record || record.data.used || Date.parse(record.data.expiresAt) <= Date.now()) {
-      throw new KeygateError('oauth_state_invalid');
-    }
+    if (!record || record.data.used) throw new KeygateError('oauth_state_invalid');
+    const { tenant, integration, account = DEFAULT_ACCOUNT, returnTo } = record.data;
+    found({ tenant, integration, account, ...(returnTo === undefined ? {} : { returnTo }) });
+    if (Date.parse(record.data.expiresAt) <= Date.now()) throw new KeygateError('oauth_state_invalid');
     try {
       await kv.write(`oauth-state/${state}`, { ...record.data, used: true }, { cas: record.version });
     } catch (err) {
@@ -166,4 +216,13 @@ export class ConnectFlow {
     }
     return record.data;
   }
+}
+
+// oauth4webapi checks `iss` (RFC 9207) before anything else and says so in its message.
+function issuerRefused(err: unknown): boolean {
+  return (
+    err instanceof oauth.OperationProcessingError &&
+    err.code === oauth.INVALID_RESPONSE &&
+    /"iss"/.test(err.message)
+  );
 }

@@ -30,12 +30,24 @@ export function endpoints(auth: AuthConfig): { as: oauth.AuthorizationServer; cl
   const tokenUrl = new URL(auth.tokenUrl);
   return {
     as: {
-      issuer: tokenUrl.origin,
+      issuer: expectedIssuer(auth),
       token_endpoint: tokenUrl.href,
       ...(auth.authorizationUrl ? { authorization_endpoint: auth.authorizationUrl } : {}),
+      // RFC 9207: oauth4webapi then refuses a callback without `iss`; one with it is always checked.
+      ...(auth.issParameterSupported ? { authorization_response_iss_parameter_supported: true } : {}),
     },
     client: { client_id: auth.clientId },
   };
+}
+
+/**
+ * The issuer a callback's `iss` must equal (RFC 9207): the configured one, else the origin of
+ * the authorization endpoint the browser was sent to (the token endpoint's for integrations
+ * without one). A provider whose issuer has a path needs `auth.issuer`.
+ */
+export function expectedIssuer(auth: AuthConfig): string {
+  if (auth.issuer) return auth.issuer;
+  return new URL(auth.authorizationUrl ?? (auth.tokenUrl as string)).origin;
 }
 
 export interface TokenRequestOptions {
@@ -94,9 +106,11 @@ export async function requestTokens(
     // The operator chose an http:// token URL in the configuration (loopback, tests).
     [oauth.allowInsecureRequests]: tokenUrl.protocol === 'http:',
   };
-  if (grant.type === 'client_credentials' && auth.scopes?.length) {
-    requestOptions.additionalParameters = { scope: auth.scopes.join(' ') };
-  }
+  const extra: Record<string, string> = {};
+  if (grant.type === 'client_credentials' && auth.scopes?.length) extra['scope'] = auth.scopes.join(' ');
+  // RFC 8707: every token request names the resource, so the token is audience-restricted to it.
+  if (auth.resource) extra['resource'] = auth.resource;
+  if (Object.keys(extra).length > 0) requestOptions.additionalParameters = extra;
   const now = options.now ?? Date.now;
   let response: Response;
   try {

@@ -7,7 +7,7 @@ const ENTITIES: Record<string, string> = {
   '"': '&quot;',
   "'": '&#39;',
 };
-const escape = (text: string) => text.replace(/[&<>"']/g, (c) => ENTITIES[c] as string);
+export const escape = (text: string) => text.replace(/[&<>"']/g, (c) => ENTITIES[c] as string);
 
 /** Sent with every page: nothing loads from elsewhere, no framing (clickjacking), no referrer, no cache. */
 export const PAGE_HEADERS = {
@@ -20,7 +20,8 @@ export const PAGE_HEADERS = {
   'x-content-type-options': 'nosniff',
 } as const;
 
-function layout(title: string, body: string): string {
+/** A whole page: nothing loaded from elsewhere, `title` and `body` already escaped where needed. */
+export function layout(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex"><title>${escape(title)} · Keygate</title>

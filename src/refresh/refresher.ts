@@ -9,6 +9,7 @@ import { KeygateError, isKeygateError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { authFor } from '../oauth/client.ts';
 import { TokenEndpointError, type TokenSet } from '../oauth/token-client.ts';
+import { dueTime } from './due-time.ts';
 import type { RefreshEvent, RefreshEventName, RefreshReason } from './events.ts';
 import { LeaseManager, type Lease, type LeaseKv } from './lease.ts';
 import { PendingWrites } from './pending-writes.ts';
@@ -280,8 +281,9 @@ export class Refresher extends EventEmitter {
       return credential.secret.accessToken !== options.staleAccessToken;
     }
     if (options.reason === 'scheduled' && credential.expiresAt) {
-      const dueAt = Date.parse(credential.expiresAt) - this.#config.refresh.bufferSeconds * 1000;
-      return dueAt > this.#now();
+      // The scheduler's own rule, so a fresh short-lived token is not renewed early either.
+      const now = this.#now();
+      return (dueTime(credential, this.#config.refresh.bufferSeconds * 1000, now) ?? now) > now;
     }
     return false;
   }

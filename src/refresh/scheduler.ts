@@ -14,7 +14,7 @@ import type { Refresher } from './refresher.ts';
 /** What the scheduler needs to know of a credential: no secret, no decryption. */
 export type Trackable = Pick<
   CredentialListing,
-  'tenant' | 'integration' | 'authType' | 'status' | 'expiresAt'
+  'tenant' | 'integration' | 'authType' | 'status' | 'expiresAt' | 'lastRefreshedAt'
 > & { /** `default` when absent. */ account?: string };
 
 export interface SchedulerDeps {
@@ -126,15 +126,11 @@ export class RefreshScheduler extends EventEmitter {
   }
 
   /**
-   * Schedules (or reschedules) a credential from what is stored about it: due
-   * refresh.bufferSeconds before expiry, at once when that has passed. API keys,
+   * Schedules (or reschedules) a credential from what is stored about it (see dueTime):
+   * due refresh.bufferSeconds before expiry, at once when that has passed. API keys,
    * credentials without expiry and needs_reauth ones are not scheduled.
    */
   track(credential: Trackable): void {
-    this.#track(credential, false);
-  }
-
-  #track(credential: Trackable, justRefreshed: boolean): void {
     if (this.#stopped) return;
     const account = credential.account ?? DEFAULT_ACCOUNT;
     if (credential.authType === 'api_key' || !this.#refreshable(credential.integration)) {
@@ -144,7 +140,7 @@ export class RefreshScheduler extends EventEmitter {
     const entry = this.#entry(credential.tenant, credential.integration, account);
     this.#setStatus(entry, credential.status);
     if (entry.running) return; // its outcome reschedules it
-    const due = this.#dueOf(credential, justRefreshed);
+    const due = this.#dueOf(credential);
     if (due === undefined) this.#heap.remove(entry);
     else this.#scheduleAt(entry, due);
     this.#arm();
@@ -170,7 +166,7 @@ export class RefreshScheduler extends EventEmitter {
     if (!entry) return credential.authType === 'api_key' || !this.#refreshable(credential.integration);
     if (entry.running) return true;
     if (entry.status !== credential.status) return false;
-    const due = this.#dueOf(credential, false);
+    const due = this.#dueOf(credential);
     return due === undefined ? !this.#heap.has(entry) : this.#heap.has(entry) && entry.due === due;
   }
 
@@ -245,7 +241,7 @@ export class RefreshScheduler extends EventEmitter {
     entry.running = false;
     entry.failures = 0;
     if (this.#stopped || this.#entries.get(key) !== entry) return;
-    this.#track(credential, true);
+    this.track(credential);
   }
 
   // Refreshes asked for by others (the proxy's 401 path, an operator) move the schedule too.
@@ -256,10 +252,15 @@ export class RefreshScheduler extends EventEmitter {
     // A credential refreshed anywhere (even one stored after the start-up listing) is followed.
     if (name === 'refresh-success' && event.expiresAt) {
       if (entry) entry.failures = 0;
-      this.#track(
-        { ...event, account, authType: 'oauth2', status: 'active', expiresAt: event.expiresAt },
-        true,
-      );
+      // The event's time is when the new token arrived: what lastRefreshedAt holds in Vault.
+      this.track({
+        ...event,
+        account,
+        authType: 'oauth2',
+        status: 'active',
+        expiresAt: event.expiresAt,
+        lastRefreshedAt: event.time,
+      });
     } else if (name === 'refresh-failed' && event.permanent) {
       const known = entry ?? this.#entry(event.tenant, event.integration, account);
       this.#heap.remove(known);
@@ -274,8 +275,12 @@ export class RefreshScheduler extends EventEmitter {
     return type === 'oauth2' || type === 'oauth2_client_credentials';
   }
 
-  #dueOf(credential: Trackable, justRefreshed: boolean): number | undefined {
-    return dueTime(credential, this.#refresh.bufferSeconds * 1000, this.#now(), justRefreshed);
+  #dueOf(credential: Trackable): number | undefined {
+    return dueTime(
+      { ...credential, lastRefreshedAt: credential.lastRefreshedAt ?? null },
+      this.#refresh.bufferSeconds * 1000,
+      this.#now(),
+    );
   }
 
   #scheduleAt(entry: Entry, due: number): void {

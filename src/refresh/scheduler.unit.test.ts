@@ -91,6 +91,21 @@ describe('RefreshScheduler', () => {
     vi.useRealTimers();
   });
 
+  // Regression: the connect callback stored a 90 s token and tracked it, and the schedule
+  // put it due at once (the half-life rule applied only to tokens the scheduler refreshed).
+  it('a fresh 90 s token tracked as stored (connect, PUT, another replica) waits half its life', async () => {
+    scheduler.track(oauth('fresh', 90_000, { lastRefreshedAt: new Date(T0).toISOString() }));
+    expect(scheduler.dueAt('fresh', 'crm')).toBe(T0 + 45_000);
+    // The resync's listing of the same record agrees, so it does not move the schedule.
+    expect(scheduler.reflects(oauth('fresh', 90_000, { lastRefreshedAt: new Date(T0).toISOString() }))).toBe(
+      true,
+    );
+    await vi.advanceTimersByTimeAsync(45_000 - 1);
+    expect(refresher.calls).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(refresher.calls.map((c) => c.tenant)).toEqual(['fresh']);
+  });
+
   it('a 1 h token fires at 55 min, not a millisecond before', async () => {
     scheduler.track(oauth('acme', 60 * MIN));
     expect(events).toEqual([

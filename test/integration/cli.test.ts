@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { runCli, spawnCli, type CliRun } from '../support/cli.ts';
+import { consent } from '../support/connect.ts';
 import { startTestKeygate, type TestKeygate } from '../support/keygate.ts';
 import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provider.ts';
 import { uniqueTenant } from '../support/store.ts';
@@ -225,6 +226,27 @@ integrations:
     expect(late.stderr).toMatch(/did not connect within 1 s .*run keygate connect again/);
     const apiKeyOnly = await cli(['connect', tenant, 'anthropic']);
     expect([apiKeyOnly.code, apiKeyOnly.stderr]).toEqual([1, expect.stringContaining('connect_unsupported')]);
+  });
+
+  it('connect ends at once with exit 1 when the callback fails (connect-failed), saying what to do', async () => {
+    const tenant = uniqueTenant('cli-connect-denied');
+    const connect = spawnCli(['connect', tenant, 'acme', '--timeout', '600'], env);
+    const url = await waitFor(
+      'the authorization URL',
+      () => /^(http\S+)$/m.exec(connect.stdout())?.[1],
+      SLOW,
+    );
+    provider.denyNextAuthorization();
+    const callback = await fetch(await consent(url));
+    expect([callback.status, callback.headers.get('x-keygate-error')]).toEqual([400, 'oauth_denied']);
+    // Well before the 600 s deadline: the event ends the wait.
+    const done = await connect.done;
+    runs.push(done);
+    expect(done.code).toBe(1);
+    expect(done.stderr).toMatch(
+      new RegExp(`keygate: ${tenant}/acme did not connect: oauth_denied; .*run keygate connect again`),
+    );
+    expect(await keygate.store.has(tenant, 'acme')).toBe(false);
   });
 
   it('reports status: ready, and unreachable with what to do', async () => {

@@ -60,6 +60,7 @@ describe('credential store on OpenBao', () => {
           authType: 'oauth2',
           status: 'active',
           expiresAt,
+          lastRefreshedAt: null,
           version: 1,
         },
         {
@@ -69,6 +70,7 @@ describe('credential store on OpenBao', () => {
           authType: 'api_key',
           status: 'active',
           expiresAt: null,
+          lastRefreshedAt: null,
           version: 1,
         },
       ]),

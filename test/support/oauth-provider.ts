@@ -7,7 +7,9 @@ import type { AddressInfo } from 'node:net';
  * tokens rotate on every use, and reusing an old one revokes the whole family
  * (answering `invalid_grant`). Failures can be injected per request: 5xx/429 with
  * Retry-After, slow answers, dropped connections. Every call is counted. Under
- * `/api/*` it is also a resource server that accepts only live access tokens.
+ * `/api/*` it is also a resource server that accepts only live access tokens. Its consent
+ * screen sends `iss` back (RFC 9207) and honours RFC 8707 `resource` like the strict ones: a
+ * code granted for a resource is exchanged only with that resource (else `invalid_target`).
  */
 
 export type AuthMethod = 'client_secret_basic' | 'client_secret_post';
@@ -27,6 +29,8 @@ export interface ProviderOptions {
   expiresIn?: number | null;
   /** false: answer a refresh without a new refresh token (the old one stays valid). */
   rotate?: boolean;
+  /** false: the consent screen sends no `iss` (RFC 9207) back; default true, with `url` as issuer. */
+  sendIss?: boolean;
 }
 
 interface Family {
@@ -73,8 +77,12 @@ export interface OAuthProvider {
     faults: number;
     apiCalls: number;
   };
-  /** The next authorization answers with `error=access_denied` instead of a code. */
-  denyNextAuthorization(): void;
+  /** The next authorization answers with `error=access_denied` (and this error_description) instead of a code. */
+  denyNextAuthorization(description?: string): void;
+  /** The next authorization sends this `iss` (a mix-up attack's), or none for null. */
+  forgeNextIss(iss: string | null): void;
+  /** The `resource` (RFC 8707) of each authorization and token request, in order; null when absent. */
+  resources: { authorize: Array<string | null>; token: Array<string | null> };
   /** Every token the provider ever issued, for canary hunting in logs and events. */
   issuedTokens(): string[];
   /** `${url}/revoke`: RFC 7009 token revocation with the same client authentication. */
@@ -93,6 +101,7 @@ export async function startOAuthProvider(opts: ProviderOptions = {}): Promise<OA
     authMethod: opts.authMethod ?? 'client_secret_basic',
     expiresIn: opts.expiresIn === undefined ? 3600 : opts.expiresIn,
     rotate: opts.rotate ?? true,
+    sendIss: opts.sendIss ?? true,
   };
   const families = new Map<string, Family>();
   const byRefresh = new Map<string, Family>();
@@ -101,8 +110,10 @@ export async function startOAuthProvider(opts: ProviderOptions = {}): Promise<OA
   const faults: Fault[] = [];
   let gate: Promise<void> | undefined;
   // Authorization codes (single use) with the PKCE challenge and redirect URI they were issued for.
-  const codes = new Map<string, { challenge: string; redirectUri: string }>();
-  let denyNext = false;
+  const codes = new Map<string, { challenge: string; redirectUri: string; resource: string | null }>();
+  let denyNext: { description?: string | undefined } | undefined;
+  let forgedIss: { iss: string | null } | undefined;
+  const resources: OAuthProvider['resources'] = { authorize: [], token: [] };
   const counts = { requests: 0, refreshes: 0, invalidGrant: 0, invalidClient: 0, faults: 0, apiCalls: 0 };
   const revocations: Array<{ token: string; tokenTypeHint: string | null }> = [];
   const revocationFaults: number[] = [];
@@ -157,7 +168,9 @@ export async function startOAuthProvider(opts: ProviderOptions = {}): Promise<OA
         release();
       };
     },
-    denyNextAuthorization: () => void (denyNext = true),
+    denyNextAuthorization: (description) => void (denyNext = { description }),
+    forgeNextIss: (iss) => void (forgedIss = { iss }),
+    resources,
     issuedTokens: () => [...issued],
     revocationUrl: '',
     revocations,
@@ -200,6 +213,7 @@ export async function startOAuthProvider(opts: ProviderOptions = {}): Promise<OA
     // A client that went away (timeout, killed process) never sees an answer, so nothing rotates.
     if (req.socket.destroyed) return;
     const form = new URLSearchParams(body);
+    resources.token.push(form.get('resource'));
     if (!authenticated(req, form)) {
       counts.invalidClient += 1;
       return json(res, 401, { error: 'invalid_client' });
@@ -216,6 +230,10 @@ export async function startOAuthProvider(opts: ProviderOptions = {}): Promise<OA
       codes.delete(form.get('code') ?? '');
       const verifier = form.get('code_verifier') ?? '';
       const challenge = createHash('sha256').update(verifier).digest('base64url');
+      if (code && code.resource !== form.get('resource')) {
+        counts.invalidGrant += 1;
+        return json(res, 400, { error: 'invalid_target' });
+      }
       if (!code || code.redirectUri !== form.get('redirect_uri') || code.challenge !== challenge) {
         counts.invalidGrant += 1;
         return json(res, 400, {
@@ -274,6 +292,7 @@ export async function startOAuthProvider(opts: ProviderOptions = {}): Promise<OA
     const query = new URL(req.url ?? '/', 'http://provider').searchParams;
     const redirectUri = query.get('redirect_uri') ?? '';
     const back = new URL(redirectUri);
+    resources.authorize.push(query.get('resource'));
     if (
       query.get('response_type') !== 'code' ||
       query.get('client_id') !== options.clientId ||
@@ -283,14 +302,23 @@ export async function startOAuthProvider(opts: ProviderOptions = {}): Promise<OA
       return json(res, 400, { error: 'invalid_request' });
     }
     if (denyNext) {
-      denyNext = false;
+      if (denyNext.description !== undefined)
+        back.searchParams.set('error_description', denyNext.description);
+      denyNext = undefined;
       back.searchParams.set('error', 'access_denied');
     } else {
       const code = `code-${randomBytes(12).toString('hex')}`;
-      codes.set(code, { challenge: query.get('code_challenge') ?? '', redirectUri });
+      codes.set(code, {
+        challenge: query.get('code_challenge') ?? '',
+        redirectUri,
+        resource: query.get('resource'),
+      });
       back.searchParams.set('code', code);
     }
     back.searchParams.set('state', query.get('state') ?? '');
+    const iss = forgedIss ? forgedIss.iss : options.sendIss ? provider.url : null;
+    forgedIss = undefined;
+    if (iss !== null) back.searchParams.set('iss', iss);
     res.writeHead(302, { location: back.href });
     res.end();
   }

@@ -4,15 +4,21 @@ import type { AdminDeps } from '../deps.ts';
 import { adminDoc, adminErrors } from '../../http/schemas.ts';
 import { CredentialParams } from '../credentials/schemas.ts';
 
-const StartConnectBody = Type.Optional(
-  Type.Object(
-    {
-      scopes: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { maxItems: 256 })),
-      // Checked by assertNames (invalid_name), like every name.
-      account: Type.Optional(Type.String({ description: 'The account to connect; `default` when absent.' })),
-    },
-    { additionalProperties: false },
-  ),
+// Every field is optional and so is the body itself: no body, no content type, or `{}`.
+const StartConnectBody = Type.Object(
+  {
+    scopes: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { maxItems: 256 })),
+    // Checked by assertNames (invalid_name), like every name.
+    account: Type.Optional(Type.String({ description: 'The account to connect; `default` when absent.' })),
+    returnTo: Type.Optional(
+      Type.String({
+        maxLength: 2048,
+        description:
+          'Where the callback sends the browser (303) with connected=<integration>&account=<account> or error=<code>; must be under one of oauth.allowedReturnUrls.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
 );
 
 const StartedConnect = Type.Object({
@@ -29,6 +35,11 @@ export function startConnect(app: FastifyInstance, { connect }: AdminDeps): void
   app.post<{ Params: CredentialParams; Body: Static<typeof StartConnectBody> }>(
     '/tenants/:tenant/connect/:integration',
     {
+      // A request without a body has none to validate: it means "all defaults", like `{}`.
+      preValidation: (request, _reply, done) => {
+        request.body ??= {};
+        done();
+      },
       schema: {
         ...adminDoc(
           'Start the authorization-code + PKCE flow',
@@ -44,15 +55,18 @@ export function startConnect(app: FastifyInstance, { connect }: AdminDeps): void
             'invalid_name',
             'unknown_integration',
             'connect_unsupported',
+            'return_url_not_allowed',
             'vault_error',
           ),
         },
       },
     },
     async (request, reply) => {
+      const body = request.body ?? {};
       const started = await connect.start(request.params.tenant, request.params.integration, {
-        scopes: request.body?.scopes,
-        account: request.body?.account,
+        scopes: body.scopes,
+        account: body.account,
+        returnTo: body.returnTo,
         fallbackCallbackUrl: `${request.protocol}://${request.host}/oauth/callback`,
       });
       return reply.code(201).send(started);

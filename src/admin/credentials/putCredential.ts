@@ -3,6 +3,7 @@ import type { IntegrationConfig } from '../../config/schema.ts';
 import { KeygateError } from '../../errors.ts';
 import { assertNames } from '../../credentials/names.ts';
 import type { CredentialWrite } from '../../credentials/types.ts';
+import { publishCredentialStored } from '../../events/credential-stored.ts';
 import { injectionProblem } from '../../proxy/injectable.ts';
 import type { AdminDeps } from '../deps.ts';
 import { firstClientCredentialsToken, wantsClientCredentialsFetch } from './clientCredentials.ts';
@@ -61,16 +62,7 @@ export function putCredential(app: FastifyInstance, { store, config, schedule, e
         const stored = await store.put(tenant, integration, write, {}, account);
         const { secret: _secret, version: _version, ...metadata } = stored;
         schedule?.track(metadata);
-        const { authType, status, expiresAt } = metadata;
-        events.publish('credential-stored', {
-          tenant,
-          integration,
-          account,
-          authType,
-          status,
-          expiresAt,
-          source: 'admin',
-        });
+        publishCredentialStored(events, metadata, 'admin');
         return metadata;
       },
     );

@@ -13,8 +13,8 @@ interface ConnectOptions {
 
 /**
  * `keygate connect TENANT INTEGRATION`: starts the OAuth flow, prints the authorization
- * URL (and opens it where there is a browser), then waits for Keygate's `connected` or
- * `needs-reauth` event for that credential, up to --timeout.
+ * URL (and opens it where there is a browser), then waits for Keygate's `connected`,
+ * `connect-failed` or `needs-reauth` event for that credential, up to --timeout.
  */
 export function connectCommand(program: Command): void {
   program
@@ -36,7 +36,8 @@ export function connectCommand(program: Command): void {
       const stream = await openEventStream(client, (event) => {
         const { tenant: t, integration: i, account: a = 'default' } = event.data;
         if (t !== tenant || i !== integration || a !== account) return;
-        if (event.event === 'connected' || event.event === 'needs-reauth') settle(event);
+        if (event.event === 'connected' || event.event === 'connect-failed' || event.event === 'needs-reauth')
+          settle(event);
       });
       try {
         const body: Record<string, unknown> = {};
@@ -71,6 +72,10 @@ export function connectCommand(program: Command): void {
         }
         if (result === 'ended')
           throw new CliError('Keygate closed the event stream before the connection finished', 1);
+        if (result.event === 'connect-failed') {
+          const code = String(result.data['error'] ?? 'unknown');
+          throw new CliError(`${tenant}/${integration} did not connect: ${code}; ${remedy(code)}`, 1, code);
+        }
         if (result.event === 'needs-reauth') {
           throw new CliError(
             `${tenant}/${integration} failed: ${String(result.data['reason'] ?? result.data['error'] ?? 'needs re-authorisation')}`,
@@ -88,4 +93,20 @@ export function connectCommand(program: Command): void {
         stream.close();
       }
     });
+}
+
+// What the operator can do about each way a callback fails (the codes of docs/errors.md).
+function remedy(code: string): string {
+  switch (code) {
+    case 'oauth_denied':
+      return 'the provider did not grant access (consent refused, or the code was refused); run keygate connect again and approve it';
+    case 'oauth_state_invalid':
+      return 'the flow expired (oauth.stateTtlSeconds) or was used already; run keygate connect again for a new link';
+    case 'oauth_issuer_mismatch':
+      return "the provider's iss is not the integration's issuer: check auth.issuer in the configuration (a mix-up attack is also possible)";
+    case 'token_endpoint_unavailable':
+      return "the provider's token endpoint did not answer; try keygate connect again later";
+    default:
+      return 'see docs/errors.md, then run keygate connect again';
+  }
 }

@@ -12,6 +12,7 @@ export const EVENT_TYPES = [
   'credential-stored',
   'credential-deleted',
   'connected',
+  'connect-failed',
   'needs-reauth',
   'key-created',
   'key-revoked',

@@ -1,0 +1,75 @@
+import { expect } from 'vitest';
+import type { OAuthProvider } from './oauth-provider.ts';
+import { jsonFetch } from './http.ts';
+
+/**
+ * One OAuth integration played by the local provider double, as a configuration line
+ * (`  name: {...}` under `integrations:`; JSON is YAML). `auth` adds or overrides fields.
+ */
+export function providerIntegration(
+  name: string,
+  provider: OAuthProvider,
+  auth: Record<string, unknown> = {},
+): string {
+  const integration = {
+    baseUrl: `${provider.url}/api`,
+    auth: {
+      type: 'oauth2',
+      authorizationUrl: `${provider.url}/authorize`,
+      tokenUrl: provider.tokenUrl,
+      clientId: provider.clientId,
+      clientSecret: provider.clientSecret,
+      tokenEndpointAuthMethod: provider.options.authMethod,
+      ...auth,
+    },
+  };
+  return `  ${name}: ${JSON.stringify(integration)}\n`;
+}
+
+/** The tenant's browser at the provider's consent screen: the callback URL it is sent back to. */
+export async function consent(authorizationUrl: string): Promise<string> {
+  const atProvider = await fetch(authorizationUrl, { redirect: 'manual' });
+  expect(atProvider.status).toBe(302);
+  return atProvider.headers.get('location') as string;
+}
+
+export interface StartedConnect {
+  status: number;
+  code: string | null;
+  body: { authorizationUrl: string; state: string; expiresAt: string } & Record<string, unknown>;
+}
+
+/** POST /v1/tenants/{tenant}/connect/{integration} with the admin token; `body` undefined sends none. */
+export async function startConnect(
+  keygateUrl: string,
+  admin: string,
+  tenant: string,
+  integration: string,
+  body?: unknown,
+): Promise<StartedConnect> {
+  const res = await jsonFetch(
+    `${keygateUrl}/v1/tenants/${tenant}/connect/${integration}`,
+    'POST',
+    body,
+    admin,
+  );
+  const text = await res.text();
+  return {
+    status: res.status,
+    code: res.headers.get('x-keygate-error'),
+    body: (text.startsWith('{') ? JSON.parse(text) : {}) as StartedConnect['body'],
+  };
+}
+
+/** A whole connect flow up to the provider's answer: start it, consent, and give the callback URL. */
+export async function connectUpToCallback(
+  keygateUrl: string,
+  admin: string,
+  tenant: string,
+  integration: string,
+  body: unknown = {},
+): Promise<string> {
+  const started = await startConnect(keygateUrl, admin, tenant, integration, body);
+  expect([started.status, started.code]).toEqual([201, null]);
+  return consent(started.body.authorizationUrl);
+}
