@@ -12,6 +12,7 @@ import { eventRoutes } from './events/routes.ts';
 import { WebhookSender } from './events/webhooks/sender.ts';
 import { absentAndOutage } from './cache/options.ts';
 import type { FleetSync } from './fleet/fleet-sync.ts';
+import { FrontDoor } from './http/front-door.ts';
 import { watchFleet } from './fleet/metrics.ts';
 import { setupFleet } from './fleet/setup.ts';
 import { CallerKeys } from './keys/key-store.ts';
@@ -74,7 +75,8 @@ export async function startKeygate(
   const eventLog = new EventLog({ size: config.events.bufferSize, bus: events });
   logEvents(events, logger);
 
-  const app = await buildServer({ config, logger, vault, onRoute: options.onRoute });
+  const front = new FrontDoor();
+  const app = await buildServer({ config, logger, vault, onRoute: options.onRoute, front });
   const inventory = new Inventory({
     source: store,
     bus: events,
@@ -108,6 +110,7 @@ export async function startKeygate(
   await app.register(connectPageRoutes, { config, links, connect });
   await app.register(consoleRoutes);
   await app.register(proxyRoutes, {
+    front,
     config,
     logger,
     store,
@@ -133,6 +136,7 @@ export async function startKeygate(
     store,
     scheduler: refresh.scheduler,
     resync: refresh.resync,
+    inventory,
   });
   fleet?.start();
   watchFleet(refresh.metrics.registry, vault, fleet);

@@ -1,17 +1,17 @@
-import { randomUUID } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify';
 import type { Config } from './config/schema.ts';
 import { clientErrorHandler, frameworkErrors } from './http/framework-errors.ts';
 import { drainOnClose } from './http/drain.ts';
+import { FrontDoor } from './http/front-door.ts';
 import { connectionLimits } from './http/limits.ts';
 import { installErrorHandling } from './http/error-handler.ts';
 import { registerOpenApi } from './http/openapi.ts';
+import { requestIdOf } from './http/request-id.ts';
 import { KeygateError } from './errors.ts';
 import type { Logger } from './observability/logger.ts';
 import type { VaultSession } from './vault/session.ts';
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const SLASH = 0x2f;
 const absoluteForm = () =>
   new KeygateError('bad_request', { message: 'The request target must be a path (origin-form), not a URL.' });
@@ -22,23 +22,29 @@ export interface ServerDeps {
   vault: VaultSession;
   /** Sees every route as it is registered (the OpenAPI test checks each is documented). */
   onRoute?: ((route: RouteOptions) => void) | undefined;
+  /** Where a raw handler (the proxy's lean path) may take requests before Fastify's router. */
+  front?: FrontDoor | undefined;
 }
 
 const Status = (description: string, extra = {}) =>
   Type.Object({ status: Type.String(), ...extra }, { description });
 
 /** The Fastify instance with ops routes and error handling; features register onto it. */
-export async function buildServer({ config, logger, vault, onRoute }: ServerDeps): Promise<FastifyInstance> {
+export async function buildServer({
+  config,
+  logger,
+  vault,
+  onRoute,
+  front = new FrontDoor(),
+}: ServerDeps): Promise<FastifyInstance> {
   const limits = connectionLimits(config.server);
   const drain = drainOnClose();
   const app = Fastify({
     logger: false, // Keygate writes its own lines through winston.
     bodyLimit: config.proxy.maxBodyBytes,
     requestIdHeader: false,
-    genReqId: (req) => {
-      const incoming = req.headers['x-request-id'];
-      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-    },
+    genReqId: requestIdOf,
+    serverFactory: front.serverFactory,
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: false } },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
@@ -49,6 +55,7 @@ export async function buildServer({ config, logger, vault, onRoute }: ServerDeps
   });
   app.server.maxConnections = config.server.maxConnections;
   app.addHook('preClose', (done) => {
+    front.close();
     drain.begin(app.server);
     done();
   });

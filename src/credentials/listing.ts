@@ -73,9 +73,7 @@ export async function readListing(kv: ListKv, ref: CredentialRef): Promise<Crede
     credentialPath(ref.tenant, ref.integration, ref.account),
   );
   if (!record) return undefined;
-  // Only what the scheduler keeps: a million listings are held at once at start.
-  const { authType, status, expiresAt, lastRefreshedAt } = listedFields(record.data);
-  return { ...ref, authType, status, expiresAt, lastRefreshedAt, version: record.version };
+  return { ...ref, ...listedFields(record.data), version: record.version };
 }
 
 /** Every stored credential of every tenant with expiry and status, from the records (no decryption). */

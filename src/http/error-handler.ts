@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { KeygateError, type ErrorCode } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
+import type { ProxyReply, ProxyRequest } from './exchange.ts';
 
 /** What the Allow header of a 405 lists. */
 export const ALLOWED_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
@@ -13,15 +14,18 @@ const CALLER_GONE = new Set(['ECONNRESET', 'ECONNABORTED', 'ERR_STREAM_PREMATURE
  * error sent before the request's body was read closes the connection: otherwise
  * Node would go on reading (and discarding) whatever the caller still sends.
  */
-export function sendError(reply: FastifyReply, err: KeygateError): FastifyReply {
-  reply.code(err.statusCode).header('x-keygate-error', err.code).header('content-type', 'application/json');
+export function sendError<R extends ProxyReply>(reply: R, err: KeygateError): R {
+  reply.code(err.statusCode);
+  reply.header('x-keygate-error', err.code);
+  reply.header('content-type', 'application/json');
   if (!reply.request.raw.complete) reply.header('connection', 'close');
   if (err.code === 'method_not_allowed') reply.header('allow', ALLOWED_METHODS);
   if (err.retryAfter !== undefined)
     reply.header('retry-after', String(Math.max(0, Math.ceil(err.retryAfter))));
   const body: Record<string, unknown> = { code: err.code, message: err.message, requestId: reply.request.id };
   if (err.details && err.details.length > 0) body['details'] = err.details;
-  return reply.send({ error: body });
+  reply.send({ error: body });
+  return reply;
 }
 
 const INVALID_JSON =
@@ -80,17 +84,22 @@ export function toKeygateError(err: unknown): KeygateError {
 }
 
 /** One error log line for a fault of Keygate's own (5xx), with the request id the caller got. */
-export function logFault(logger: Logger, request: FastifyRequest, kg: KeygateError): void {
+export function logFault(logger: Logger, request: Pick<ProxyRequest, 'id'>, kg: KeygateError): void {
   if (kg.statusCode >= 500) {
     logger.error('request failed', { requestId: request.id, errorCode: kg.code, err: kg.cause ?? kg });
   }
 }
 
+/** The error handler's answer: any error as the contract's JSON, a fault logged once. */
+export function answerError<R extends ProxyReply>(logger: Logger, reply: R, err: unknown): R {
+  const kg = toKeygateError(err);
+  logFault(logger, reply.request, kg);
+  return sendError(reply, kg);
+}
+
 export function installErrorHandling(app: FastifyInstance, logger: Logger): void {
-  app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
-    const kg = toKeygateError(err);
-    logFault(logger, request, kg);
-    return sendError(reply, kg);
-  });
+  app.setErrorHandler((err: unknown, _request: FastifyRequest, reply: FastifyReply) =>
+    answerError(logger, reply, err),
+  );
   app.setNotFoundHandler((_request, reply) => sendError(reply, new KeygateError('not_found')));
 }

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ProxyReply, ProxyRequest } from '../http/exchange.ts';
 import { KeygateError } from '../errors.ts';
 import { callerResponseHeaders, upstreamRequestHeaders } from './headers.ts';
 import type { RetryPolicy } from './retry-policy.ts';
@@ -52,8 +52,8 @@ export function pathWithQuery(
  * alone, and a backoff or a refresh is awaited by the caller.
  */
 export async function sendAttempt(
-  request: FastifyRequest,
-  reply: FastifyReply,
+  request: ProxyRequest,
+  reply: ProxyReply,
   state: ProxyState,
   signal: AbortSignal,
   deps: AttemptDeps,
@@ -121,8 +121,8 @@ export async function sendAttempt(
 
 /** Sends the upstream's answer to the caller, streamed as it arrives. */
 function forward(
-  request: FastifyRequest,
-  reply: FastifyReply,
+  request: ProxyRequest,
+  reply: ProxyReply,
   res: Dispatcher.ResponseData,
   ready: ReadyState,
 ): Outcome {

@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ProxyReply, ProxyRequest } from '../http/exchange.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { ProxyState } from './state.ts';
 
@@ -13,8 +13,8 @@ export const CALLER_CLOSED = 499;
  */
 export function writeAuditLine(
   logger: Logger,
-  request: FastifyRequest,
-  reply: FastifyReply,
+  request: ProxyRequest,
+  reply: ProxyReply,
   state: ProxyState,
 ): number {
   const status = reply.raw.writableFinished ? reply.statusCode : CALLER_CLOSED;

@@ -1,11 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config/schema.ts';
 import { NAME_PATTERN } from '../config/schema.ts';
 import type { Credential } from '../credentials/types.ts';
 import { KeygateError, isKeygateError } from '../errors.ts';
-import { logFault, sendError } from '../http/error-handler.ts';
+import { answerError, logFault, sendError } from '../http/error-handler.ts';
+import type { RawReply, RawRequest, ProxyReply, ProxyRequest } from '../http/exchange.ts';
+import type { FrontDoor } from '../http/front-door.ts';
 import { AuthThrottle, authenticateThrottled } from '../keys/auth-throttle.ts';
 import type { CallerKeys } from '../keys/key-store.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -19,7 +21,8 @@ import { planHeaders, type UpstreamHeaderPlan } from './headers.ts';
 import { compileInjector, tokenOf } from './inject.ts';
 import { assertProxyMethod } from './methods.ts';
 import { ProxyMetrics } from './metrics.ts';
-import { splitProxyUrl, withoutQueryParam } from './path.ts';
+import { leanPath } from './lean-path.ts';
+import { splitProxyUrl, withoutQueryParam, type ProxyTarget } from './path.ts';
 import type { CredentialRefresher } from './refresher.ts';
 import { RetryPolicy } from './retry-policy.ts';
 import { upstreamFailureLog } from './upstream-errors.ts';
@@ -38,6 +41,8 @@ export interface ProxyDeps {
   metrics?: Registry | undefined;
   /** Answers a caller whose credential is missing or dead with a way to reconnect; without it, the plain error. */
   reauth?: ReauthResponder | undefined;
+  /** Where the lean path takes the requests it can serve before Fastify's router; without it, all go through Fastify. */
+  front?: FrontDoor | undefined;
 }
 
 const NAME = new RegExp(NAME_PATTERN);
@@ -80,9 +85,8 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
 
-  app.decorateRequest(STATE, null);
-  app.addHook('onRequest', (request, reply, done) => {
-    const target = splitProxyUrl(request.raw.url ?? '');
+  // Per-request state, and the audit line and metrics once the connection is done with it.
+  const begin = (request: ProxyRequest, reply: ProxyReply, target: ProxyTarget | undefined): void => {
     const controller = new AbortController();
     const state: ProxyState = {
       target,
@@ -107,10 +111,9 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
         (performance.now() - state.startedAt) / 1000,
       );
     });
-    done();
-  });
+  };
 
-  const preHandler = async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
+  const preHandler = async (request: ProxyRequest, reply: ProxyReply): Promise<unknown> => {
     const state = stateOf(request);
     assertProxyMethod(request.method);
     const { target } = state;
@@ -159,7 +162,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
     };
   };
 
-  const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+  const handler = async <R extends ProxyReply>(request: ProxyRequest, reply: R): Promise<R> => {
     const state = stateOf(request);
     const ready = state.ready as ReadyState;
     const signal = state.callerGone;
@@ -167,7 +170,8 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
       const outcome = await sendAttempt(request, reply, state, signal, attemptDeps);
       if (outcome.type === 'sent') return reply;
       if (outcome.type === 'reauth') {
-        return (reauth as ReauthResponder).answer(request, reply, reauthContext(request, state), ready.body);
+        await (reauth as ReauthResponder).answer(request, reply, reauthContext(request, state), ready.body);
+        return reply;
       }
       if (outcome.type === 'failed') {
         const { failure } = outcome;
@@ -194,7 +198,8 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
       } else {
         const fresh = await refreshOnce(refresher as CredentialRefresher, state, ready);
         if (isKeygateError(fresh, 'credential_refresh_failed') && reauth?.covers(state.integration)) {
-          return reauth.answer(request, reply, reauthContext(request, state), ready.body);
+          await reauth.answer(request, reply, reauthContext(request, state), ready.body);
+          return reply;
         }
         if (fresh instanceof KeygateError) return sendError(reply, fresh);
         ready.credential = fresh;
@@ -206,11 +211,31 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
     }
   };
 
+  // The lean path: the same steps without Fastify's router, hooks and reply (lean-path.ts).
+  const serve = async (request: RawRequest, reply: RawReply, target: ProxyTarget): Promise<void> => {
+    begin(request, reply, target);
+    try {
+      await preHandler(request, reply);
+      if (!reply.sent) await handler(request, reply);
+    } catch (err) {
+      // Once sent, the answer stands (as with Fastify, which only logs such an error).
+      if (!reply.sent) answerError(logger, reply, err);
+    }
+  };
+  deps.front?.claim(leanPath(serve));
+
+  // What the lean path leaves to Fastify's router (a name that is not one, a
+  // percent-escape in the path, Keygate closing) is answered here as before.
+  app.decorateRequest(STATE, null);
+  app.addHook('onRequest', (request, reply, done) => {
+    begin(request, reply, splitProxyUrl(request.raw.url ?? ''));
+    done();
+  });
   app.all('/proxy/:tenant/:integration', { preHandler }, handler);
   app.all('/proxy/:tenant/:integration/*', { preHandler }, handler);
 }
 
-function reauthContext(request: FastifyRequest, state: ProxyState) {
+function reauthContext(request: ProxyRequest, state: ProxyState) {
   return {
     tenant: state.tenant,
     integration: state.integration,

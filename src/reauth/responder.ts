@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ProxyReply, ProxyRequest } from '../http/exchange.ts';
 import type { Config } from '../config/schema.ts';
 import type { Credential } from '../credentials/types.ts';
 import { KeygateError } from '../errors.ts';
@@ -46,11 +46,11 @@ export class ReauthResponder {
   }
 
   async answer(
-    request: FastifyRequest,
-    reply: FastifyReply,
+    request: ProxyRequest,
+    reply: ProxyReply,
     context: ReauthContext,
     body: ProxyBody,
-  ): Promise<FastifyReply> {
+  ): Promise<void> {
     const link = await this.#links.offer(context);
     const code = this.#config.reauth.identity ? undefined : link.code;
     const offer: ReauthOffer = {
@@ -71,12 +71,11 @@ export class ReauthResponder {
       account: context.account,
       protocol: call ? `mcp ${call.protocolVersion ?? 'unknown'}` : 'http',
     });
-    return reply
-      .code(answer.status)
-      .header('x-keygate-error', 'reauth_required')
-      .header('cache-control', 'no-store')
-      .header('content-type', answer.contentType)
-      .send(answer.body);
+    reply.code(answer.status);
+    reply.header('x-keygate-error', 'reauth_required');
+    reply.header('cache-control', 'no-store');
+    reply.header('content-type', answer.contentType);
+    reply.send(answer.body);
   }
 
   /**
@@ -84,7 +83,7 @@ export class ReauthResponder {
    * and inputResponses entry are taken out, so the upstream sees the call as first sent.
    * Anything else is returned as it came (cheaply: only MRTR callers' bodies are parsed).
    */
-  resume(request: FastifyRequest, context: ReauthContext, body: ProxyBody): ProxyBody {
+  resume(request: ProxyRequest, context: ReauthContext, body: ProxyBody): ProxyBody {
     if (body.kind !== 'buffered' || !speaksMrtr(header(request.headers, 'mcp-protocol-version'))) return body;
     if (!body.data.includes('keygate.v1.')) return body;
     const call = mcpCallOf(request.method, request.headers, body);
@@ -109,7 +108,10 @@ export class ReauthResponder {
 }
 
 /** Where browsers reach Keygate: configured, else the callback URL's origin, else this request's host. */
-export function publicOrigin(config: Readonly<Config>, request: FastifyRequest): string {
+export function publicOrigin(
+  config: Readonly<Config>,
+  request: Pick<ProxyRequest, 'protocol' | 'host'>,
+): string {
   const { reauth, oauth } = config;
   if (reauth.publicUrl) return reauth.publicUrl.replace(/\/+$/, '');
   if (oauth.callbackUrl) return new URL(oauth.callbackUrl).origin;

@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { startTestKeygate, type TestKeygate } from '../support/keygate.ts';
 import { freePort } from '../support/ports.ts';
 import { startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
@@ -15,11 +15,23 @@ describe('429, 5xx and errors Keygate makes itself', () => {
   let silent: Server; // accepts connections, never answers
   let keygate: TestKeygate & ProxyAdmin;
   let key: string;
-  let script: Array<{ status: number; headers?: Record<string, string> }> = [];
+  // `holdMs`: the upstream then behaves as a real rate limiter does, answering the same
+  // 429 to every request until that long after it first said so. A Keygate that waited
+  // less than Retry-After asks too early, meets the 429 again and spends its attempts;
+  // so counting attempts shows the wait was honoured, without timing anything here.
+  let script: Array<{ status: number; headers?: Record<string, string>; holdMs?: number }> = [];
+  let held: { until: number; headers: Record<string, string> | undefined } | undefined;
 
   beforeAll(async () => {
     upstream = await startUpstream((req, res) => {
+      if (held && Date.now() < held.until) {
+        res.writeHead(429, { 'content-type': 'text/plain', ...held.headers });
+        res.end('429 still limited');
+        return;
+      }
+      held = undefined;
       const next = script.shift() ?? { status: 200 };
+      if (next.holdMs !== undefined) held = { until: Date.now() + next.holdMs, headers: next.headers };
       res.writeHead(next.status, { 'content-type': 'text/plain', ...next.headers });
       res.end(`${next.status} ${req.body.toString()}`);
     });
@@ -51,6 +63,9 @@ integrations:
       await keygate.putCredential(tenant, i, { apiKey: 'retry-test-key' });
     ({ key } = await keygate.createKey({ tenants: [tenant] }));
   });
+  beforeEach(() => {
+    held = undefined; // a test's limiter ends with it
+  });
   afterAll(async () => {
     await keygate?.close();
     await upstream?.stop();
@@ -63,43 +78,46 @@ integrations:
       ...init,
       headers: { authorization: `Bearer ${key}`, ...(init.headers as Record<string, string>) },
     });
-  const timed = async (fn: () => Promise<Response>) => {
-    const start = performance.now();
+  const answered = async (fn: () => Promise<Response>) => {
     const res = await fn();
     const body = await res.text();
-    return { res, body, ms: performance.now() - start };
+    return { res, body };
   };
 
   it('honours Retry-After in seconds', async () => {
-    script = [{ status: 429, headers: { 'retry-after': '1' } }];
+    // The limiter holds 800 ms of the 1 s asked; the backoff alone (20-100 ms) would not clear it.
+    script = [{ status: 429, headers: { 'retry-after': '1' }, holdMs: 800 }];
     const before = upstream.received.length;
-    const { res, ms } = await timed(() => call('/api/x', { method: 'POST', body: 'payload' }));
+    const { res } = await answered(() => call('/api/x', { method: 'POST', body: 'payload' }));
     expect(res.status).toBe(200);
-    expect(ms).toBeGreaterThanOrEqual(950);
     expect(upstream.received.length - before).toBe(2);
     expect(upstream.received.at(-1)?.body.toString()).toBe('payload');
   });
 
   it('honours Retry-After as an HTTP date, and retry-after-ms', async () => {
-    script = [{ status: 429, headers: { 'retry-after': new Date(Date.now() + 2000).toUTCString() } }];
-    const dated = await timed(() => call('/api/x'));
+    // A date 2 s ahead, to the second: at least 1 s away.
+    const date = new Date(Date.now() + 2000).toUTCString();
+    script = [{ status: 429, headers: { 'retry-after': date }, holdMs: 800 }];
+    let before = upstream.received.length;
+    const dated = await answered(() => call('/api/x'));
     expect(dated.res.status).toBe(200);
-    expect(dated.ms).toBeGreaterThanOrEqual(900);
-    script = [{ status: 429, headers: { 'retry-after-ms': '150', 'retry-after': '4' } }];
-    const ms = await timed(() => call('/api/x'));
+    expect(upstream.received.length - before).toBe(2);
+    // retry-after-ms wins: read as Retry-After alone, 120 s is over the cap and the 429
+    // would be passed through after one attempt.
+    script = [{ status: 429, headers: { 'retry-after-ms': '300', 'retry-after': '120' }, holdMs: 200 }];
+    before = upstream.received.length;
+    const ms = await answered(() => call('/api/x'));
     expect(ms.res.status).toBe(200);
-    expect(ms.ms).toBeGreaterThanOrEqual(140);
-    expect(ms.ms).toBeLessThan(3000);
+    expect(upstream.received.length - before).toBe(2);
   });
 
   it('passes a 429 through at once when Retry-After is beyond the cap', async () => {
     script = [{ status: 429, headers: { 'retry-after': '120' } }];
     const before = upstream.received.length;
-    const { res, ms } = await timed(() => call('/api/x'));
+    const { res } = await answered(() => call('/api/x'));
     expect(res.status).toBe(429);
     expect(res.headers.get('retry-after')).toBe('120');
     expect(res.headers.get('x-keygate-error')).toBeNull();
-    expect(ms).toBeLessThan(1000);
     expect(upstream.received.length - before).toBe(1);
   });
 
@@ -107,7 +125,7 @@ integrations:
     script = [{ status: 429, headers: { 'retry-after': '1' } }];
     let before = upstream.received.length;
     const again = { 'x-stainless-retry-count': '1' };
-    const retried = await timed(() => call('/api/x', { method: 'POST', body: 'p', headers: again }));
+    const retried = await answered(() => call('/api/x', { method: 'POST', body: 'p', headers: again }));
     expect(retried.res.status).toBe(429);
     expect(retried.res.headers.get('retry-after')).toBe('1');
     expect(retried.res.headers.get('x-keygate-error')).toBeNull();
@@ -115,12 +133,12 @@ integrations:
     expect(upstream.received.at(-1)?.headers['x-stainless-retry-count']).toBe('1');
     script = [{ status: 503 }];
     before = upstream.received.length;
-    expect((await timed(() => call('/api/x', { headers: again }))).res.status).toBe(503);
+    expect((await answered(() => call('/api/x', { headers: again }))).res.status).toBe(503);
     expect(upstream.received.length - before).toBe(1);
     // The SDK's first attempt (count 0) is retried by Keygate as any other request.
     script = [{ status: 429, headers: { 'retry-after': '0' } }];
     before = upstream.received.length;
-    const first = await timed(() => call('/api/x', { headers: { 'x-stainless-retry-count': '0' } }));
+    const first = await answered(() => call('/api/x', { headers: { 'x-stainless-retry-count': '0' } }));
     expect(first.res.status).toBe(200);
     expect(upstream.received.length - before).toBe(2);
   });
@@ -128,7 +146,7 @@ integrations:
   it('gives up after maxAttempts and passes the last 429 through', async () => {
     script = [1, 2, 3].map(() => ({ status: 429, headers: { 'retry-after': '0' } }));
     const before = upstream.received.length;
-    const { res } = await timed(() => call('/api/x'));
+    const { res } = await answered(() => call('/api/x'));
     expect(res.status).toBe(429);
     expect(res.headers.get('retry-after')).toBe('0');
     expect(upstream.received.length - before).toBe(3);
@@ -136,22 +154,22 @@ integrations:
 
   it('retries 5xx for idempotent methods only', async () => {
     script = [{ status: 503 }];
-    const get = await timed(() => call('/api/x'));
+    const get = await answered(() => call('/api/x'));
     expect(get.res.status).toBe(200);
     script = [{ status: 502 }];
     const before = upstream.received.length;
-    const post = await timed(() => call('/api/x', { method: 'POST', body: 'once' }));
+    const post = await answered(() => call('/api/x', { method: 'POST', body: 'once' }));
     expect(post.res.status).toBe(502);
     expect(post.res.headers.get('x-keygate-error')).toBeNull();
     expect(upstream.received.length - before).toBe(1);
   });
 
   it('answers 502 upstream_unreachable and 504 upstream_timeout', async () => {
-    const closed = await timed(() => call('/closed/x'));
+    const closed = await answered(() => call('/closed/x'));
     expect(closed.res.status).toBe(502);
     expect(closed.res.headers.get('x-keygate-error')).toBe('upstream_unreachable');
     expect(JSON.parse(closed.body).error).toMatchObject({ code: 'upstream_unreachable' });
-    const slow = await timed(() => call('/slow/x'));
+    const slow = await answered(() => call('/slow/x'));
     expect(slow.res.status).toBe(504);
     expect(slow.res.headers.get('x-keygate-error')).toBe('upstream_timeout');
     const audit = await waitFor('the audit line', () =>
@@ -163,7 +181,7 @@ integrations:
   });
 
   it('answers 413 for a body over the limit, declared or chunked', async () => {
-    const declared = await timed(() => call('/api/x', { method: 'POST', body: 'z'.repeat(2500) }));
+    const declared = await answered(() => call('/api/x', { method: 'POST', body: 'z'.repeat(2500) }));
     expect(declared.res.status).toBe(413);
     expect(declared.res.headers.get('x-keygate-error')).toBe('payload_too_large');
     const chunked = await rawRequest(keygate.url, `/proxy/${tenant}/api/x`, {
