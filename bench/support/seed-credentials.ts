@@ -88,8 +88,9 @@ async function vault(target: VaultTarget, method: string, path: string, body?: u
     });
     const text = await res.text();
     if (res.ok) return text ? (JSON.parse(text) as Answer) : {};
-    // A loaded cluster answers 5xx/429 now and then: retry those a few times.
-    if ((res.status >= 500 || res.status === 429) && attempt < 5) {
+    // A loaded cluster answers 5xx/429 now and then (and 400 for a key just created on another
+    // node that has not applied it yet): retry those a few times.
+    if ((res.status >= 500 || res.status === 429 || res.status === 400) && attempt < 5) {
       await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
       continue;
     }

@@ -187,7 +187,7 @@ export class CredentialStore {
     return listAllListings(this.#kv);
   }
 
-  /** One credential as listed (custom_metadata, no decryption); undefined when there is none. */
+  /** One credential as listed (the record's non-secret fields, no decryption); undefined when there is none. */
   listing(
     tenant: string,
     integration: string,
