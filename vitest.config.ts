@@ -15,7 +15,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
-          exclude: ['test/integration/**/*.browser.test.ts'],
+          exclude: ['test/integration/**/*.browser.test.ts', 'test/integration/**/*.slow.test.ts'],
           environment: 'node',
           globalSetup: ['test/support/global-setup.ts'],
           testTimeout: 60_000,
@@ -36,6 +36,19 @@ export default defineConfig({
           hookTimeout: 60_000,
           maxWorkers: 1,
           sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        test: {
+          // Slow files (a three-node OpenBao cluster of their own) last, alone: they would
+          // starve the timing-sensitive files of CPU. They bring their own Vault.
+          name: 'slow',
+          include: ['test/integration/**/*.slow.test.ts'],
+          environment: 'node',
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+          maxWorkers: 1,
+          sequence: { groupOrder: 2 },
         },
       },
     ],

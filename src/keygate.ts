@@ -136,6 +136,7 @@ export async function startKeygate(
     store,
     scheduler: refresh.scheduler,
     resync: refresh.resync,
+    inventory,
   });
   fleet?.start();
   watchFleet(refresh.metrics.registry, vault, fleet);

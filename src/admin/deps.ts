@@ -12,8 +12,8 @@ export interface AdminDeps {
   config: Readonly<Config>;
   logger: Logger;
   store: CredentialStore;
-  /** The fleet's credentials in memory, behind GET /v1/credentials. */
-  inventory?: Inventory;
+  /** The fleet's credentials in memory, behind GET /v1/credentials and GET /v1/inventory. */
+  inventory: Inventory;
   /** Told about stored and deleted credentials, so this replica's refresh schedule follows at once. */
   schedule?: Pick<RefreshScheduler, 'track' | 'cancel'> & Partial<Pick<RefreshScheduler, 'dueAt'>>;
   keys: CallerKeys;

@@ -22,7 +22,7 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminDeps): Promis
   getCredential(app, deps);
   listCredentials(app, deps);
   listAllCredentials(app, deps);
-  if (deps.inventory) listFleet(app, { inventory: deps.inventory });
+  listFleet(app, deps);
   deleteCredential(app, deps);
   createKey(app, deps);
   deleteKey(app, deps);

@@ -22,6 +22,14 @@ integrations:
     expect(problems.some((p) => p.startsWith('integrations.github.auth.type:'))).toBe(true);
   });
 
+  it('takes a cluster as vault.addresses and names a bad node address by its index', () => {
+    const config = parseConfig('vault: { addresses: ["http://a:8200", "http://b:8200/"] }\n', env);
+    expect(config.vault.addresses).toEqual(['http://a:8200', 'http://b:8200/']);
+    const problems = problemsOf('vault: { addresses: ["http://a:8200", "a:8200"] }\n');
+    expect(problems.some((p) => p.startsWith('vault.addresses.1:'))).toBe(true);
+    expect(problemsOf('vault: { addresses: [] }\n').some((p) => p.startsWith('vault.addresses:'))).toBe(true);
+  });
+
   it('rejects unknown keys, bad integration names and missing OAuth fields', () => {
     const problems = problemsOf(`
 servr: {}

@@ -113,6 +113,10 @@ export const ConfigSchema = Type.Object(
     vault: Type.Object(
       {
         address: Type.String({ pattern: '^https?://[^\\s]+$', default: 'http://127.0.0.1:8200' }),
+        /** A cluster's node addresses; when set, used instead of `address`, and Keygate follows the active node. */
+        addresses: Type.Optional(
+          Type.Array(Type.String({ pattern: '^https?://[^\\s]+$' }), { minItems: 1, uniqueItems: true }),
+        ),
         token: Type.Optional(Type.String({ minLength: 1 })),
         appRole: Type.Optional(
           Type.Object(

@@ -1,28 +1,19 @@
 import type { EventBus } from '../events/bus.ts';
 import type { KeygateEvent } from '../events/catalogue.ts';
 import { dueTime } from '../refresh/due-time.ts';
+import {
+  OAUTH,
+  fromListing,
+  statusOf,
+  type InventoryEntry,
+  type InventoryStatus,
+  type InventoryView,
+} from './fleet-entry.ts';
+import { compare, decodeCursor, encodeCursor, upperBound } from './fleet-order.ts';
 import type { AuthType, CredentialListing, CredentialStatus } from './types.ts';
 
-/** One credential as the fleet inventory shows it: listing metadata plus refresh facts. */
-export interface InventoryEntry {
-  tenant: string;
-  integration: string;
-  account: string;
-  authType: AuthType;
-  status: CredentialStatus;
-  expiresAt: string | null;
-  /** When this replica's scheduler renews it; null when it is not renewed (API key, needs_reauth). */
-  nextRefreshAt: string | null;
-  /** The last refresh this replica saw (since it started), or null. */
-  lastRefresh: { result: 'success' | 'failed'; at: string; error?: string } | null;
-}
-
-/** An entry as a query answers it: with its next refresh and whether it is expiring soon. */
-export interface InventoryView extends InventoryEntry {
-  expiringSoon: boolean;
-}
-
-export type InventoryStatus = CredentialStatus | 'expiring_soon';
+export { decodeCursor } from './fleet-order.ts';
+export type { InventoryEntry, InventoryStatus, InventoryView } from './fleet-entry.ts';
 
 export interface InventoryQuery {
   tenant?: string | undefined;
@@ -44,14 +35,14 @@ export interface InventoryPage {
 /** How stale GET /v1/credentials may be about changes made through other replicas (plus one listing). */
 export const INVENTORY_MAX_AGE_MS = 30_000;
 
-/** An active credential expiring within this long without a renewal is `expiring_soon`. */
-export const EXPIRING_SOON_MS = 3600_000;
-
-type Source = { listAll(): Promise<CredentialListing[]> };
+type Source = {
+  listAll(): Promise<CredentialListing[]>;
+  /** One credential's listing (one metadata read); undefined when it is gone. */
+  listing?(tenant: string, integration: string, account: string): Promise<CredentialListing | undefined>;
+};
 type Listing = CredentialListing & { account?: string };
 
 const keyOf = (t: string, i: string, a: string) => `${t}\u0000${i}\u0000${a}`;
-const OAUTH = new Set<AuthType>(['oauth2', 'oauth2_client_credentials']);
 
 export interface InventoryOptions {
   /** Where listings come from: Vault metadata, no decryption (the credential store). */
@@ -67,8 +58,10 @@ export interface InventoryOptions {
  * The fleet's credentials in memory, so that GET /v1/credentials pages and filters 10,000
  * of them without 10,000 Vault reads per page. Filled from every full listing (the
  * scheduler's at start, each resync, and a background relist when a query finds it older
- * than `maxAgeMs`); between listings this replica's events keep it current at once.
- * Changes made through another replica show after the next listing.
+ * than `maxAgeMs`); between listings this replica's events keep it current at once, and
+ * each change is then read back from Vault (one metadata read, `follow`), so the entry holds
+ * what Vault holds. Credentials stored or deleted through another replica are followed the
+ * same way by the fleet's changes record; other replicas' refreshes show after a listing.
  */
 export class Inventory {
   readonly #opts: InventoryOptions;
@@ -79,6 +72,9 @@ export class Inventory {
   #listing: Promise<CredentialListing[]> | undefined;
   /** Events seen while a listing runs: applied over its (older) answer. */
   #touched: Map<string, InventoryEntry | null> | undefined;
+  /** The latest read-back asked for per credential: an older one that answers late is dropped. */
+  readonly #following = new Map<string, number>();
+  #followSeq = 0;
 
   constructor(opts: InventoryOptions) {
     this.#opts = opts;
@@ -111,10 +107,7 @@ export class Inventory {
 
   query(query: InventoryQuery): InventoryPage {
     const now = this.#now();
-    if (this.#listedAt !== undefined && now - this.#listedAt > this.#opts.maxAgeMs) {
-      this.relist().catch(() => {}); // the next listing (or resync) tries again
-    }
-    const sorted = this.#sortedEntries();
+    const sorted = this.sorted();
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
     const start = after === undefined ? 0 : upperBound(sorted, after);
     const q = query.q?.toLowerCase();
@@ -148,16 +141,7 @@ export class Inventory {
         const account = listing.account ?? 'default';
         const key = keyOf(listing.tenant, listing.integration, account);
         const previous = this.#entries.get(key);
-        next.set(key, {
-          tenant: listing.tenant,
-          integration: listing.integration,
-          account,
-          authType: listing.authType,
-          status: listing.status,
-          expiresAt: listing.expiresAt,
-          nextRefreshAt: null,
-          lastRefresh: previous?.lastRefresh ?? null,
-        });
+        next.set(key, fromListing(listing, account, previous));
       }
       for (const [key, entry] of touched) {
         if (entry) next.set(key, entry);
@@ -187,6 +171,9 @@ export class Inventory {
           authType: event.data.authType as AuthType,
           status: event.data.status as CredentialStatus,
           expiresAt: event.data.expiresAt,
+          updatedAt: event.data.time,
+          lastRefreshedAt: event.data.source === 'connect' ? event.data.time : null,
+          lastRefreshError: null,
           nextRefreshAt: null,
           lastRefresh: current?.lastRefresh ?? null,
         };
@@ -200,6 +187,9 @@ export class Inventory {
             ...current,
             status: 'active',
             expiresAt: event.data.expiresAt ?? current.expiresAt,
+            updatedAt: event.data.time,
+            lastRefreshedAt: event.data.time,
+            lastRefreshError: null,
             lastRefresh: { result: 'success', at: event.data.time },
           };
         }
@@ -209,17 +199,63 @@ export class Inventory {
           next = {
             ...current,
             status: event.data.permanent ? 'needs_reauth' : 'refresh_failed',
+            lastRefreshError: event.data.error ?? current.lastRefreshError,
             lastRefresh: { result: 'failed', at: event.data.time, ...errorOf(event.data.error) },
           };
         }
         break;
       case 'needs-reauth':
-        if (current) next = { ...current, status: 'needs_reauth' };
+        if (current) {
+          next = {
+            ...current,
+            status: 'needs_reauth',
+            lastRefreshError: event.data.error ?? current.lastRefreshError,
+          };
+        }
         break;
       default:
         return;
     }
     if (next === undefined) return;
+    this.#set(key, next);
+    // What Vault now holds (the exact times, a failure's stored code) replaces the guess.
+    // (Not a refreshed token whose Vault write is still pending: Vault holds the old one.)
+    const unpersisted = event.type === 'refresh-success' && event.data.persisted === false;
+    if (event.type !== 'credential-deleted' && !unpersisted) this.follow(tenant, integration, account);
+  }
+
+  /**
+   * Reads one credential's listing back from Vault and puts it in place (or removes it when
+   * it is gone): after this replica's change events, and for other replicas' changes.
+   */
+  follow(tenant: string, integration: string, account: string): void {
+    const source = this.#opts.source;
+    if (!source.listing) return;
+    const key = keyOf(tenant, integration, account);
+    const seq = (this.#followSeq += 1);
+    this.#following.set(key, seq);
+    source.listing(tenant, integration, account).then(
+      (listing) => {
+        if (this.#following.get(key) !== seq) return;
+        this.#following.delete(key);
+        this.#set(key, listing ? fromListing(listing, account, this.#entries.get(key)) : null);
+      },
+      () => {
+        if (this.#following.get(key) === seq) this.#following.delete(key);
+        // Vault unreachable: the event's values stand until the next listing.
+      },
+    );
+  }
+
+  /** Every entry in (tenant, integration, account) order; relists in the background when old. */
+  sorted(): readonly InventoryEntry[] {
+    if (this.#listedAt !== undefined && this.#now() - this.#listedAt > this.#opts.maxAgeMs) {
+      this.relist().catch(() => {}); // the next listing (or resync) tries again
+    }
+    return this.#sortedEntries();
+  }
+
+  #set(key: string, next: InventoryEntry | null): void {
     if (next) this.#entries.set(key, next);
     else this.#entries.delete(key);
     this.#touched?.set(key, next);
@@ -235,66 +271,9 @@ export class Inventory {
     const expiringSoon = statusOf(entry, now, this.#opts.refreshBufferMs) === 'expiring_soon';
     if (!OAUTH.has(entry.authType)) return { ...entry, expiringSoon };
     // The scheduler's own rule, so the column says what the scheduler will do.
-    const lastRefreshedAt = entry.lastRefresh?.result === 'success' ? entry.lastRefresh.at : null;
-    const due = dueTime({ ...entry, lastRefreshedAt }, this.#opts.refreshBufferMs, now);
+    const due = dueTime(entry, this.#opts.refreshBufferMs, now);
     return { ...entry, expiringSoon, nextRefreshAt: due === undefined ? null : new Date(due).toISOString() };
   }
 }
 
 const errorOf = (error: string | undefined) => (error === undefined ? {} : { error });
-
-/**
- * `expiring_soon` for an active credential that expires within the hour and that Keygate
- * will not renew before then: one that is not refreshed (an API key with an expiry), or an
- * OAuth one already inside its refresh window without a renewal (the refresh is late).
- */
-export function statusOf(entry: InventoryEntry, now: number, refreshBufferMs: number): InventoryStatus {
-  if (entry.status !== 'active' || !entry.expiresAt) return entry.status;
-  const left = Date.parse(entry.expiresAt) - now;
-  const soon =
-    left < (OAUTH.has(entry.authType) ? Math.min(refreshBufferMs, EXPIRING_SOON_MS) : EXPIRING_SOON_MS);
-  return soon ? 'expiring_soon' : 'active';
-}
-
-type Ref = Pick<InventoryEntry, 'tenant' | 'integration' | 'account'>;
-
-/** Tenant, then integration, then account with `default` first. */
-function compare(a: Ref, b: Ref): number {
-  return (
-    cmp(a.tenant, b.tenant) ||
-    cmp(a.integration, b.integration) ||
-    (a.account === 'default' ? -1 : 0) - (b.account === 'default' ? -1 : 0) ||
-    cmp(a.account, b.account)
-  );
-}
-const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-
-/** The index of the first entry after `ref` in sort order. */
-function upperBound(sorted: InventoryEntry[], ref: Ref): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (compare(sorted[mid] as InventoryEntry, ref) <= 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-function encodeCursor(ref: Ref): string {
-  return Buffer.from(JSON.stringify([ref.tenant, ref.integration, ref.account])).toString('base64url');
-}
-
-/** Undefined for a cursor this inventory did not make. */
-export function decodeCursor(cursor: string): Ref | undefined {
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString());
-    if (Array.isArray(parsed) && parsed.length === 3 && parsed.every((p) => typeof p === 'string')) {
-      const [tenant, integration, account] = parsed as [string, string, string];
-      return { tenant, integration, account };
-    }
-  } catch {
-    // fall through
-  }
-  return undefined;
-}

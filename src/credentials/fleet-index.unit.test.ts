@@ -134,4 +134,44 @@ describe('Inventory', () => {
     await inventory.relist();
     expect(inventory.query({ limit: 50 }).total).toBe(2);
   });
+
+  it('reads a changed credential back from Vault: the latest read wins, a gone one is dropped', async () => {
+    const bus = new EventEmitter();
+    const reads: Array<{ tenant: string; resolve: (l: CredentialListing | undefined) => void }> = [];
+    const source = {
+      listAll: async () => [oauth('acme', 'crm')],
+      listing: (tenant: string) =>
+        new Promise<CredentialListing | undefined>((resolve) => reads.push({ tenant, resolve })),
+    };
+    const inventory = new Inventory({
+      source,
+      bus: { subscribe: (fn: (e: KeygateEvent) => void) => (bus.on('e', fn), () => bus.off('e', fn)) },
+      refreshBufferMs: 300_000,
+      maxAgeMs: 30_000,
+      now: () => NOW,
+    });
+    await inventory.relist();
+    const flush = () => new Promise((r) => setImmediate(r));
+    inventory.follow('acme', 'crm', 'default'); // an older read ...
+    inventory.follow('acme', 'crm', 'default'); // ... and a newer one
+    const [older, newer] = reads;
+    newer?.resolve(oauth('acme', 'crm', { status: 'needs_reauth', lastRefreshError: 'invalid_grant' }));
+    await flush();
+    older?.resolve(oauth('acme', 'crm', { status: 'active' })); // late: dropped
+    await flush();
+    expect(inventory.sorted()).toMatchObject([
+      { tenant: 'acme', status: 'needs_reauth', lastRefreshError: 'invalid_grant' },
+    ]);
+    inventory.follow('other', 'crm', 'default');
+    reads.at(-1)?.resolve(oauth('other', 'crm', { updatedAt: at(-5000) }));
+    await flush();
+    expect(inventory.sorted().map((e) => [e.tenant, e.updatedAt])).toEqual([
+      ['acme', null],
+      ['other', at(-5000)],
+    ]);
+    inventory.follow('acme', 'crm', 'default');
+    reads.at(-1)?.resolve(undefined); // deleted meanwhile
+    await flush();
+    expect(inventory.sorted().map((e) => e.tenant)).toEqual(['other']);
+  });
 });

@@ -93,6 +93,8 @@ function fromCustomMetadata(
     status: (c['status'] ?? 'active') as CredentialStatus,
     expiresAt: c['expiresAt'] ? c['expiresAt'] : null,
     lastRefreshedAt: c['lastRefreshedAt'] ? c['lastRefreshedAt'] : null,
+    updatedAt: c['updatedAt'] ? c['updatedAt'] : null,
+    lastRefreshError: c['lastRefreshError'] ? c['lastRefreshError'] : null,
     version: meta.version,
   };
 }

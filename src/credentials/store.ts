@@ -8,8 +8,7 @@ import { TransitKeys } from '../vault/transit.ts';
 import { absentAndOutage } from '../cache/options.ts';
 import { DEFAULT_ACCOUNT, credentialKey, credentialPath, transitContext } from './accounts.ts';
 import { CredentialCache } from './cache.ts';
-import { inventory, type InventoryPage, type InventoryQuery } from './inventory.ts';
-import { listAllListings, listRefs, listTenants } from './listing.ts';
+import { listAllListings, listRefs, listTenants, readListing } from './listing.ts';
 import { assertNames } from './names.ts';
 import { fromRecord, toCustomMetadata, toMetadata, toRecord, type StoredRecord } from './record.ts';
 import type {
@@ -180,12 +179,14 @@ export class CredentialStore {
     return listAllListings(this.#kv);
   }
 
-  /** A page of the fleet-wide inventory, from custom_metadata (no decryption); see inventory.ts. */
-  inventory(
-    query: InventoryQuery,
-    dueAt?: (tenant: string, integration: string, account: string) => number | undefined,
-  ): Promise<InventoryPage> {
-    return inventory(this.#kv, query, dueAt);
+  /** One credential as listed (custom_metadata, no decryption); undefined when there is none. */
+  listing(
+    tenant: string,
+    integration: string,
+    account = DEFAULT_ACCOUNT,
+  ): Promise<CredentialListing | undefined> {
+    assertNames(tenant, integration, account);
+    return readListing(this.#kv, { tenant, integration, account });
   }
 
   /** Every tenant that holds at least one credential, by name; no record is read. */

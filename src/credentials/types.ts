@@ -46,6 +46,10 @@ export interface CredentialListing {
   expiresAt: string | null;
   /** When the current token was obtained (connect, a refresh); null or absent when unknown. */
   lastRefreshedAt?: string | null;
+  /** When the record was last written; null or absent when unknown. */
+  updatedAt?: string | null;
+  /** The stable code of the last refresh failure, until a refresh or a write succeeds. */
+  lastRefreshError?: string | null;
   version: number;
 }
 

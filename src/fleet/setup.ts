@@ -1,4 +1,5 @@
 import type { Config } from '../config/schema.ts';
+import type { Inventory } from '../credentials/fleet-index.ts';
 import type { CredentialStore } from '../credentials/store.ts';
 import type { EventBus } from '../events/bus.ts';
 import { isKeygateError } from '../errors.ts';
@@ -19,15 +20,17 @@ export interface FleetDeps {
   store: Pick<CredentialStore, 'invalidate' | 'clearCache' | 'metadata'>;
   scheduler: Pick<RefreshScheduler, 'track' | 'cancel'>;
   resync: Pick<ScheduleResync, 'runOnce'>;
+  /** The fleet inventory (GET /v1/credentials): reads a changed credential back. */
+  inventory?: Pick<Inventory, 'follow'>;
 }
 
 /**
  * The fleet's changes, applied here: a revoked key and a changed credential leave the
- * caches, and the refresh schedule follows the credential (one metadata read) rather
- * than waiting for the next full resync. Undefined when `fleet.pollSeconds` is 0.
+ * caches, and the refresh schedule and the fleet inventory follow the credential (one
+ * metadata read each) rather than waiting for the next full resync. Undefined when `fleet.pollSeconds` is 0.
  */
 export function setupFleet(deps: FleetDeps): FleetSync | undefined {
-  const { config, kv, bus, logger, keys, store, scheduler, resync } = deps;
+  const { config, kv, bus, logger, keys, store, scheduler, resync, inventory } = deps;
   if (config.fleet.pollSeconds <= 0) return undefined;
   const follow = async (tenant: string, integration: string, account: string) => {
     try {
@@ -47,6 +50,7 @@ export function setupFleet(deps: FleetDeps): FleetSync | undefined {
       if (change.kind === 'key') return keys.evict(change.id);
       store.invalidate(change.tenant, change.integration, change.account);
       void follow(change.tenant, change.integration, change.account);
+      inventory?.follow(change.tenant, change.integration, change.account);
     },
     evictAll: () => {
       logger.info('fell behind the fleet changes; dropping every cache', { event: 'fleet_caches_dropped' });

@@ -3,17 +3,29 @@ import { readFileSync } from 'node:fs';
 import nodeVault from 'node-vault';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../observability/logger.ts';
+import { ActiveNode } from './active-node.ts';
 import { describeVaultError, vaultStatus } from './errors.ts';
 
 export type VaultClient = nodeVault.client;
 
 export interface Readiness {
   ready: boolean;
-  /** Why not ready: vault_unreachable, vault_sealed, vault_uninitialized, vault_token_refused. */
+  /**
+   * Why not ready: vault_unreachable, vault_sealed, vault_uninitialized, vault_token_refused,
+   * vault_no_active_node (a cluster between leaders).
+   */
   reason?: string;
 }
 
 const RELOGIN_BACKOFF_MS = [250, 500, 1000, 2000, 5000];
+/** With several addresses: how often the node Keygate talks to is checked to still be the active one. */
+const LEADER_CHECK_MS = 5000;
+
+/** No answer, or a 5xx: the node may be gone, sealed or between leaders; another may be active. */
+function nodeFailure(err: unknown): boolean {
+  const { status } = describeVaultError(err);
+  return status === undefined || status >= 500;
+}
 
 /**
  * Keygate's own session with Vault: logs in (token or AppRole), renews its token,
@@ -30,21 +42,41 @@ export class VaultSession extends EventEmitter {
   #loginTtl = 0;
   #closed = false;
   #requests = 0;
+  /** Set with several addresses (`vault.addresses`): follows the cluster's active node. */
+  readonly #nodes: ActiveNode | undefined;
+  #leaderCheck: NodeJS.Timeout | undefined;
 
   constructor(config: Config['vault'], logger: Logger) {
     super();
     this.#config = config;
     this.#logger = logger;
-    this.client = nodeVault({
-      apiVersion: 'v1',
-      endpoint: config.address,
-      ...(config.token ? { token: config.token } : {}),
-      ...(config.namespace ? { namespace: config.namespace } : {}),
-      requestOptions: {
-        timeout: config.timeoutMs,
-        ...(config.caFile ? { ca: readFileSync(config.caFile) } : {}),
-      },
-    });
+    // node-vault drops a trailing slash from its endpoint; the node list must match it.
+    const addresses = (config.addresses ?? [config.address]).map((a) => a.replace(/\/+$/, ''));
+    const ca = config.caFile ? readFileSync(config.caFile) : undefined;
+    const clientFor = (endpoint: string, timeout: number) =>
+      nodeVault({
+        apiVersion: 'v1',
+        endpoint,
+        ...(config.token ? { token: config.token } : {}),
+        ...(config.namespace ? { namespace: config.namespace } : {}),
+        requestOptions: { timeout, ...(ca ? { ca } : {}) },
+      });
+    this.client = clientFor(addresses[0] as string, config.timeoutMs);
+    if (addresses.length > 1) {
+      this.#nodes = new ActiveNode({
+        addresses,
+        // sys/health needs no token, so a probe carries none.
+        probe: (address) => {
+          const probe = clientFor(address, Math.min(config.timeoutMs, 2000));
+          probe.token = ''; // node-vault would otherwise fall back to VAULT_TOKEN
+          return probe;
+        },
+        move: (address) => {
+          this.client.endpoint = address;
+        },
+        logger,
+      });
+    }
   }
 
   get authMethod(): 'token' | 'approle' {
@@ -53,6 +85,11 @@ export class VaultSession extends EventEmitter {
 
   /** First login; when Vault is not there yet, keeps trying in the background. */
   async start(): Promise<void> {
+    if (this.#nodes) {
+      await this.#nodes.locate();
+      this.#leaderCheck = setInterval(() => void this.#checkLeader(), LEADER_CHECK_MS);
+      this.#leaderCheck.unref();
+    }
     try {
       await this.relogin();
     } catch {
@@ -73,20 +110,43 @@ export class VaultSession extends EventEmitter {
     return this.#requests;
   }
 
-  /** Runs a Vault call; on 403 logs in again once and retries it once. */
+  /**
+   * Runs a Vault call; on 403 logs in again once and retries it once. With several
+   * addresses, a call that failed because its node went away (no answer, 5xx) is tried
+   * once more when another node turns out to be active; backing off is the caller's.
+   */
   async call<T>(op: (client: VaultClient) => Promise<T>): Promise<T> {
-    this.#requests += 1;
-    try {
-      return await op(this.client);
-    } catch (err) {
-      if (vaultStatus(err) !== 403 || this.authMethod !== 'approle') throw err;
-      await this.relogin();
+    return this.#onActive(async () => {
       this.#requests += 1;
-      return op(this.client);
+      try {
+        return await op(this.client);
+      } catch (err) {
+        if (vaultStatus(err) !== 403 || this.authMethod !== 'approle') throw err;
+        await this.relogin();
+        this.#requests += 1;
+        return op(this.client);
+      }
+    });
+  }
+
+  async #onActive<T>(run: () => Promise<T>): Promise<T> {
+    const endpoint = this.client.endpoint;
+    try {
+      return await run();
+    } catch (err) {
+      if (!this.#nodes || !nodeFailure(err) || !(await this.#nodes.failover(endpoint))) throw err;
+      return run();
     }
   }
 
+  async #checkLeader(): Promise<void> {
+    const nodes = this.#nodes;
+    if (!nodes || this.#closed) return;
+    if ((await nodes.state(nodes.current)) !== 'active') await nodes.locate();
+  }
+
   async readiness(): Promise<Readiness> {
+    if (this.#nodes) return this.#clusterReadiness(this.#nodes);
     let health: { sealed?: boolean; initialized?: boolean };
     try {
       health = (await this.client.health({ standbyok: true, perfstandbyok: true })) as typeof health;
@@ -95,6 +155,24 @@ export class VaultSession extends EventEmitter {
     }
     if (health.initialized === false) return { ready: false, reason: 'vault_uninitialized' };
     if (health.sealed === true) return { ready: false, reason: 'vault_sealed' };
+    return this.#tokenReadiness();
+  }
+
+  /** Ready when a node is active (a standby's answers may be stale) and takes Keygate's token. */
+  async #clusterReadiness(nodes: ActiveNode): Promise<Readiness> {
+    if ((await nodes.state(nodes.current)) !== 'active') {
+      const { active, states } = await nodes.locate();
+      if (active === undefined) {
+        if (states.includes('standby')) return { ready: false, reason: 'vault_no_active_node' };
+        if (states.includes('sealed')) return { ready: false, reason: 'vault_sealed' };
+        if (states.includes('uninitialized')) return { ready: false, reason: 'vault_uninitialized' };
+        return { ready: false, reason: 'vault_unreachable' };
+      }
+    }
+    return this.#tokenReadiness();
+  }
+
+  async #tokenReadiness(): Promise<Readiness> {
     try {
       await this.call((c) => c.tokenLookupSelf());
       return { ready: true };
@@ -108,6 +186,8 @@ export class VaultSession extends EventEmitter {
 
   close(): void {
     this.#closed = true;
+    if (this.#leaderCheck) clearInterval(this.#leaderCheck);
+    this.#leaderCheck = undefined;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
   }
@@ -115,14 +195,16 @@ export class VaultSession extends EventEmitter {
   async #doLogin(): Promise<void> {
     const appRole = this.#config.appRole;
     try {
-      if (appRole) {
-        await this.client.approleLogin({
-          mount_point: appRole.mount,
-          role_id: appRole.roleId,
-          secret_id: appRole.secretId,
-        });
-      }
-      const self = (await this.client.tokenLookupSelf()) as { data?: { ttl?: number; renewable?: boolean } };
+      const self = (await this.#onActive(async () => {
+        if (appRole) {
+          await this.client.approleLogin({
+            mount_point: appRole.mount,
+            role_id: appRole.roleId,
+            secret_id: appRole.secretId,
+          });
+        }
+        return this.client.tokenLookupSelf();
+      })) as { data?: { ttl?: number; renewable?: boolean } };
       this.#failures = 0;
       const ttl = self.data?.ttl ?? 0;
       this.#loginTtl = ttl;
@@ -158,7 +240,7 @@ export class VaultSession extends EventEmitter {
   async #run(action: 'renew' | 'login'): Promise<void> {
     if (action === 'renew') {
       try {
-        const renewed = (await this.client.tokenRenewSelf({})) as {
+        const renewed = (await this.#onActive(() => this.client.tokenRenewSelf({}))) as {
           auth?: { lease_duration?: number; renewable?: boolean };
         };
         const ttl = renewed.auth?.lease_duration ?? 0;

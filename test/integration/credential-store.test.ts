@@ -61,6 +61,8 @@ describe('credential store on OpenBao', () => {
           status: 'active',
           expiresAt,
           lastRefreshedAt: null,
+          updatedAt: expect.any(String),
+          lastRefreshError: null,
           version: 1,
         },
         {
@@ -71,6 +73,8 @@ describe('credential store on OpenBao', () => {
           status: 'active',
           expiresAt: null,
           lastRefreshedAt: null,
+          updatedAt: expect.any(String),
+          lastRefreshError: null,
           version: 1,
         },
       ]),

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { adminDoc, adminErrors } from '../../http/schemas.ts';
+import { credentialsPage } from '../../credentials/fleet-page.ts';
 import type { AdminDeps } from '../deps.ts';
 
 const Status = Type.Union([
@@ -49,16 +50,17 @@ const InventoryPageSchema = Type.Object({
 
 /**
  * GET /v1/credentials: the fleet-wide inventory, filtered by tenant, integration, account
- * and status, paged with a cursor; read from Vault metadata, nothing decrypted.
+ * and status, paged with a cursor. Answered from the in-memory fleet inventory (filled from
+ * Vault KV metadata, nothing decrypted; see fleet-index.ts), so a page costs no Vault read.
  */
-export function listAllCredentials(app: FastifyInstance, { store, schedule }: AdminDeps): void {
+export function listAllCredentials(app: FastifyInstance, { inventory, schedule }: AdminDeps): void {
   app.get<{ Querystring: InventoryQuerystring }>(
     '/credentials',
     {
       schema: {
         ...adminDoc(
           'The fleet-wide credential inventory',
-          'Every stored credential of every tenant, read from Vault KV metadata without decrypting; filtered and paged with a cursor.',
+          'Every stored credential of every tenant, from Vault KV metadata without decrypting (kept in memory, so a page costs no Vault read); filtered and paged with a cursor.',
         ),
         querystring: InventoryQuerystring,
         response: {
@@ -67,10 +69,14 @@ export function listAllCredentials(app: FastifyInstance, { store, schedule }: Ad
         },
       },
     },
-    (request) =>
-      store.inventory(
+    async (request) => {
+      // Before the first listing (Keygate just started), wait for it rather than answer empty.
+      if (!inventory.ready) await inventory.relist();
+      return credentialsPage(
+        inventory.sorted(),
         { ...request.query, limit: Number(request.query.limit ?? 100) },
         (tenant, integration, account) => schedule?.dueAt?.(tenant, integration, account),
-      ),
+      );
+    },
   );
 }
