@@ -1,13 +1,10 @@
-import type { AuthType, CredentialListing, CredentialStatus } from './types.ts';
+import type { AuthType, CredentialListing, CredentialMetadata, CredentialStatus } from './types.ts';
 
 /** One credential as the fleet inventory shows it: listing metadata plus refresh facts. */
-export interface InventoryEntry {
-  tenant: string;
-  integration: string;
-  account: string;
-  authType: AuthType;
-  status: CredentialStatus;
-  expiresAt: string | null;
+export interface InventoryEntry extends Pick<
+  CredentialMetadata,
+  'tenant' | 'integration' | 'account' | 'authType' | 'status' | 'expiresAt'
+> {
   /** When the record was last written (Vault's custom_metadata, or this replica's event). */
   updatedAt: string | null;
   /** When its token was last obtained (connect, a refresh), when known. */

@@ -7,7 +7,9 @@ import type { CredentialListing } from './types.ts';
 const NOW = Date.parse('2026-12-01T12:00:00Z');
 const at = (ms: number) => new Date(NOW + ms).toISOString();
 
-function setup(listings: CredentialListing[]) {
+type ReadBack = (tenant: string) => Promise<CredentialListing | undefined>;
+
+function setup(listings: CredentialListing[], listing?: ReadBack) {
   const bus = new EventEmitter();
   let answer = listings;
   let release: (() => void) | undefined;
@@ -19,6 +21,7 @@ function setup(listings: CredentialListing[]) {
       if (source.hold) await new Promise<void>((r) => (release = r));
       return answer;
     },
+    ...(listing ? { listing } : {}),
   };
   const inventory = new Inventory({
     source,
@@ -136,20 +139,11 @@ describe('Inventory', () => {
   });
 
   it('reads a changed credential back from Vault: the latest read wins, a gone one is dropped', async () => {
-    const bus = new EventEmitter();
     const reads: Array<{ tenant: string; resolve: (l: CredentialListing | undefined) => void }> = [];
-    const source = {
-      listAll: async () => [oauth('acme', 'crm')],
-      listing: (tenant: string) =>
-        new Promise<CredentialListing | undefined>((resolve) => reads.push({ tenant, resolve })),
-    };
-    const inventory = new Inventory({
-      source,
-      bus: { subscribe: (fn: (e: KeygateEvent) => void) => (bus.on('e', fn), () => bus.off('e', fn)) },
-      refreshBufferMs: 300_000,
-      maxAgeMs: 30_000,
-      now: () => NOW,
-    });
+    const { inventory } = setup(
+      [oauth('acme', 'crm')],
+      (tenant) => new Promise((resolve) => reads.push({ tenant, resolve })),
+    );
     await inventory.relist();
     const flush = () => new Promise((r) => setImmediate(r));
     inventory.follow('acme', 'crm', 'default'); // an older read ...

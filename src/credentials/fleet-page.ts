@@ -2,24 +2,10 @@ import { KeygateError } from '../errors.ts';
 import type { InventoryEntry } from './fleet-index.ts';
 import { decodeCursor, encodeCursor, upperBound } from './fleet-order.ts';
 import { assertNames, isValidName } from './names.ts';
-import type { AuthType, CredentialStatus } from './types.ts';
+import type { CredentialStatus } from './types.ts';
 
 /** One row of GET /v1/credentials: what Vault's custom_metadata says, no decryption. */
-export interface CredentialRow {
-  tenant: string;
-  integration: string;
-  account: string;
-  authType: AuthType;
-  status: CredentialStatus;
-  expiresAt: string | null;
-  updatedAt: string | null;
-  /** The last successful refresh (or connect), when known. */
-  lastRefreshedAt: string | null;
-  /** The stable code of the last refresh failure while the credential is not active. */
-  lastRefreshError: string | null;
-  /** When this replica's scheduler will refresh it; null when not scheduled. */
-  nextRefreshAt: string | null;
-}
+export type CredentialRow = Omit<InventoryEntry, 'lastRefresh'>;
 
 export interface CredentialsQuery {
   tenant?: string | undefined;

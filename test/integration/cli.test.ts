@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { runCli, spawnCli, type CliRun } from '../support/cli.ts';
-import { consent } from '../support/connect.ts';
+import { runCli, spawnCli, type CliProcess, type CliRun } from '../support/cli.ts';
+import { consent, providerIntegration } from '../support/connect.ts';
 import { startTestKeygate, type TestKeygate } from '../support/keygate.ts';
 import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provider.ts';
 import { uniqueTenant } from '../support/store.ts';
@@ -25,6 +25,9 @@ describe('keygate CLI', { timeout: 180_000 }, () => {
     return run;
   }
   const json = (run: CliRun) => JSON.parse(run.stdout) as Record<string, unknown>;
+  // What `keygate connect` prints on a line of its own: the URL to send the tenant's user to.
+  const authorizationUrlOf = (connect: CliProcess) =>
+    waitFor('the authorization URL', () => /^(http\S+)$/m.exec(connect.stdout())?.[1], SLOW);
 
   beforeAll(async () => {
     provider = await startOAuthProvider({ authMethod: 'client_secret_post' });
@@ -32,17 +35,7 @@ describe('keygate CLI', { timeout: 180_000 }, () => {
       `
 admin: { token: ${ADMIN} }
 integrations:
-  acme:
-    baseUrl: ${provider.url}/api
-    auth:
-      type: oauth2
-      authorizationUrl: ${provider.url}/authorize
-      tokenUrl: ${provider.tokenUrl}
-      clientId: ${provider.clientId}
-      clientSecret: ${provider.clientSecret}
-      tokenEndpointAuthMethod: client_secret_post
-      scopes: [read]
-  anthropic: { template: anthropic }
+${providerIntegration('acme', provider, { scopes: ['read'] })}  anthropic: { template: anthropic }
 `,
       { VAULT_ADDR: vault.address, VAULT_TOKEN: vault.token },
     );
@@ -202,15 +195,10 @@ integrations:
   it('connect prints the URL, waits for the connected event, and gives up at its deadline', async () => {
     const tenant = uniqueTenant('cli-connect');
     const connect = spawnCli(['connect', tenant, 'acme', '--timeout', '120'], env);
-    const url = await waitFor(
-      'the authorization URL',
-      () => /^(http\S+)$/m.exec(connect.stdout())?.[1],
-      SLOW,
-    );
+    const url = await authorizationUrlOf(connect);
     expect(url.startsWith(`${provider.url}/authorize?`)).toBe(true);
     // The tenant's browser: consent at the provider, back to Keygate's callback.
-    const atProvider = await fetch(url, { redirect: 'manual' });
-    const callback = await fetch(atProvider.headers.get('location') as string);
+    const callback = await fetch(await consent(url));
     expect(callback.status).toBe(200);
     const done = await connect.done;
     runs.push(done);
@@ -231,11 +219,7 @@ integrations:
   it('connect ends at once with exit 1 when the callback fails (connect-failed), saying what to do', async () => {
     const tenant = uniqueTenant('cli-connect-denied');
     const connect = spawnCli(['connect', tenant, 'acme', '--timeout', '600'], env);
-    const url = await waitFor(
-      'the authorization URL',
-      () => /^(http\S+)$/m.exec(connect.stdout())?.[1],
-      SLOW,
-    );
+    const url = await authorizationUrlOf(connect);
     provider.denyNextAuthorization();
     const callback = await fetch(await consent(url));
     expect([callback.status, callback.headers.get('x-keygate-error')]).toEqual([400, 'oauth_denied']);

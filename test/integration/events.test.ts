@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { EVENT_FIELDS, type EventType } from '../../src/events/catalogue.ts';
+import { connectUpToCallback, providerIntegration } from '../support/connect.ts';
 import { jsonFetch } from '../support/http.ts';
 import { startTestKeygate, type TestKeygate } from '../support/keygate.ts';
 import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provider.ts';
@@ -30,16 +31,7 @@ admin: { token: ${ADMIN} }
 vault: { prefix: kg-events }
 replica: { id: replica-a }
 integrations:
-  crm:
-    baseUrl: ${provider.url}/api
-    auth:
-      type: oauth2
-      authorizationUrl: ${provider.url}/authorize
-      tokenUrl: ${provider.tokenUrl}
-      clientId: ${provider.clientId}
-      clientSecret: ${provider.clientSecret}
-      tokenEndpointAuthMethod: client_secret_post
-  anthropic: { template: anthropic }
+${providerIntegration('crm', provider)}  anthropic: { template: anthropic }
 `,
       { VAULT_ADDR: vault.address, VAULT_TOKEN: vault.token },
     );
@@ -108,10 +100,7 @@ integrations:
 
   it('a completed connect flow: credential-stored (source connect) then connected', async () => {
     const t = `${tenant}-connect`;
-    const started = await admin('POST', `/v1/tenants/${t}/connect/crm`, {});
-    const { authorizationUrl } = (await started.json()) as { authorizationUrl: string };
-    const atProvider = await fetch(authorizationUrl, { redirect: 'manual' });
-    const callback = await fetch(atProvider.headers.get('location') as string);
+    const callback = await fetch(await connectUpToCallback(keygate.url, ADMIN, t, 'crm'));
     expect(callback.status).toBe(200);
     await waitFor('connected', () => about(t).some((e) => e.type === 'connected'));
     const lifecycle = about(t).filter((e) => !e.type.startsWith('refresh-'));

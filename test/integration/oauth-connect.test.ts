@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { consent, providerIntegration } from '../support/connect.ts';
 import { startTestKeygate, type TestKeygate } from '../support/keygate.ts';
 import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provider.ts';
 import { jsonFetch } from '../support/http.ts';
@@ -25,12 +26,6 @@ describe('connect flow: authorization code with PKCE', () => {
   }
   const start = (tenant: string, integration = 'acme') =>
     call('POST', `${keygate.url}/v1/tenants/${tenant}/connect/${integration}`, {});
-  // The tenant's browser: to the provider, which sends it back to Keygate's callback.
-  async function consent(authorizationUrl: string): Promise<string> {
-    const atProvider = await call('GET', authorizationUrl, undefined, false);
-    expect(atProvider.status).toBe(302);
-    return atProvider.location as string;
-  }
 
   beforeAll(async () => {
     provider = await startOAuthProvider({ authMethod: 'client_secret_post' });
@@ -39,17 +34,7 @@ describe('connect flow: authorization code with PKCE', () => {
 admin: { token: ${ADMIN} }
 vault: { prefix: kg-connect }
 integrations:
-  acme:
-    baseUrl: ${provider.url}/api
-    auth:
-      type: oauth2
-      authorizationUrl: ${provider.url}/authorize
-      tokenUrl: ${provider.tokenUrl}
-      clientId: ${provider.clientId}
-      clientSecret: ${provider.clientSecret}
-      tokenEndpointAuthMethod: client_secret_post
-      scopes: [read, write]
-  anthropic: { template: anthropic }
+${providerIntegration('acme', provider, { scopes: ['read', 'write'] })}  anthropic: { template: anthropic }
 `,
       { VAULT_ADDR: vault.address, VAULT_TOKEN: vault.token },
     );
