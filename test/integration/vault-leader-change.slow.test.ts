@@ -21,6 +21,20 @@ describe('the Vault leader changes under load (three-node Raft cluster)', () => 
   let provider: OAuthProvider;
   let upstream: FakeUpstream;
   let keygate: TestKeygate;
+  let second: TestKeygate | undefined;
+  // Shared with the second test: the node killed, a cached tenant, the caller key.
+  let victim: RaftNode | undefined;
+  let cachedTenant = '';
+  let callerKey = '';
+  const yamlFor = (addresses: string[]) => `
+vault:
+  addresses: [${addresses.join(', ')}]
+  timeoutMs: 1000
+cache: { ttlSeconds: 600 }
+proxy: { keyCacheTtlSeconds: 600 }
+refresh: { bufferSeconds: 2, clockSkewSeconds: 0, leaseSeconds: 3, tokenTimeoutMs: 1000, retryFailedAfterSeconds: 1, minBackoffMs: 50 }
+integrations:
+${providerIntegration('crm', provider)}`;
 
   beforeAll(async () => {
     [cluster, provider, upstream] = await Promise.all([
@@ -32,21 +46,13 @@ describe('the Vault leader changes under load (three-node Raft cluster)', () => 
         res.end('{}');
       }),
     ]);
-    keygate = await startTestKeygate(
-      `
-vault:
-  addresses: [${cluster.addresses.join(', ')}]
-  timeoutMs: 1000
-cache: { ttlSeconds: 600 }
-proxy: { keyCacheTtlSeconds: 600 }
-refresh: { bufferSeconds: 2, clockSkewSeconds: 0, leaseSeconds: 3, tokenTimeoutMs: 1000, retryFailedAfterSeconds: 1, minBackoffMs: 50 }
-integrations:
-${providerIntegration('crm', provider)}`,
-      { VAULT_TOKEN: cluster.token, KEYGATE_ADMIN_TOKEN: ADMIN },
-    );
+    keygate = await startTestKeygate(yamlFor(cluster.addresses), {
+      VAULT_TOKEN: cluster.token,
+      KEYGATE_ADMIN_TOKEN: ADMIN,
+    });
   }, 120_000);
   afterAll(async () => {
-    await keygate?.close();
+    await Promise.all([keygate?.close(), second?.close()]);
     await Promise.all([cluster?.stop(), upstream?.stop(), provider?.stop()]);
   }, 60_000);
 
@@ -66,6 +72,7 @@ ${providerIntegration('crm', provider)}`,
     const created = await admin('POST', '/v1/keys', { tenants: ['*'] });
     expect(created.status).toBe(201);
     const { key } = (await created.json()) as { key: string };
+    callerKey = key;
 
     // Cached credentials: stored, then proxied once so they (and the key) are in memory.
     const cached = Array.from({ length: CACHED }, (_, i) => `${base}-c${i}`);
@@ -77,6 +84,7 @@ ${providerIntegration('crm', provider)}`,
     const proxy = (tenant: string) =>
       fetch(`${keygate.url}/proxy/${tenant}/crm/api/ping`, { headers: { authorization: `Bearer ${key}` } });
     for (const tenant of cached) expect((await proxy(tenant)).status).toBe(200);
+    cachedTenant = cached[0] as string;
     expect((await readyz()).status).toBe(200);
 
     // Steady load on the cached credentials until the end of the test.
@@ -113,7 +121,6 @@ ${providerIntegration('crm', provider)}`,
     const invalidBefore = provider.counts.invalidGrant;
     const firstDueAt = Date.now() + 5000;
     const dueAt = new Map(due.map((tenant, i) => [tenant, firstDueAt + (i % 2) * 500]));
-    let victim: RaftNode | undefined;
     let killedAt = 0;
     let killing: Promise<void> | undefined;
     provider.beforeAnswer = (family) => {
@@ -209,4 +216,30 @@ ${providerIntegration('crm', provider)}`,
         `failovers logged ${logged('vault_failover')}`,
     );
   }, 180_000);
+
+  it('the killed node restarts and rejoins; a Keygate given it first finds the active node', async () => {
+    expect(victim).toBeDefined();
+    const node = victim as RaftNode;
+    await node.restart();
+    await cluster.waitForVoters(3);
+    const active = await cluster.waitForActive();
+    expect(active).not.toBe(node); // it came back as a standby
+    // The standby first in the list: Keygate must not settle there (its reads may lag).
+    const others = cluster.addresses.filter((a) => a !== node.address);
+    second = await startTestKeygate(yamlFor([node.address, ...others]), {
+      VAULT_TOKEN: cluster.token,
+      KEYGATE_ADMIN_TOKEN: ADMIN,
+    });
+    const ready = await fetch(`${second.url}/readyz`);
+    expect(ready.status).toBe(200);
+    // A cold read (key and credential) through the new Keygate, from the active node.
+    const res = await fetch(`${second.url}/proxy/${cachedTenant}/crm/api/ping`, {
+      headers: { authorization: `Bearer ${callerKey}` },
+    });
+    expect(res.status).toBe(200);
+    const moved = second.lines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((e) => e['event'] === 'vault_failover');
+    expect(moved).toEqual([expect.objectContaining({ from: node.address, to: active.address })]);
+  }, 120_000);
 });
