@@ -1,5 +1,5 @@
 import type { ProxyReply, ProxyRequest } from '../http/exchange.ts';
-import type { Logger } from '../observability/logger.ts';
+import type { InfoWriter } from '../observability/hot-line.ts';
 import type { ProxyState } from './state.ts';
 
 const MAX_PATH = 512;
@@ -12,17 +12,15 @@ export const CALLER_CLOSED = 499;
  * header, no query string, no body. Returns the status it recorded.
  */
 export function writeAuditLine(
-  logger: Logger,
+  write: InfoWriter,
   request: ProxyRequest,
   reply: ProxyReply,
   state: ProxyState,
 ): number {
   const status = reply.raw.writableFinished ? reply.statusCode : CALLER_CLOSED;
-  // winston runs its formats (redaction included) before its transports drop the line.
-  if (!logger.isInfoEnabled()) return status;
-  // One object, which winston takes as the entry itself (with a message and meta
-  // apart, it copies them into a new one).
-  logger.info({
+  // The logger's formats (redaction included) would run before its transports drop the line.
+  if (!write.enabled()) return status;
+  write({
     message: 'proxy request',
     event: 'proxy_request',
     requestId: request.id,

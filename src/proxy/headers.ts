@@ -30,18 +30,31 @@ const CALLER_CREDENTIALS = new Set([
 ]);
 
 const NONE: ReadonlySet<string> = new Set();
+// `Connection` values seen, parsed: a peer sends the same one (`keep-alive`) on every message.
+const LISTED = new Map<string, ReadonlySet<string>>();
+const MAX_LISTED = 64;
 
-/** Header names the `connection` header lists: hop-by-hop too (RFC 9110 §7.6.1). */
-function listedInConnection(headers: Headers): ReadonlySet<string> {
-  const value = headers['connection'];
-  if (value === undefined) return NONE; // the usual case: no allocation
-  const text = Array.isArray(value) ? value.join(',') : typeof value === 'string' ? value : '';
+function parseConnection(text: string): ReadonlySet<string> {
   return new Set(
     text
       .split(',')
       .map((t) => t.trim().toLowerCase())
       .filter(Boolean),
   );
+}
+
+/** Header names the `connection` header lists: hop-by-hop too (RFC 9110 §7.6.1). */
+function listedInConnection(headers: Headers): ReadonlySet<string> {
+  const value = headers['connection'];
+  if (value === undefined) return NONE; // no allocation
+  if (typeof value !== 'string') return parseConnection(Array.isArray(value) ? value.join(',') : '');
+  let listed = LISTED.get(value);
+  if (listed === undefined) {
+    listed = parseConnection(value);
+    if (LISTED.size >= MAX_LISTED) LISTED.clear();
+    LISTED.set(value, listed);
+  }
+  return listed;
 }
 
 // Node's parser already lower-cases request and undici's response header names, so

@@ -11,6 +11,7 @@ import type { FrontDoor } from '../http/front-door.ts';
 import { AuthThrottle, authenticateThrottled } from '../keys/auth-throttle.ts';
 import type { CallerKeys } from '../keys/key-store.ts';
 import type { Logger } from '../observability/logger.ts';
+import { infoWriter } from '../observability/hot-line.ts';
 import { USER_HEADER, subjectOf } from '../reauth/identity.ts';
 import type { ReauthResponder } from '../reauth/responder.ts';
 import { accountOf } from './account.ts';
@@ -61,6 +62,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
   const { config, logger, store, keys, refresher, reauth } = deps;
   const metrics = deps.metrics && new ProxyMetrics(deps.metrics, Object.keys(config.integrations));
   const upstreams = new Upstreams(config);
+  const audit = infoWriter(logger);
   const throttle = new AuthThrottle(config.authThrottle, deps.metrics);
   const plans = new Map<string, UpstreamHeaderPlan>(
     Object.entries(config.integrations).map(([name, i]) => [
@@ -103,7 +105,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
     (request as unknown as Record<typeof STATE, ProxyState>)[STATE] = state;
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) controller.abort();
-      const status = writeAuditLine(logger, request, reply, state);
+      const status = writeAuditLine(audit, request, reply, state);
       metrics?.request(
         state.integration,
         status,

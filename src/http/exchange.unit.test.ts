@@ -1,0 +1,90 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RawReply, RawRequest } from './exchange.ts';
+
+// A loopback server whose one route runs the test's reply, so what the caller sees is
+// what Node wrote.
+let act: (reply: RawReply, request: RawRequest) => void = () => {};
+const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const request = new RawRequest(req);
+  act(new RawReply(res, request), request);
+});
+let url = '';
+beforeAll(async () => {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => {
+  server.closeAllConnections();
+  server.close();
+});
+
+describe('RawRequest and RawReply', () => {
+  it('keep a sane caller request id and answer with it; make one up otherwise', async () => {
+    act = (reply) => reply.send({ ok: true });
+    const kept = await fetch(url, { headers: { 'x-request-id': 'abc-123' } });
+    expect(kept.headers.get('x-request-id')).toBe('abc-123');
+    const made = await fetch(url, { headers: { 'x-request-id': 'no spaces allowed' } });
+    expect(made.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('send objects as JSON, strings as text, with a length, and keep a content type set', async () => {
+    act = (reply) => reply.code(418).send({ a: 1 });
+    const json = await fetch(url);
+    expect(json.status).toBe(418);
+    expect(json.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(json.headers.get('content-length')).toBe('7');
+    expect(await json.json()).toEqual({ a: 1 });
+    act = (reply) => reply.header('Content-Type', 'application/problem+json').send({ b: 2 });
+    expect((await fetch(url)).headers.get('content-type')).toBe('application/problem+json');
+    act = (reply) => reply.send('hi');
+    const text = await fetch(url);
+    expect(text.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+    expect(await text.text()).toBe('hi');
+  });
+
+  it('refuse a status Fastify refuses, and read headers back by any case', async () => {
+    act = (reply) => {
+      expect(() => reply.code(99)).toThrow(RangeError);
+      expect(() => reply.code(600)).toThrow(RangeError);
+      reply.headers({ 'X-Keygate-Error': 'x', skipped: undefined });
+      expect(reply.hasHeader('x-keygate-error')).toBe(true);
+      expect(reply.getHeader('X-KEYGATE-ERROR')).toBe('x');
+      expect(reply.hasHeader('skipped')).toBe(false);
+      reply.send();
+    };
+    const res = await fetch(url);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-length')).toBe('0');
+  });
+
+  it('pipe a stream, and cut the connection when it fails after the head', async () => {
+    act = (reply) => reply.send(Readable.from(['a', 'b']));
+    expect(await (await fetch(url)).text()).toBe('ab');
+    act = (reply) => {
+      const body = new Readable({ read() {} });
+      reply.send(body);
+      body.push('partial');
+      setImmediate(() => body.destroy(new Error('upstream body failed')));
+    };
+    const res = await fetch(url);
+    expect(res.status).toBe(200);
+    await expect(res.text()).rejects.toThrow();
+  });
+
+  it('hand a body to the proxy as Fastify would: never for GET, else when one is declared', async () => {
+    const bodies: boolean[] = [];
+    act = (reply, request) => {
+      bodies.push(request.body !== undefined);
+      request.raw.resume();
+      reply.send();
+    };
+    await fetch(url);
+    await fetch(url, { method: 'POST' });
+    await fetch(url, { method: 'POST', body: 'x' });
+    await fetch(url, { method: 'DELETE', headers: { 'content-type': 'application/json' } });
+    expect(bodies).toEqual([false, false, true, true]);
+  });
+});
