@@ -168,7 +168,7 @@ export const ConfigSchema = Type.Object(
         tokenTimeoutMs: Type.Integer({ minimum: 100, default: 15_000 }),
         leaseSeconds: Type.Integer({ minimum: 1, default: 60 }),
         concurrency: Type.Integer({ minimum: 1, default: 8 }),
-        /** Re-list stored credentials this often, to follow ones stored or deleted elsewhere; 0: never. */
+        /** Without the fleet poll: re-list stored credentials this often, to follow other replicas; 0: never. */
         resyncSeconds: Type.Integer({ minimum: 0, default: 300 }),
       },
       { ...Strict, default: {} },
@@ -216,6 +216,12 @@ export const ConfigSchema = Type.Object(
         pollSeconds: Type.Number({ minimum: 0, default: 1 }),
         /** Entries the changes record keeps; a replica further behind drops all its caches. */
         changesKept: Type.Integer({ minimum: 10, maximum: 10_000, default: 500 }),
+        /** With the poll on, the full re-list of stored credentials (a safety net) runs this often; 0: never. */
+        fullResyncSeconds: Type.Integer({ minimum: 0, default: 21_600 }),
+        /** Announce this replica in the `replicas` record this often, to shard due refreshes; 0: no sharding. */
+        heartbeatSeconds: Type.Number({ minimum: 0, default: 5 }),
+        /** A due refresh another live replica owns is attempted here only this long after it was due (× rank). */
+        shardGraceSeconds: Type.Integer({ minimum: 1, default: 30 }),
       },
       { ...Strict, default: {} },
     ),

@@ -5,7 +5,7 @@ export interface InventoryEntry extends Pick<
   CredentialMetadata,
   'tenant' | 'integration' | 'account' | 'authType' | 'status' | 'expiresAt'
 > {
-  /** When the record was last written (Vault's custom_metadata, or this replica's event). */
+  /** When the record was last written (the record in Vault, or this replica's event). */
   updatedAt: string | null;
   /** When its token was last obtained (connect, a refresh), when known. */
   lastRefreshedAt: string | null;

@@ -4,7 +4,7 @@ import { decodeCursor, encodeCursor, upperBound } from './fleet-order.ts';
 import { assertNames, isValidName } from './names.ts';
 import type { CredentialStatus } from './types.ts';
 
-/** One row of GET /v1/credentials: what Vault's custom_metadata says, no decryption. */
+/** One row of GET /v1/credentials: the record's non-secret fields, no decryption. */
 export type CredentialRow = Omit<InventoryEntry, 'lastRefresh'>;
 
 export interface CredentialsQuery {

@@ -2,6 +2,7 @@ import pLimit from 'p-limit';
 import type { KvStore } from '../vault/kv.ts';
 import { DEFAULT_ACCOUNT, credentialPath } from './accounts.ts';
 import { isValidName } from './names.ts';
+import type { StoredRecord } from './record.ts';
 import type { AuthType, CredentialListing, CredentialStatus } from './types.ts';
 
 /** Where one stored credential is: what a listing walks before it reads anything. */
@@ -11,7 +12,7 @@ export interface CredentialRef {
   account: string;
 }
 
-type ListKv = Pick<KvStore, 'list' | 'readMetadata'>;
+type ListKv = Pick<KvStore, 'list' | 'read'>;
 
 /** The tenants with at least one credential (folders under `credentials/`), sorted. */
 export async function listTenants(kv: ListKv): Promise<string[]> {
@@ -63,13 +64,19 @@ export function compareRefs(a: CredentialRef, b: CredentialRef): number {
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-/** A listing from custom_metadata (no decryption); undefined when the record went meanwhile. */
+/**
+ * A listing from the record's non-secret fields (no decryption); undefined when the record
+ * went meanwhile. The record, not custom_metadata: a refresh writes only the record.
+ */
 export async function readListing(kv: ListKv, ref: CredentialRef): Promise<CredentialListing | undefined> {
-  const meta = await kv.readMetadata(credentialPath(ref.tenant, ref.integration, ref.account));
-  return meta ? fromCustomMetadata(ref, meta) : undefined;
+  const record = await kv.read<Partial<StoredRecord>>(
+    credentialPath(ref.tenant, ref.integration, ref.account),
+  );
+  if (!record) return undefined;
+  return { ...ref, ...listedFields(record.data), version: record.version };
 }
 
-/** Every stored credential of every tenant with expiry and status, from custom_metadata. */
+/** Every stored credential of every tenant with expiry and status, from the records (no decryption). */
 export async function listAllListings(kv: ListKv): Promise<CredentialListing[]> {
   const tenants = await listTenants(kv);
   const limit = pLimit(16);
@@ -82,19 +89,21 @@ export async function listAllListings(kv: ListKv): Promise<CredentialListing[]> 
   return perTenant.flat().filter((l): l is CredentialListing => l !== undefined);
 }
 
-function fromCustomMetadata(
-  ref: CredentialRef,
-  meta: { version: number; customMetadata: Record<string, string> },
-): CredentialListing {
-  const c = meta.customMetadata;
+/** The non-secret fields listings show, read defensively (a record written by hand may lack some). */
+export function listedFields(data: Partial<StoredRecord>): {
+  authType: AuthType;
+  status: CredentialStatus;
+  expiresAt: string | null;
+  updatedAt: string | null;
+  lastRefreshedAt: string | null;
+  lastRefreshError: string | null;
+} {
   return {
-    ...ref,
-    authType: (c['authType'] ?? 'api_key') as AuthType,
-    status: (c['status'] ?? 'active') as CredentialStatus,
-    expiresAt: c['expiresAt'] ? c['expiresAt'] : null,
-    lastRefreshedAt: c['lastRefreshedAt'] ? c['lastRefreshedAt'] : null,
-    updatedAt: c['updatedAt'] ? c['updatedAt'] : null,
-    lastRefreshError: c['lastRefreshError'] ? c['lastRefreshError'] : null,
-    version: meta.version,
+    authType: data.authType ?? 'api_key',
+    status: data.status ?? 'active',
+    expiresAt: data.expiresAt ? data.expiresAt : null,
+    updatedAt: data.updatedAt ?? null,
+    lastRefreshedAt: data.lastRefreshedAt ?? null,
+    lastRefreshError: data.lastRefreshError ?? null,
   };
 }

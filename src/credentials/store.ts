@@ -34,8 +34,9 @@ const key = credentialKey;
 /**
  * The per-tenant encrypted credential store: secrets are encrypted with the tenant's
  * Transit key (integration as context) and kept in KV v2 next to non-secret metadata,
- * which is mirrored into custom_metadata so listings need no decryption. Every method
- * takes an optional trailing `account` (`default` when omitted); see accounts.ts.
+ * which listings read without decrypting (also mirrored into custom_metadata when stored,
+ * not on refreshes). Every method takes an optional trailing `account` (`default` when
+ * omitted); see accounts.ts.
  */
 export class CredentialStore {
   readonly #kv: KvStore;
@@ -113,16 +114,23 @@ export class CredentialStore {
     );
     const now = new Date().toISOString();
     const at = path(tenant, integration, account);
-    const previous = options.cas === 0 ? undefined : await this.#kv.read<StoredRecord>(at);
-    const record = toRecord(write, ciphertext, now, previous?.data.createdAt ?? now);
-    const { version } = await this.#kv.write(at, { ...record }, options);
+    const known = options.createdAt;
+    const previous = options.cas === 0 || known ? undefined : await this.#kv.read<StoredRecord>(at);
+    const record = toRecord(write, ciphertext, now, known ?? previous?.data.createdAt ?? now);
+    const { version } = await this.#kv.write(
+      at,
+      { ...record },
+      options.cas === undefined ? {} : { cas: options.cas },
+    );
     const credential: Credential = {
       ...toMetadata(tenant, integration, record, account),
       secret: { ...write.secret },
       version,
     };
     this.#cache.set(key(tenant, integration, account), credential);
-    await this.#writeCustomMetadata(tenant, integration, account, record);
+    // A refresh (createdAt known) skips it: one Vault write less per refresh; listings read
+    // the record itself, and custom_metadata keeps what was stored (auth type, status).
+    if (!known) await this.#writeCustomMetadata(tenant, integration, account, record);
     return credential;
   }
 
@@ -174,12 +182,12 @@ export class CredentialStore {
     return found.filter((m): m is CredentialMetadata => m !== undefined);
   }
 
-  /** Every stored credential with expiry and status, from custom_metadata (no decryption). */
+  /** Every stored credential with expiry and status, from the records (no decryption). */
   listAll(): Promise<CredentialListing[]> {
     return listAllListings(this.#kv);
   }
 
-  /** One credential as listed (custom_metadata, no decryption); undefined when there is none. */
+  /** One credential as listed (the record's non-secret fields, no decryption); undefined when there is none. */
   listing(
     tenant: string,
     integration: string,

@@ -36,7 +36,7 @@ export interface Credential extends CredentialMetadata {
   version: number;
 }
 
-/** A stored credential as listed for the scheduler: from KV custom_metadata, no decryption. */
+/** A stored credential as listed for the scheduler: the record's non-secret fields, no decryption. */
 export interface CredentialListing {
   tenant: string;
   integration: string;
@@ -68,4 +68,9 @@ export interface WriteOptions {
    * version is N. A lost race is a `conflict` error. Omitted: write whatever is there.
    */
   cas?: number;
+  /**
+   * The record's creation time when the caller knows it (a refresh does): the write then
+   * reads nothing first, and leaves custom_metadata as it was (listings read the record).
+   */
+  createdAt?: string;
 }

@@ -3,6 +3,7 @@ import { isKeygateError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { KvStore } from '../vault/kv.ts';
 import { appendChanges, changesSince, toChangesRecord, type Change } from './changes.ts';
+import type { FleetMembers } from './members.ts';
 
 const PATH = 'changes';
 const MAX_PENDING = 10_000;
@@ -14,6 +15,8 @@ export interface FleetSyncDeps {
   logger: Logger;
   pollMs: number;
   kept: number;
+  /** The heartbeat that due refreshes are sharded by; started and stopped with the poll. */
+  members?: FleetMembers | undefined;
   /** Drop what the caches hold for a change made by another replica. */
   evict: (change: Change) => void;
   /** Another replica's changes were lost to this one: drop every cache. */
@@ -56,12 +59,18 @@ export class FleetSync {
       }
     });
     void this.#poll();
+    this.#deps.members?.start();
   }
 
   stop(): void {
     this.#stopped = true;
     this.#unsubscribe?.();
     clearTimeout(this.#timer);
+    void this.#deps.members?.stop();
+  }
+
+  get members(): FleetMembers | undefined {
+    return this.#deps.members;
   }
 
   /** Appends still waiting for Vault. */

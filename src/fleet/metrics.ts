@@ -1,4 +1,4 @@
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { VaultSession } from '../vault/session.ts';
 import type { FleetSync } from './fleet-sync.ts';
 
@@ -26,6 +26,26 @@ export function watchFleet(
     collect() {
       this.reset();
       for (const op of ['polls', 'appends', 'conflicts'] as const) this.inc({ op }, fleet.counts[op]);
+    },
+  });
+  const members = fleet.members;
+  if (!members) return;
+  new Gauge({
+    name: 'keygate_fleet_replicas',
+    help: 'Live replicas this one knows of (itself included), that due refreshes are sharded over.',
+    registers: [registry],
+    collect() {
+      this.set(members.live().length);
+    },
+  });
+  new Counter({
+    name: 'keygate_fleet_heartbeats_total',
+    help: 'The replicas record: reads, writes and check-and-set conflicts of the heartbeat.',
+    labelNames: ['op'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const op of ['reads', 'writes', 'conflicts'] as const) this.inc({ op }, members.counts[op]);
     },
   });
 }

@@ -10,6 +10,8 @@ import type { ScheduleResync } from '../refresh/resync.ts';
 import type { KvStore } from '../vault/kv.ts';
 import type { Change } from './changes.ts';
 import { FleetSync } from './fleet-sync.ts';
+import { FleetMembers } from './members.ts';
+import { rendezvousRank } from '../refresh/shard.ts';
 
 export interface FleetDeps {
   config: Readonly<Config>;
@@ -18,7 +20,7 @@ export interface FleetDeps {
   logger: Logger;
   keys: Pick<CallerKeys, 'evict' | 'clearCache'>;
   store: Pick<CredentialStore, 'invalidate' | 'clearCache' | 'metadata'>;
-  scheduler: Pick<RefreshScheduler, 'track' | 'cancel'>;
+  scheduler: Pick<RefreshScheduler, 'track' | 'cancel' | 'useShard' | 'reshard'>;
   resync: Pick<ScheduleResync, 'runOnce'>;
   /** The fleet inventory (GET /v1/credentials): reads a changed credential back. */
   inventory?: Pick<Inventory, 'follow'>;
@@ -27,7 +29,9 @@ export interface FleetDeps {
 /**
  * The fleet's changes, applied here: a revoked key and a changed credential leave the
  * caches, and the refresh schedule and the fleet inventory follow the credential (one
- * metadata read each) rather than waiting for the next full resync. Undefined when `fleet.pollSeconds` is 0.
+ * metadata read each) rather than waiting for the next full resync; and, with
+ * `fleet.heartbeatSeconds`, the live replicas that due refreshes are sharded over.
+ * Undefined when `fleet.pollSeconds` is 0.
  */
 export function setupFleet(deps: FleetDeps): FleetSync | undefined {
   const { config, kv, bus, logger, keys, store, scheduler, resync, inventory } = deps;
@@ -40,10 +44,29 @@ export function setupFleet(deps: FleetDeps): FleetSync | undefined {
       // Anything else (Vault down): the next full resync puts the schedule right.
     }
   };
+  // Sharding: replicas announce themselves; each attempts at once only the due credentials it owns.
+  const members =
+    config.fleet.heartbeatSeconds > 0
+      ? new FleetMembers({
+          kv,
+          logger,
+          self: `${bus.replica}#${bus.boot}`,
+          intervalMs: config.fleet.heartbeatSeconds * 1000,
+          onChange: () => scheduler.reshard(),
+        })
+      : undefined;
+  if (members) {
+    scheduler.useShard({
+      rank: (key) => rendezvousRank(key, members.self, members.live()),
+      lookup: (tenant, integration, account) => store.metadata(tenant, integration, account),
+      graceMs: config.fleet.shardGraceSeconds * 1000,
+    });
+  }
   return new FleetSync({
     kv,
     bus,
     logger,
+    members,
     pollMs: config.fleet.pollSeconds * 1000,
     kept: config.fleet.changesKept,
     evict: (change: Change) => {

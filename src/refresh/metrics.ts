@@ -5,7 +5,7 @@ import type { RefreshScheduler } from './scheduler.ts';
 
 /** What the refresh metrics read; the scheduler and refresher provide it. */
 export interface RefreshState {
-  scheduler: Pick<RefreshScheduler, 'on' | 'statusCounts' | 'nextDueAt' | 'size'>;
+  scheduler: Pick<RefreshScheduler, 'on' | 'statusCounts' | 'nextDueAt' | 'size' | 'shardCounts'>;
   /** Refreshed credentials not yet written to Vault. */
   unpersisted: () => number;
   now?: () => number;
@@ -27,6 +27,20 @@ export function watchRefresh(
   for (const outcome of ['success', 'retry', 'transient_failure', 'permanent_failure', 'unpersisted']) {
     refreshes.inc({ outcome }, 0);
   }
+  new Counter({
+    name: 'keygate_refresh_shard_total',
+    help: 'Due refreshes by sharding decision: owned (run here), deferred (another replica owns it), checked_fresh (its owner had refreshed it), taken_over (still due after the grace).',
+    labelNames: ['decision'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      const c = scheduler.shardCounts;
+      this.inc({ decision: 'owned' }, c.owned);
+      this.inc({ decision: 'deferred' }, c.deferred);
+      this.inc({ decision: 'checked_fresh' }, c.checkedFresh);
+      this.inc({ decision: 'taken_over' }, c.takenOver);
+    },
+  });
   scheduler.on('refresh-success', () => refreshes.inc({ outcome: 'success' }));
   scheduler.on('refresh-retry', () => refreshes.inc({ outcome: 'retry' }));
   scheduler.on('refresh-failed', (event: RefreshEvent) => {

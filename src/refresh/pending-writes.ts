@@ -5,13 +5,14 @@ import { isKeygateError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { RefreshEvent, RefreshEventName, RefreshReason } from './events.ts';
 import type { Lease } from './lease.ts';
+import { persistRefreshed } from './persist.ts';
 import type { RefreshStore } from './refresher.ts';
 
 export interface PendingWrite {
   credential: Credential;
   write: CredentialWrite;
-  /** The version the refresh started from; the write is check-and-set on it. */
-  cas: number;
+  /** The credential the refresh started from; the write is check-and-set on its version. */
+  base: Credential;
   lease: Lease;
   reason: RefreshReason;
   attempt: number;
@@ -97,9 +98,15 @@ export class PendingWrites {
       try {
         // Keep other replicas off the old refresh token while Vault is away; ignore a lost lease.
         await pending.lease.ensure(refresh.tokenTimeoutMs).catch(() => false);
-        const written = await store.put(tenant, integration, pending.write, { cas: pending.cas }, account);
+        const persisted = await persistRefreshed(store, pending.base, pending.write);
         this.#entries.delete(key);
-        await pending.lease.release();
+        if ('superseded' in persisted) {
+          // Replaced meanwhile (an operator stored new tokens): theirs wins.
+          store.invalidate(tenant, integration, account);
+          report('conflict');
+          return;
+        }
+        // The write moved the version past the lease: no release needed.
         logger.info('refreshed credential written to Vault after retries', {
           event: 'refresh_persisted_late',
           tenant,
@@ -107,11 +114,11 @@ export class PendingWrites {
           account,
           failures,
         });
-        emit('refresh-success', { ...base, expiresAt: written.expiresAt ?? '', persisted: true });
+        emit('refresh-success', { ...base, expiresAt: persisted.written.expiresAt ?? '', persisted: true });
         return;
       } catch (err) {
-        if (isKeygateError(err, 'conflict')) {
-          // Replaced meanwhile (an operator stored a new credential): theirs wins.
+        if (isKeygateError(err, 'credential_not_found')) {
+          // Deleted meanwhile: nothing to write, and nobody to serve.
           this.#entries.delete(key);
           store.invalidate(tenant, integration, account);
           await pending.lease.release();

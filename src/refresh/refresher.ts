@@ -13,6 +13,7 @@ import { dueTime } from './due-time.ts';
 import type { RefreshEvent, RefreshEventName, RefreshReason } from './events.ts';
 import { LeaseManager, type Lease, type LeaseKv } from './lease.ts';
 import { PendingWrites } from './pending-writes.ts';
+import { persistRefreshed } from './persist.ts';
 import { grantFor, refreshed } from './refreshed-credential.ts';
 import { failureCode, requestWithRetries } from './token-request.ts';
 
@@ -141,14 +142,16 @@ export class Refresher extends EventEmitter {
     // needs (one token request and one Vault write); past that the holder is likely dead,
     // and the caller is better served by an error it can retry than by a minute of silence.
     const giveUpAt = startedAt + (options.reason === 'unauthorized' ? this.#leaseMargin() : 2 * leaseMs);
-    let current = await this.#store.read(tenant, integration, account);
     for (;;) {
+      // The lease before the credential: see LeaseManager.read.
+      const state = await this.#leases.read(tenant, integration, account);
+      const current = await this.#store.read(tenant, integration, account);
       if (this.#satisfied(current, options, startedAt)) return current;
       if (current.status === 'needs_reauth') throw needsReauth();
-      const acquired = await this.#leases.tryAcquire(tenant, integration, account);
+      const acquired = await this.#leases.take(state, current.version);
       if ('lease' in acquired) {
         try {
-          return await this.#underLease(current, auth, options, startedAt, acquired.lease);
+          return await this.#underLease(current, auth, options, acquired.lease, acquired.tookOver);
         } catch (err) {
           if (!(err instanceof LeaseLost)) throw err;
         }
@@ -162,23 +165,23 @@ export class Refresher extends EventEmitter {
         const wait = Math.min(250, Math.max(10, acquired.heldUntil - this.#now()));
         await new Promise((resolve) => setTimeout(resolve, wait + Math.random() * 50));
       }
-      current = await this.#store.read(tenant, integration, account);
     }
   }
 
+  // Two Vault writes when it goes well: the lease taken, then the credential written with
+  // check-and-set on the version read before the lease, which frees the lease.
   async #underLease(
-    { tenant, integration, account }: Credential,
+    fresh: Credential,
     auth: AuthConfig,
     options: RefreshOptions,
-    startedAt: number,
     lease: Lease,
+    tookOver: boolean,
   ): Promise<Credential> {
-    let keepLease = false;
+    const { tenant, integration, account } = fresh;
+    // Released explicitly only when nothing was written (a write moves the version past the lease).
+    let release = true;
+    lease.keepAlive();
     try {
-      // Read again under the lease: another replica may have refreshed it just before.
-      const fresh = await this.#store.read(tenant, integration, account);
-      if (this.#satisfied(fresh, options, startedAt)) return fresh;
-      if (fresh.status === 'needs_reauth') throw needsReauth();
       let attempt = 1;
       let tokens: TokenSet;
       try {
@@ -206,17 +209,22 @@ export class Refresher extends EventEmitter {
         });
       } catch (err) {
         if (err instanceof LeaseLost) throw err;
-        return await this.#fail(fresh, options, attempt, err);
+        if (tookOver && err instanceof TokenEndpointError && !err.transient) {
+          // We took over a lapsed lease on this very version: its holder may be alive but
+          // stalled, having spent the refresh token and not yet written the new pair. Its
+          // write is still welcome (see persist.ts); so this refusal is not believed yet.
+          return this.#refusedAfterTakeover(fresh, options, attempt, err);
+        }
+        release = false;
+        return await this.#fail(fresh, options, attempt, err, () => (release = true));
       }
       const { next, write } = refreshed(fresh, tokens, new Date(this.#now()).toISOString());
       const base = { tenant, integration, account, reason: options.reason, attempt };
       try {
-        const written = await this.#store.put(tenant, integration, write, { cas: fresh.version }, account);
-        this.#emit('refresh-success', { ...base, expiresAt: written.expiresAt ?? '', persisted: true });
-        return written;
-      } catch (err) {
-        if (isKeygateError(err, 'conflict')) {
-          // Changed under our lease (an operator replaced it): theirs wins.
+        const persisted = await persistRefreshed(this.#store, fresh, write);
+        release = false;
+        if ('superseded' in persisted) {
+          // Replaced under our lease (an operator stored new tokens): theirs wins.
           this.#logger.warn('credential changed during refresh; keeping the stored one', {
             event: 'refresh_superseded',
             tenant,
@@ -226,39 +234,85 @@ export class Refresher extends EventEmitter {
           this.#store.invalidate(tenant, integration, account);
           return await this.#store.read(tenant, integration, account);
         }
+        const { written } = persisted;
+        this.#emit('refresh-success', { ...base, expiresAt: written.expiresAt ?? '', persisted: true });
+        return written;
+      } catch (err) {
+        if (isKeygateError(err, 'credential_not_found')) throw err;
         // Vault would not take it: serve it from memory and keep trying (and the lease).
         this.#store.prime(next);
-        this.#pending.start({ credential: next, write, cas: fresh.version, lease, ...base });
-        keepLease = true;
+        this.#pending.start({ credential: next, base: fresh, write, lease, ...base });
+        release = false;
         return next;
       }
     } finally {
-      if (!keepLease) await lease.release();
+      lease.stopKeepAlive();
+      if (release) await lease.release();
     }
   }
 
-  async #fail(current: Credential, options: RefreshOptions, attempt: number, err: unknown): Promise<never> {
+  #refusedAfterTakeover(fresh: Credential, options: RefreshOptions, attempt: number, err: unknown): never {
+    const { tenant, integration, account } = fresh;
+    const error = failureCode(err);
+    this.#logger.warn('refresh refused after taking over a lapsed lease; not marking it yet', {
+      event: 'refresh_refused_after_takeover',
+      tenant,
+      integration,
+      account,
+      error,
+    });
+    this.#emit('refresh-failed', {
+      tenant,
+      integration,
+      account,
+      reason: options.reason,
+      attempt,
+      error,
+      permanent: false,
+    });
+    throw new KeygateError('token_endpoint_unavailable', {
+      retryAfter: this.#config.refresh.retryFailedAfterSeconds,
+    });
+  }
+
+  async #fail(
+    current: Credential,
+    options: RefreshOptions,
+    attempt: number,
+    err: unknown,
+    notWritten: () => void,
+  ): Promise<Credential> {
     const { tenant, integration, account } = current;
     const base = { tenant, integration, account, reason: options.reason, attempt, error: failureCode(err) };
     const permanent = err instanceof TokenEndpointError && !err.transient;
-    if (err instanceof TokenEndpointError) {
-      await this.#store
-        .setStatus(
+    if (!(err instanceof TokenEndpointError)) notWritten();
+    else {
+      try {
+        await this.#store.setStatus(
           tenant,
           integration,
           permanent ? 'needs_reauth' : 'refresh_failed',
           { cas: current.version, error: base.error },
           account,
-        )
-        .catch((statusErr: unknown) =>
-          this.#logger.warn('could not record the refresh failure in Vault', {
-            event: 'refresh_status_write_failed',
-            tenant,
-            integration,
-            account,
-            errorCode: isKeygateError(statusErr) ? statusErr.code : 'unknown',
-          }),
         );
+      } catch (statusErr) {
+        notWritten();
+        if (isKeygateError(statusErr, 'conflict')) {
+          // Someone wrote since we read: a stalled holder's pair, or new tokens. Theirs, not our refusal.
+          const latest = await this.#store.read(tenant, integration, account);
+          const { accessToken, refreshToken } = latest.secret;
+          const replaced =
+            accessToken !== current.secret.accessToken || refreshToken !== current.secret.refreshToken;
+          if (latest.status === 'active' && replaced) return latest;
+        }
+        this.#logger.warn('could not record the refresh failure in Vault', {
+          event: 'refresh_status_write_failed',
+          tenant,
+          integration,
+          account,
+          errorCode: isKeygateError(statusErr) ? statusErr.code : 'unknown',
+        });
+      }
     }
     this.#logger.warn('credential refresh failed', { event: 'refresh_failed', permanent, ...base });
     this.#emit('refresh-failed', { ...base, permanent });

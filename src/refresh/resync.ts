@@ -5,7 +5,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { RefreshScheduler } from './scheduler.ts';
 
 export interface ResyncDeps {
-  scheduler: Pick<RefreshScheduler, 'reflects' | 'track' | 'known' | 'cancel'>;
+  scheduler: Pick<RefreshScheduler, 'reflects' | 'applyListing' | 'known' | 'cancelListed' | 'watchTouched'>;
   source: { listAll(): Promise<CredentialListing[]> };
   intervalMs: number;
   logger: Logger;
@@ -35,10 +35,12 @@ export class ScheduleResync {
 
   async runOnce(): Promise<{ changed: number; removed: number }> {
     const { scheduler, source, logger } = this.#deps;
+    const touched = scheduler.watchTouched();
     let listings: CredentialListing[];
     try {
       listings = await source.listAll();
     } catch (err) {
+      touched.stop();
       logger.warn('cannot list credentials to resync the refresh schedule', {
         event: 'refresh_resync_failed',
         errorCode: isKeygateError(err) ? err.code : 'unknown',
@@ -47,16 +49,23 @@ export class ScheduleResync {
     }
     const seen = new Set<string>();
     let changed = 0;
-    for (const listing of listings) {
-      seen.add(credentialKey(listing.tenant, listing.integration, listing.account));
-      if (scheduler.reflects(listing)) continue;
-      scheduler.track(listing);
-      changed += 1;
-    }
     let removed = 0;
-    for (const [tenant, integration, account] of [...scheduler.known()]) {
-      const key = credentialKey(tenant, integration, account);
-      if (!seen.has(key) && scheduler.cancel(tenant, integration, account)) removed += 1;
+    try {
+      for (const listing of listings) {
+        const key = credentialKey(listing.tenant, listing.integration, listing.account);
+        seen.add(key);
+        // Changed since the listing read it (a fleet change, a refresh): the newer news stands.
+        if (touched.keys.has(key) || scheduler.reflects(listing)) continue;
+        scheduler.applyListing(listing);
+        changed += 1;
+      }
+      for (const [tenant, integration, account] of [...scheduler.known()]) {
+        const key = credentialKey(tenant, integration, account);
+        if (seen.has(key) || touched.keys.has(key)) continue;
+        if (scheduler.cancelListed(tenant, integration, account)) removed += 1;
+      }
+    } finally {
+      touched.stop();
     }
     if (changed + removed > 0) {
       logger.info('refresh schedule resynced', { event: 'refresh_resynced', changed, removed });

@@ -58,4 +58,43 @@ describe('ScheduleResync', () => {
     expect(await resync.runOnce()).toEqual({ changed: 0, removed: 0 });
     scheduler.stop();
   });
+
+  it('a listing read before a fleet change does not undo it (stored or deleted meanwhile)', async () => {
+    vi.useFakeTimers({ now: Date.parse('2026-01-01T00:00:00Z') });
+    const listing = (tenant: string): CredentialListing => ({
+      tenant,
+      integration: 'crm',
+      account: 'default',
+      authType: 'oauth2',
+      status: 'active',
+      expiresAt: new Date(Date.now() + HOUR).toISOString(),
+      version: 1,
+    });
+    const refresher = Object.assign(new EventEmitter(), { refresh: vi.fn() });
+    const logger = createLogger({ silent: true });
+    let release: (listings: CredentialListing[]) => void = () => {};
+    const slowList = () => new Promise<CredentialListing[]>((resolve) => (release = resolve));
+    const scheduler = new RefreshScheduler({ refresher, source: { listAll: slowList }, config, logger });
+    const started = scheduler.start();
+    // While the listing is under way, the changes record says: `fresh` stored, `gone` deleted.
+    scheduler.track(listing('fresh'));
+    scheduler.cancel('gone', 'crm', 'default');
+    // The listing was read before both: it holds `gone`, not `fresh`.
+    release([listing('old'), listing('gone')]);
+    await started;
+    expect([...scheduler.known()].map(([tenant]) => tenant).sort()).toEqual(['fresh', 'old']);
+
+    const resync = new ScheduleResync({ scheduler, source: { listAll: slowList }, intervalMs: 0, logger });
+    const running = resync.runOnce();
+    scheduler.track(listing('newer'));
+    release([listing('old'), listing('fresh'), listing('gone')]);
+    await running;
+    expect([...scheduler.known()].map(([tenant]) => tenant).sort()).toEqual([
+      'fresh',
+      'gone',
+      'newer',
+      'old',
+    ]);
+    scheduler.stop();
+  });
 });

@@ -29,6 +29,19 @@ export interface SchedulerDeps {
   now?: () => number;
 }
 
+/**
+ * Sharding of due refreshes across live replicas (see shard.ts and src/fleet/members.ts): a
+ * due credential is attempted by its owner at once and by the replica of rank r only
+ * `r × graceMs` later, after a cheap look at what is stored says it is still due.
+ */
+export interface Shard {
+  /** This replica's place in the credential's order among the live replicas: 0 owns it. */
+  rank(key: string): number;
+  /** What is stored about the credential now (no decryption). */
+  lookup(tenant: string, integration: string, account: string): Promise<Trackable>;
+  graceMs: number;
+}
+
 const START_RETRY_MS = 5000;
 const LOAD_SLICE = 10_000;
 
@@ -40,6 +53,8 @@ interface Entry extends HeapItem {
   /** Consecutive failed scheduled refreshes; the next attempt is failures + 1. */
   failures: number;
   running: boolean;
+  /** Due, but owned by another live replica: pushed back by the grace, to be checked before it runs. */
+  deferred: boolean;
 }
 
 /**
@@ -66,6 +81,17 @@ export class RefreshScheduler extends EventEmitter {
   readonly #limit: LimitFunction;
   #stopped = false;
   #loading = false;
+  // Keys tracked or cancelled from fresher news (a change, a refresh) while a listing was under
+  // way: that listing's older view of them must not win.
+  readonly #watches = new Set<Set<string>>();
+  #shard: Shard | undefined;
+  readonly #deferred = new Set<Entry>();
+  /**
+   * Due refreshes by what sharding made of them: run as the owner, deferred to another
+   * replica, found refreshed by it (one metadata read), or taken over after the grace.
+   */
+  readonly shardCounts = { owned: 0, deferred: 0, checkedFresh: 0, takenOver: 0 };
+  #applyingListing = false;
 
   constructor(deps: SchedulerDeps) {
     super();
@@ -81,6 +107,27 @@ export class RefreshScheduler extends EventEmitter {
         this.#observe(name, event);
       });
     }
+  }
+
+  /** Shards due refreshes from now on (undefined: every due credential is attempted here). */
+  useShard(shard: Shard | undefined): void {
+    this.#shard = shard;
+  }
+
+  /** The live replicas changed: deferred refreshes this replica now owns are due at once. */
+  reshard(): void {
+    const shard = this.#shard;
+    if (!shard) return;
+    const now = this.#now();
+    for (const entry of this.#deferred) {
+      if (
+        entry.due > now &&
+        shard.rank(credentialKey(entry.tenant, entry.integration, entry.account)) === 0
+      ) {
+        this.#heap.update(entry, now);
+      }
+    }
+    this.#arm();
   }
 
   /** Credentials in the schedule (due or waiting). */
@@ -105,17 +152,28 @@ export class RefreshScheduler extends EventEmitter {
 
   /** Lists every stored credential (metadata only) and schedules it. */
   async start(): Promise<number> {
-    const listings = await this.#deps.source.listAll();
+    const touched = this.watchTouched();
+    let listings: CredentialListing[];
+    try {
+      listings = await this.#deps.source.listAll();
+    } catch (err) {
+      touched.stop();
+      throw err;
+    }
     // The initial load is one summary line, not a refresh-scheduled event per credential, and
     // it yields now and then: a million credentials must not hold the event loop for seconds.
     this.#loading = true;
     try {
       for (let i = 0; i < listings.length; i += 1) {
-        this.track(listings[i] as CredentialListing);
+        const listing = listings[i] as CredentialListing;
+        if (!touched.keys.has(credentialKey(listing.tenant, listing.integration, listing.account))) {
+          this.applyListing(listing);
+        }
         if (i % LOAD_SLICE === LOAD_SLICE - 1) await new Promise((resolve) => setImmediate(resolve));
       }
     } finally {
       this.#loading = false;
+      touched.stop();
     }
     this.#deps.logger.info('refresh schedule loaded', {
       event: 'refresh_schedule_loaded',
@@ -133,6 +191,7 @@ export class RefreshScheduler extends EventEmitter {
   track(credential: Trackable): void {
     if (this.#stopped) return;
     const account = credential.account ?? DEFAULT_ACCOUNT;
+    this.#touch(credentialKey(credential.tenant, credential.integration, account));
     if (credential.authType === 'api_key' || !this.#refreshable(credential.integration)) {
       this.cancel(credential.tenant, credential.integration, account);
       return;
@@ -140,6 +199,8 @@ export class RefreshScheduler extends EventEmitter {
     const entry = this.#entry(credential.tenant, credential.integration, account);
     this.#setStatus(entry, credential.status);
     if (entry.running) return; // its outcome reschedules it
+    entry.deferred = false;
+    this.#deferred.delete(entry);
     const due = this.#dueOf(credential);
     if (due === undefined) this.#heap.remove(entry);
     else this.#scheduleAt(entry, due);
@@ -156,6 +217,41 @@ export class RefreshScheduler extends EventEmitter {
       });
       setTimeout(() => this.startInBackground(), START_RETRY_MS).unref();
     });
+  }
+
+  /**
+   * Collects the credentials tracked or cancelled from fresher news (a fleet change, a
+   * refresh) until `stop()`: a listing read before them must not undo them.
+   */
+  watchTouched(): { keys: Set<string>; stop(): void } {
+    const keys = new Set<string>();
+    this.#watches.add(keys);
+    return { keys, stop: () => this.#watches.delete(keys) };
+  }
+
+  /** Schedules what a listing says, without counting it as fresher news (see watchTouched). */
+  applyListing(listing: Trackable): void {
+    this.#applyingListing = true;
+    try {
+      this.track(listing);
+    } finally {
+      this.#applyingListing = false;
+    }
+  }
+
+  /** Removes a credential a listing no longer holds (see watchTouched). */
+  cancelListed(tenant: string, integration: string, account: string): boolean {
+    this.#applyingListing = true;
+    try {
+      return this.cancel(tenant, integration, account);
+    } finally {
+      this.#applyingListing = false;
+    }
+  }
+
+  #touch(key: string): void {
+    if (this.#applyingListing) return;
+    for (const keys of this.#watches) keys.add(key);
   }
 
   /** True when the schedule already reflects this listing: same status, same due time. */
@@ -183,6 +279,7 @@ export class RefreshScheduler extends EventEmitter {
 
   /** Removes a credential from the schedule (deleted, or replaced by an API key). */
   cancel(tenant: string, integration: string, account = DEFAULT_ACCOUNT): boolean {
+    this.#touch(credentialKey(tenant, integration, account));
     const entry = this.#entries.get(credentialKey(tenant, integration, account));
     if (!entry) return false;
     const wasScheduled = this.#heap.remove(entry);
@@ -202,6 +299,19 @@ export class RefreshScheduler extends EventEmitter {
     const now = this.#now();
     for (let top = this.#heap.peek(); top && top.due <= now; top = this.#heap.peek()) {
       this.#heap.remove(top);
+      const shard = this.#shard;
+      if (shard && !top.deferred) {
+        const rank = shard.rank(credentialKey(top.tenant, top.integration, top.account));
+        if (rank > 0) {
+          // Another live replica owns it: give it the grace (no Vault call, no event).
+          top.deferred = true;
+          this.#deferred.add(top);
+          this.shardCounts.deferred += 1;
+          this.#heap.update(top, Math.max(now + 1, top.due + rank * shard.graceMs));
+          continue;
+        }
+        this.shardCounts.owned += 1;
+      }
       top.running = true;
       void this.#limit(() => this.#run(top));
     }
@@ -211,6 +321,11 @@ export class RefreshScheduler extends EventEmitter {
   async #run(entry: Entry): Promise<void> {
     const { tenant, integration, account } = entry;
     const key = credentialKey(tenant, integration, account);
+    if (entry.deferred) {
+      entry.deferred = false;
+      this.#deferred.delete(entry);
+      if (await this.#doneElsewhere(entry)) return;
+    }
     let credential: Credential | undefined;
     try {
       credential = await this.#deps.refresher.refresh(tenant, integration, { reason: 'scheduled' }, account);
@@ -242,6 +357,32 @@ export class RefreshScheduler extends EventEmitter {
     entry.failures = 0;
     if (this.#stopped || this.#entries.get(key) !== entry) return;
     this.track(credential);
+  }
+
+  // After the grace: did the owner refresh it (one metadata read)? Then follow what it stored.
+  async #doneElsewhere(entry: Entry): Promise<boolean> {
+    const { tenant, integration, account } = entry;
+    const key = credentialKey(tenant, integration, account);
+    const shard = this.#shard;
+    if (!shard || shard.rank(key) === 0) return false; // the owner went: it is ours now
+    let stored: Trackable;
+    try {
+      stored = await shard.lookup(tenant, integration, account);
+    } catch (err) {
+      if (!isKeygateError(err, 'credential_not_found')) return false; // cannot tell: refresh
+      entry.running = false;
+      this.#forget(entry);
+      return true;
+    }
+    const due = this.#dueOf(stored);
+    if (due !== undefined && due <= this.#now()) {
+      this.shardCounts.takenOver += 1;
+      return false;
+    }
+    this.shardCounts.checkedFresh += 1;
+    entry.running = false;
+    if (!this.#stopped && this.#entries.get(key) === entry) this.track(stored);
+    return true;
   }
 
   // Refreshes asked for by others (the proxy's 401 path, an operator) move the schedule too.
@@ -307,6 +448,7 @@ export class RefreshScheduler extends EventEmitter {
         status: 'active',
         failures: 0,
         running: false,
+        deferred: false,
       };
       this.#entries.set(key, entry);
       this.#statusCounts.active += 1;
@@ -324,6 +466,7 @@ export class RefreshScheduler extends EventEmitter {
     const key = credentialKey(entry.tenant, entry.integration, entry.account);
     if (this.#entries.get(key) !== entry) return;
     this.#entries.delete(key);
+    this.#deferred.delete(entry);
     this.#statusCounts[entry.status] -= 1;
   }
 

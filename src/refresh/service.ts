@@ -64,7 +64,9 @@ export async function setupRefresh({
   const resync = new ScheduleResync({
     scheduler,
     source,
-    intervalMs: config.refresh.resyncSeconds * 1000,
+    // With the fleet poll on, the changes record keeps the schedule current: a full re-list is a safety net.
+    intervalMs:
+      (config.fleet.pollSeconds > 0 ? config.fleet.fullResyncSeconds : config.refresh.resyncSeconds) * 1000,
     logger,
   });
   await app.register(refreshAdminRoutes, { prefix: '/v1', config, refresher });

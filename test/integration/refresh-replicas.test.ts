@@ -15,8 +15,12 @@ const EXPIRES_IN = 5; // seconds; with bufferSeconds 2 a cycle is 3 s
 function processYaml(prefix: string, provider: OAuthProvider): string {
   return `server: { host: 127.0.0.1, port: 0 }
 vault: { prefix: ${prefix}, timeoutMs: 1000 }
-refresh: { bufferSeconds: 2, clockSkewSeconds: 0, leaseSeconds: 3, tokenTimeoutMs: 1000, retryFailedAfterSeconds: 1, minBackoffMs: 50 }
+# A token request that times out may have been spent at the provider: its retry is a reuse. Under
+# a loaded machine 1 s was too short (invalid_grant seen); 4 s, with a lease that outlives it.
+refresh: { bufferSeconds: 2, clockSkewSeconds: 0, leaseSeconds: 6, tokenTimeoutMs: 4000, retryFailedAfterSeconds: 1, minBackoffMs: 50 }
 log: { level: info }
+# Sharded: a replica gone is noticed after 3 heartbeats; another's due refresh is tried after 2 s.
+fleet: { heartbeatSeconds: 1, shardGraceSeconds: 2 }
 integrations:
 ${providerIntegration('crm', provider)}`;
 }
