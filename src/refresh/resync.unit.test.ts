@@ -15,21 +15,23 @@ const config = parseConfig(
 );
 const HOUR = 3_600_000;
 
+// A listed OAuth credential of tenant `tenant`, expiring an hour from the (fake) now.
+const listing = (tenant: string, extra: Partial<CredentialListing> = {}): CredentialListing => ({
+  tenant,
+  integration: 'crm',
+  account: 'default',
+  authType: 'oauth2',
+  status: 'active',
+  expiresAt: new Date(Date.now() + HOUR).toISOString(),
+  version: 1,
+  ...extra,
+});
+
 describe('ScheduleResync', () => {
   afterEach(() => vi.useRealTimers());
 
   it('schedules what appeared or came back, cancels what disappeared, leaves the rest alone', async () => {
     vi.useFakeTimers({ now: Date.parse('2026-01-01T00:00:00Z') });
-    const listing = (tenant: string, extra: Partial<CredentialListing> = {}): CredentialListing => ({
-      tenant,
-      integration: 'crm',
-      account: 'default',
-      authType: 'oauth2',
-      status: 'active',
-      expiresAt: new Date(Date.now() + HOUR).toISOString(),
-      version: 1,
-      ...extra,
-    });
     let stored = [listing('kept'), listing('deleted'), listing('revoked', { status: 'needs_reauth' })];
     const refresher = Object.assign(new EventEmitter(), { refresh: vi.fn() });
     const logger = createLogger({ silent: true });
@@ -61,15 +63,6 @@ describe('ScheduleResync', () => {
 
   it('a listing read before a fleet change does not undo it (stored or deleted meanwhile)', async () => {
     vi.useFakeTimers({ now: Date.parse('2026-01-01T00:00:00Z') });
-    const listing = (tenant: string): CredentialListing => ({
-      tenant,
-      integration: 'crm',
-      account: 'default',
-      authType: 'oauth2',
-      status: 'active',
-      expiresAt: new Date(Date.now() + HOUR).toISOString(),
-      version: 1,
-    });
     const refresher = Object.assign(new EventEmitter(), { refresh: vi.fn() });
     const logger = createLogger({ silent: true });
     let release: (listings: CredentialListing[]) => void = () => {};
