@@ -76,17 +76,36 @@ export async function readListing(kv: ListKv, ref: CredentialRef): Promise<Crede
   return { ...ref, ...listedFields(record.data), version: record.version };
 }
 
-/** Every stored credential of every tenant with expiry and status, from the records (no decryption). */
-export async function listAllListings(kv: ListKv): Promise<CredentialListing[]> {
+/** Vault requests one full listing keeps in flight (tenant LISTs and record reads together). */
+export const LISTING_CONCURRENCY = 32;
+
+/**
+ * Every stored credential of every tenant with expiry and status, from the records (no
+ * decryption): one LIST per tenant folder and one read per credential, `concurrency` at a
+ * time. The first failure ends the whole listing, queued requests included: a caller that
+ * retries must not find the rest of the failed listing still reading beside its own.
+ */
+export async function listAllListings(
+  kv: ListKv,
+  concurrency = LISTING_CONCURRENCY,
+): Promise<CredentialListing[]> {
   const tenants = await listTenants(kv);
-  const limit = pLimit(16);
-  const perTenant = await Promise.all(
-    tenants.map(async (tenant) => {
-      const refs = await listRefs(kv, tenant);
-      return Promise.all(refs.map((ref) => limit(() => readListing(kv, ref))));
-    }),
-  );
-  return perTenant.flat().filter((l): l is CredentialListing => l !== undefined);
+  const limit = pLimit(concurrency);
+  let failed = false;
+  try {
+    const perTenant = await Promise.all(
+      tenants.map(async (tenant) => {
+        const refs = await limit(() => listRefs(kv, tenant));
+        if (failed) return [];
+        return Promise.all(refs.map((ref) => limit(() => readListing(kv, ref))));
+      }),
+    );
+    return perTenant.flat().filter((l): l is CredentialListing => l !== undefined);
+  } catch (err) {
+    failed = true;
+    limit.clearQueue();
+    throw err;
+  }
 }
 
 /** The non-secret fields listings show, read defensively (a record written by hand may lack some). */
