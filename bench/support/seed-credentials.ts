@@ -28,50 +28,71 @@ export async function seedCredentials(o: SeedOptions): Promise<{ seconds: number
     return { seconds: (performance.now() - started) / 1000, reused: true };
   }
   const tenants = Math.ceil(o.count / o.perTenant);
-  const limit = pLimit(o.concurrency);
+  // Every KV write goes through one limit; tenants are prepared (key, batch encryption) a few
+  // at a time ahead of their writes, so the writes never wait for an encryption and at most
+  // a few tenants' records are held at once.
+  const writes = pLimit(o.concurrency);
+  const tenantsAhead = pLimit(Math.max(2, Math.ceil(o.concurrency / o.perTenant) + 2));
   const now = new Date().toISOString();
-  const writes: Promise<unknown>[] = [];
-  const perTenant = pLimit(4);
-  await Promise.all(
-    Array.from({ length: tenants }, (_, t) =>
-      perTenant(async () => {
-        const tenant = `bench-${String(t).padStart(5, '0')}`;
-        const key = `${o.prefix}-${tenant}`;
-        await vault(o.target, 'POST', `transit/keys/${key}`, { type: 'aes256-gcm96', derived: true });
-        const accounts = Array.from(
-          { length: Math.min(o.perTenant, o.count - t * o.perTenant) },
-          (_, a) => `a${String(a).padStart(4, '0')}`,
-        );
-        const answer = await vault(o.target, 'POST', `transit/encrypt/${key}`, {
-          batch_input: accounts.map((account) => ({
-            plaintext: b64(
-              JSON.stringify({
-                accessToken: `at-${tenant}-${account}`,
-                refreshToken: `rt-${tenant}-${account}`,
-              }),
-            ),
-            context: b64(transitContext(o.integration, account)),
-          })),
-        });
-        const results = answer['data']['batch_results'] as Array<{ ciphertext: string }>;
-        for (const [i, account] of accounts.entries()) {
-          // Not due for weeks: the bench's own due credentials are stored apart, by the provider.
-          const expiresAt = new Date(Date.now() + 30 * DAY + Math.random() * 30 * DAY).toISOString();
-          const record = toRecord(
-            { authType: 'oauth2', secret: { accessToken: '' }, expiresAt, scopes: [], lastRefreshedAt: now },
-            (results[i] as { ciphertext: string }).ciphertext,
-            now,
-            now,
+  let written = 0;
+  const progress = setInterval(() => {
+    const seconds = (performance.now() - started) / 1000;
+    console.error(
+      `seed: ${written} of ${o.count} in ${seconds.toFixed(0)} s (${(written / seconds).toFixed(0)}/s)`,
+    );
+  }, 15_000);
+  try {
+    await Promise.all(
+      Array.from({ length: tenants }, (_, t) =>
+        tenantsAhead(async () => {
+          const tenant = `bench-${String(t).padStart(5, '0')}`;
+          const key = `${o.prefix}-${tenant}`;
+          await vault(o.target, 'POST', `transit/keys/${key}`, { type: 'aes256-gcm96', derived: true });
+          const accounts = Array.from(
+            { length: Math.min(o.perTenant, o.count - t * o.perTenant) },
+            (_, a) => `a${String(a).padStart(4, '0')}`,
           );
-          const path = `secret/data/${o.prefix}/${credentialPath(tenant, o.integration, account)}`;
-          writes.push(limit(() => vault(o.target, 'POST', path, { data: record })));
-        }
-        // Keep the queue of writes bounded: wait for this tenant's before encrypting many more.
-        if (writes.length > 20 * o.concurrency) await Promise.all(writes.splice(0));
-      }),
-    ),
-  );
-  await Promise.all(writes);
+          const answer = await vault(o.target, 'POST', `transit/encrypt/${key}`, {
+            batch_input: accounts.map((account) => ({
+              plaintext: b64(
+                JSON.stringify({
+                  accessToken: `at-${tenant}-${account}`,
+                  refreshToken: `rt-${tenant}-${account}`,
+                }),
+              ),
+              context: b64(transitContext(o.integration, account)),
+            })),
+          });
+          const results = answer['data']['batch_results'] as Array<{ ciphertext: string }>;
+          await Promise.all(
+            accounts.map((account, i) => {
+              // Not due for weeks: the bench's own due credentials are stored apart, by the provider.
+              const expiresAt = new Date(Date.now() + 30 * DAY + Math.random() * 30 * DAY).toISOString();
+              const record = toRecord(
+                {
+                  authType: 'oauth2',
+                  secret: { accessToken: '' },
+                  expiresAt,
+                  scopes: [],
+                  lastRefreshedAt: now,
+                },
+                (results[i] as { ciphertext: string }).ciphertext,
+                now,
+                now,
+              );
+              const path = `secret/data/${o.prefix}/${credentialPath(tenant, o.integration, account)}`;
+              return writes(async () => {
+                await vault(o.target, 'POST', path, { data: record });
+                written += 1;
+              });
+            }),
+          );
+        }),
+      ),
+    );
+  } finally {
+    clearInterval(progress);
+  }
   await vault(o.target, 'POST', marker, { data: { count: o.count } });
   return { seconds: (performance.now() - started) / 1000, reused: false };
 }
