@@ -26,7 +26,11 @@ function fakeKv(tenants: number, perTenant: number, failOn?: string) {
       seen.reads += 1;
       return call(() => {
         if (path === failOn) throw new KeygateError('vault_unavailable');
-        return { data: { authType: 'oauth2', expiresAt: '2026-01-01T00:00:00Z' } as T, version: 1, customMetadata: {} };
+        return {
+          data: { authType: 'oauth2', expiresAt: '2026-01-01T00:00:00Z' } as T,
+          version: 1,
+          customMetadata: {},
+        };
       });
     },
   };
