@@ -13,9 +13,9 @@
 // requests), and req/s over one connection. Every figure printed is the median of the
 // runs; ratios are medians of same-run ratios to the bare proxy. Runs interleave the
 // contenders, so drifting load on a shared machine hits them all alike.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { freePort, prepareVault, startBao, type VaultTarget } from '../src/vault/dev-server.ts';
@@ -34,6 +34,19 @@ const PROFILE = process.env['BENCH_PROFILE'];
 // "keygate before": before/after figures from the same run.
 const BEFORE_ROOT = process.env['BENCH_BEFORE_ROOT'];
 const ADMIN = 'bench-admin-token-0123456789abcdef';
+// Pinning: every proxy on CPU 0, the load generator (this process), the origin and
+// OpenBao on CPU 1, so a proxy competes with no one for its core and saturation measures
+// what it costs, not how the scheduler shared two cores that run a load generator too.
+// BENCH_PIN=0 turns it off; it is off where taskset or a second CPU is missing.
+const PIN =
+  process.env['BENCH_PIN'] !== '0' &&
+  availableParallelism() >= 2 &&
+  spawnSync('sh', ['-c', 'command -v taskset']).status === 0;
+if (PIN) execFileSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
+/** The command and arguments that run `command` on the proxies' CPU (or the rest's), when pinning. */
+function pinned(proxy: boolean, command: string, args: string[]): [string, string[]] {
+  return PIN ? ['taskset', ['-c', proxy ? '0' : '1', command, ...args]] : [command, args];
+}
 const children: ChildProcess[] = [];
 const cleanups: Array<() => Promise<void> | void> = [];
 
@@ -53,10 +66,17 @@ interface Figures {
   errors: number;
 }
 
-function child(args: string[], extraEnv: Record<string, string> = {}, logFile?: string): ChildProcess {
+function child(
+  args: string[],
+  extraEnv: Record<string, string> = {},
+  logFile?: string,
+  proxy = true,
+): ChildProcess {
   const out = logFile ? openSync(logFile, 'a') : 'pipe';
   const profile = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : [];
-  const proc = spawn(process.execPath, [...profile, ...args], {
+  const flags = process.env['BENCH_NODE_FLAGS']?.split(' ').filter(Boolean) ?? [];
+  const [command, argv] = pinned(proxy, process.execPath, [...profile, ...flags, ...args]);
+  const proc = spawn(command, argv, {
     cwd: ROOT,
     env: { ...process.env, ...extraEnv },
     stdio: ['ignore', out, 'inherit'],
@@ -172,7 +192,7 @@ const fmt = (n: number, digits = 0, width = 10) =>
   (Number.isNaN(n) ? '-' : n.toFixed(digits)).padStart(width);
 
 async function contenders(dir: string): Promise<Contender[]> {
-  const originProc = child([join(ROOT, 'bench/support/origin.ts')]);
+  const originProc = child([join(ROOT, 'bench/support/origin.ts')], {}, undefined, false);
   const origin = `http://127.0.0.1:${await portOf(originProc)}`;
   const list: Contender[] = [{ name: 'direct to origin', url: origin, headers: {}, pid: undefined }];
   const bareProc = child([join(ROOT, 'bench/support/bare-proxy.ts'), origin]);
@@ -194,7 +214,7 @@ async function contenders(dir: string): Promise<Contender[]> {
     list.push({ name: 'keygate before (no audit)', ...quiet });
   }
   const nginxPort = await freePort();
-  const nginx = startNginx(origin, dir, nginxPort);
+  const nginx = startNginx(origin, dir, nginxPort, (command, args) => pinned(true, command, args));
   if (nginx) {
     children.push(nginx);
     const url = `http://127.0.0.1:${nginxPort}`;
@@ -241,7 +261,8 @@ try {
     median(runs.map((r) => pick(r[i] as Figures) / pick(r[bareIndex] as Figures)));
   process.stdout.write(
     `\nproxy overhead: median of ${RUNS} runs; saturation ${CONNECTIONS} connections ${SECONDS} s; ` +
-      `fixed ${RATE} req/s × ${SECONDS} s over 10 connections; 1 connection ${SECONDS} s; node ${process.version}\n` +
+      `fixed ${RATE} req/s × ${SECONDS} s over 10 connections; 1 connection ${SECONDS} s; node ${process.version}; ` +
+      `${PIN ? 'proxies pinned to CPU 0, the rest to CPU 1' : 'not pinned'}\n` +
       `${'contender'.padEnd(26)}${'req/s'.padStart(10)}${'÷ bare'.padStart(8)}${`p99@${RATE}`.padStart(10)}` +
       `${'CPU µs/req'.padStart(12)}${'÷ bare'.padStart(8)}${'1-conn r/s'.padStart(12)}${'÷ bare'.padStart(8)}${'errors'.padStart(8)}\n`,
   );

@@ -4,7 +4,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Undefined where nginx is not installed (`apt-get install nginx-light`). */
-export function startNginx(origin: string, dir: string, port: number): ChildProcess | undefined {
+export function startNginx(
+  origin: string,
+  dir: string,
+  port: number,
+  wrap: (command: string, args: string[]) => [string, string[]] = (command, args) => [command, args],
+): ChildProcess | undefined {
   if (spawnSync('sh', ['-c', 'command -v nginx']).status !== 0) return undefined;
   const prefix = join(dir, 'nginx');
   mkdirSync(join(prefix, 'tmp'), { recursive: true });
@@ -33,5 +38,6 @@ http {
 }
 `,
   );
-  return spawn('nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf')], { stdio: 'ignore' });
+  const [command, args] = wrap('nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf')]);
+  return spawn(command, args, { stdio: 'ignore' });
 }
