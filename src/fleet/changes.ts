@@ -58,9 +58,31 @@ export function changesSince(
   return { everything: false, changes: record.entries.filter((e) => e.v > seen && e.by !== self) };
 }
 
+/**
+ * What is written to KV: the entries as one JSON string. Vault/OpenBao refuse a request body
+ * with too many JSON strings ("refused JSON input due to high complexity: exceeded maximum
+ * number of strings", HTTP 400; OpenBao's listener `max_request_json_strings`), and as an
+ * array each entry cost five or six strings: a few hundred changes made the record
+ * unwritable. As one string the body holds three, whatever `fleet.changesKept` is.
+ */
+export function toStoredChanges(record: ChangesRecord): Record<string, unknown> {
+  return { entries: JSON.stringify(record.entries), completeAfter: record.completeAfter };
+}
+
+function storedEntries(value: unknown): unknown[] {
+  if (Array.isArray(value)) return value; // written by a Keygate from before toStoredChanges
+  if (typeof value !== 'string') return [];
+  try {
+    const parsed: unknown = JSON.parse(value);
+    return Array.isArray(parsed) ? parsed : [];
+  } catch {
+    return [];
+  }
+}
+
 /** Parses what KV holds, defensively: a record written by a newer Keygate may hold more. */
 export function toChangesRecord(data: Record<string, unknown>): ChangesRecord {
-  const entries = Array.isArray(data['entries']) ? (data['entries'] as TaggedChange[]) : [];
+  const entries = storedEntries(data['entries']) as TaggedChange[];
   const completeAfter = typeof data['completeAfter'] === 'number' ? data['completeAfter'] : 0;
   return {
     entries: entries.filter(

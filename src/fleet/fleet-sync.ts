@@ -2,7 +2,7 @@ import type { EventBus } from '../events/bus.ts';
 import { isKeygateError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { KvStore } from '../vault/kv.ts';
-import { appendChanges, changesSince, toChangesRecord, type Change } from './changes.ts';
+import { appendChanges, changesSince, toChangesRecord, toStoredChanges, type Change } from './changes.ts';
 import type { FleetMembers } from './members.ts';
 
 const PATH = 'changes';
@@ -113,7 +113,7 @@ export class FleetSync {
           version + 1,
           this.#deps.kept,
         );
-        await this.#deps.kv.write(PATH, { ...record }, { cas: version });
+        await this.#deps.kv.write(PATH, toStoredChanges(record), { cas: version });
         this.counts.appends += 1;
         return true;
       } catch (err) {
@@ -122,6 +122,8 @@ export class FleetSync {
             event: 'fleet_change_write_failed',
             errorCode: isKeygateError(err) ? err.code : 'unknown',
             pending: batch.length,
+            // Vault's reason (it names limits and paths, never a value): a 400 here is not a race.
+            vault: (err as { cause?: { vault?: unknown } }).cause?.vault,
           });
           return false;
         }
