@@ -127,6 +127,17 @@ export class RawReply implements ProxyReply {
     return this.#headers[name.toLowerCase()] !== undefined;
   }
 
+  /**
+   * Writes the head with every header set so far and hands over the response for the
+   * body, which the caller of this writes and ends (the proxy, as the upstream's
+   * answer arrives: src/proxy/upstream-exchange.ts).
+   */
+  openBody(): ServerResponse {
+    this.#sent = true;
+    this.raw.writeHead(this.statusCode, this.#headers as Record<string, string | number | string[]>);
+    return this.raw;
+  }
+
   send(payload?: unknown): this {
     if (this.#sent) return this;
     this.#sent = true;

@@ -1,12 +1,11 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { ProxyReply, ProxyRequest } from '../http/exchange.ts';
-import { KeygateError } from '../errors.ts';
-import { callerResponseHeaders, upstreamRequestHeaders } from './headers.ts';
+import { upstreamRequestHeaders } from './headers.ts';
 import type { RetryPolicy } from './retry-policy.ts';
-import { scrubResponseHeaders } from './scrub-response.ts';
 import type { ProxyState, ReadyState } from './state.ts';
-import { classifyUpstreamError, type UpstreamFailure } from './upstream-errors.ts';
+import { UpstreamExchange } from './upstream-exchange.ts';
+import type { UpstreamFailure } from './upstream-errors.ts';
 
 /** How one attempt ended: answered, or to be tried again after a wait or a refresh. */
 export type Outcome =
@@ -25,13 +24,6 @@ export interface AttemptDeps {
   reauthAfter401?: ((integration: string) => boolean) | undefined;
 }
 
-const DRAIN_LIMIT = 64 * 1024;
-
-// A response we will not forward: read it off the socket so the connection is reused.
-function discard(body: Dispatcher.ResponseData['body']): void {
-  body.dump({ limit: DRAIN_LIMIT }).catch(() => {});
-}
-
 /** The upstream path with the caller's query and, where the integration says so, the injected parameter. */
 export function pathWithQuery(
   ready: Pick<ReadyState, 'query' | 'plan' | 'upstreamPath'>,
@@ -45,13 +37,14 @@ export function pathWithQuery(
 }
 
 /**
- * One upstream request, sent on the integration's undici pool (reply-from's request
- * building, hooks and URL parsing cost more than the rest of the proxy; see
+ * One upstream request, dispatched on the integration's undici pool and its answer
+ * written to the caller as it arrives (upstream-exchange.ts; reply-from's request
+ * building, and later undici's request() stream, cost more than the rest of the proxy:
  * docs/proxy.md#benchmark). The headers are built synchronously with the credential
  * fetched before; whether to forward or retry is decided from the status and headers
  * alone, and a backoff or a refresh is awaited by the caller.
  */
-export async function sendAttempt(
+export function sendAttempt(
   request: ProxyRequest,
   reply: ProxyReply,
   state: ProxyState,
@@ -70,77 +63,52 @@ export async function sendAttempt(
   );
   headers['host'] = ready.upstream.host;
   const started = performance.now();
-  let res: Dispatcher.ResponseData;
-  try {
-    res = await ready.upstream.pool.request({
-      path: pathWithQuery(ready, token),
-      method: request.method as Dispatcher.HttpMethod,
-      headers: headers as Record<string, string | string[]>,
-      body: body.kind === 'buffered' ? body.data : body.kind === 'streaming' ? body.open() : null,
-      signal,
-    });
-  } catch (err) {
-    state.upstreamMs += performance.now() - started;
-    return { type: 'failed', failure: classifyUpstreamError(err, signal.aborted) };
-  }
-  state.upstreamMs += performance.now() - started;
-  if (signal.aborted) {
-    res.body.destroy(); // the caller is gone: nothing to forward, nothing to retry
-    return { type: 'failed', failure: classifyUpstreamError(undefined, true) };
-  }
-  const status = res.statusCode;
   const replayable = body.kind !== 'streaming';
-  if (
-    status === 401 &&
-    deps.canRefresh &&
-    replayable &&
-    !ready.refreshed &&
-    ready.credential.authType !== 'api_key'
-  ) {
-    discard(res.body);
-    return { type: 'refresh' };
-  }
-  if (status === 401 && ready.refreshed && deps.reauthAfter401?.(state.integration)) {
-    discard(res.body);
-    return { type: 'reauth' };
-  }
-  const context = {
-    method: request.method,
-    attempt: number,
-    replayable,
-    callerRetrying: ready.callerRetrying,
+  let timed = false;
+  const time = () => {
+    if (timed) return;
+    timed = true;
+    state.upstreamMs += performance.now() - started;
   };
-  const decision = deps.policy.forStatus(status, res.headers as IncomingHttpHeaders, context);
-  if (decision.retry) {
-    discard(res.body);
+  const verdict = (status: number, responseHeaders: IncomingHttpHeaders): Outcome | undefined => {
+    time();
+    if (
+      status === 401 &&
+      deps.canRefresh &&
+      replayable &&
+      !ready.refreshed &&
+      ready.credential.authType !== 'api_key'
+    ) {
+      return { type: 'refresh' };
+    }
+    if (status === 401 && ready.refreshed && deps.reauthAfter401?.(state.integration)) {
+      return { type: 'reauth' };
+    }
+    const context = {
+      method: request.method,
+      attempt: number,
+      replayable,
+      callerRetrying: ready.callerRetrying,
+    };
+    const decision = deps.policy.forStatus(status, responseHeaders, context);
+    if (!decision.retry) return undefined;
     const reason = decision.reason === 'rate_limited' ? 'rate_limited' : 'server_error';
     return { type: 'retry', delayMs: decision.delayMs, reason };
-  }
-  return forward(request, reply, res, ready);
-}
-
-/** Sends the upstream's answer to the caller, streamed as it arrives. */
-function forward(
-  request: ProxyRequest,
-  reply: ProxyReply,
-  res: Dispatcher.ResponseData,
-  ready: ReadyState,
-): Outcome {
-  try {
-    reply.code(res.statusCode);
-  } catch {
-    res.body.destroy(); // a status Fastify cannot send (under 100 or over 599)
-    const error = new KeygateError('upstream_unreachable', {
-      message: 'The upstream sent an invalid status.',
+  };
+  return new Promise<Outcome>((settle) => {
+    const exchange = new UpstreamExchange(request, reply, ready, signal, verdict, (outcome) => {
+      time();
+      settle(outcome);
     });
-    const why = { cause: 'invalid status', errorCode: undefined };
-    return { type: 'failed', failure: { error, retryable: false, callerGone: false, ...why } };
-  }
-  // The one place the upstream's response headers are rewritten for the caller; the
-  // injected secret never reaches the caller in a header (scrub-response.ts).
-  reply.headers(scrubResponseHeaders(callerResponseHeaders(res.headers), ready));
-  // An HTTP/1 connection cannot be reused before its request body was read to the end.
-  if (!request.raw.complete) reply.header('connection', 'close');
-  reply.send(res.body);
-  return { type: 'sent' };
+    state.exchange = exchange;
+    ready.upstream.pool.dispatch(
+      {
+        path: pathWithQuery(ready, token),
+        method: request.method as Dispatcher.HttpMethod,
+        headers: headers as Record<string, string | string[]>,
+        body: body.kind === 'buffered' ? body.data : body.kind === 'streaming' ? body.open() : null,
+      },
+      exchange,
+    );
+  });
 }

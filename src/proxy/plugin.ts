@@ -104,7 +104,10 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
     };
     (request as unknown as Record<typeof STATE, ProxyState>)[STATE] = state;
     reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) controller.abort();
+      if (!reply.raw.writableFinished) {
+        controller.abort();
+        state.exchange?.abort();
+      }
       const status = writeAuditLine(audit, request, reply, state);
       metrics?.request(
         state.integration,

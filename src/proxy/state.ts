@@ -22,6 +22,8 @@ export interface ProxyState {
   upstreamMs: number;
   /** Aborts when the caller hangs up before the answer is complete; cancels the upstream request. */
   callerGone: AbortSignal;
+  /** The attempt in flight, cancelled when the caller hangs up. */
+  exchange?: { abort(): void } | undefined;
   /** Filled by the preHandler once the caller, the integration and the credential are known. */
   ready?: ReadyState;
 }
