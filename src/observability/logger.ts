@@ -13,6 +13,20 @@ export interface LoggerOptions {
 
 const MESSAGE = Symbol.for('message'); // triple-beam's: the formatted line
 
+// winston's timestamp format makes a Date and its ISO string for every entry; lines
+// written in the same millisecond (many, under load: one audit line per request) share one.
+let stampedAt = 0;
+let stamp = '';
+const timestampFormat = winston.format((info) => {
+  const now = Date.now();
+  if (now !== stampedAt) {
+    stampedAt = now;
+    stamp = new Date(now).toISOString();
+  }
+  info['timestamp'] = stamp;
+  return info;
+});
+
 // Runs after every format that adds fields, so nothing they add escapes it.
 const redactFormat = winston.format((info) => {
   redactEntry(info);
@@ -37,7 +51,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   return winston.createLogger({
     level: options.level ?? 'info',
     silent: options.silent ?? false,
-    format: winston.format.combine(winston.format.timestamp(), redactFormat(), jsonFormat()),
+    format: winston.format.combine(timestampFormat(), redactFormat(), jsonFormat()),
     transports: [new LineTransport(options.stream ?? process.stdout)],
   });
 }
