@@ -8,7 +8,7 @@
 // Keygate with a cached credential and a cached key (as deployed, one audit line per
 // request to a file; and at log level warn, without it), and nginx adding a fixed header
 // where nginx is installed (skipped otherwise). Per contender and run: saturation req/s
-// at BENCH_CONNECTIONS, p99 at a fixed BENCH_RATE req/s over 10 connections with CPU time
+// at BENCH_CONNECTIONS with the proxy's CPU per request while saturated, p99 at a fixed BENCH_RATE req/s over 10 connections with CPU time
 // per request of the proxy process (user + system from /proc over that fixed number of
 // requests), and req/s over one connection. Every figure printed is the median of the
 // runs; ratios are medians of same-run ratios to the bare proxy. Runs interleave the
@@ -60,6 +60,8 @@ interface Contender {
 
 interface Figures {
   rps: number;
+  /** CPU per request while saturated: what bounds req/s once the proxy's core is full. */
+  cpuUsAtSaturation: number;
   p99AtRate: number;
   cpuUsPerRequest: number;
   rpsOne: number;
@@ -114,8 +116,10 @@ async function untilUp(url: string, init: RequestInit = {}): Promise<void> {
 async function measure(c: Contender): Promise<Figures> {
   const base = { url: c.url, headers: c.headers };
   await autocannon({ ...base, connections: CONNECTIONS, duration: 2 }); // warm-up
+  const beforeSaturation = c.pid === undefined ? 0 : cpuSeconds(c.pid);
   const saturated = await autocannon({ ...base, connections: CONNECTIONS, duration: SECONDS });
   const before = c.pid === undefined ? 0 : cpuSeconds(c.pid);
+  const cpuSaturated = c.pid === undefined ? Number.NaN : before - beforeSaturation;
   const amount = RATE * SECONDS;
   const paced = await autocannon({ ...base, connections: 10, overallRate: RATE, amount });
   const cpu = c.pid === undefined ? Number.NaN : cpuSeconds(c.pid) - before;
@@ -123,6 +127,7 @@ async function measure(c: Contender): Promise<Figures> {
   const errors = [saturated, paced, one].reduce((n, r) => n + r.errors + r.timeouts + r.non2xx, 0);
   return {
     rps: saturated.requests.average,
+    cpuUsAtSaturation: (cpuSaturated / Math.max(1, saturated.requests.total ?? 0)) * 1e6,
     p99AtRate: paced.latency.p99,
     cpuUsPerRequest: (cpu / amount) * 1e6,
     rpsOne: one.requests.average,
@@ -263,7 +268,7 @@ try {
     `\nproxy overhead: median of ${RUNS} runs; saturation ${CONNECTIONS} connections ${SECONDS} s; ` +
       `fixed ${RATE} req/s × ${SECONDS} s over 10 connections; 1 connection ${SECONDS} s; node ${process.version}; ` +
       `${PIN ? 'proxies pinned to CPU 0, the rest to CPU 1' : 'not pinned'}\n` +
-      `${'contender'.padEnd(26)}${'req/s'.padStart(10)}${'÷ bare'.padStart(8)}${`p99@${RATE}`.padStart(10)}` +
+      `${'contender'.padEnd(26)}${'req/s'.padStart(10)}${'÷ bare'.padStart(8)}${'µs/req sat'.padStart(12)}${'÷ bare'.padStart(8)}${`p99@${RATE}`.padStart(10)}` +
       `${'CPU µs/req'.padStart(12)}${'÷ bare'.padStart(8)}${'1-conn r/s'.padStart(12)}${'÷ bare'.padStart(8)}${'errors'.padStart(8)}\n`,
   );
   list.forEach((c, i) => {
@@ -273,6 +278,15 @@ try {
         2,
         8,
       )}` +
+        `${fmt(
+          col(i, (f) => f.cpuUsAtSaturation),
+          0,
+          12,
+        )}${fmt(
+          ratio(i, (f) => f.cpuUsAtSaturation),
+          2,
+          8,
+        )}` +
         `${fmt(
           col(i, (f) => f.p99AtRate),
           1,

@@ -3,7 +3,7 @@ import type { Dispatcher } from 'undici';
 import type { ProxyReply, ProxyRequest } from '../http/exchange.ts';
 import { upstreamRequestHeaders } from './headers.ts';
 import type { RetryPolicy } from './retry-policy.ts';
-import type { ProxyState, ReadyState } from './state.ts';
+import type { CallerGone, ProxyState, ReadyState } from './state.ts';
 import { UpstreamExchange } from './upstream-exchange.ts';
 import type { UpstreamFailure } from './upstream-errors.ts';
 
@@ -48,7 +48,7 @@ export function sendAttempt(
   request: ProxyRequest,
   reply: ProxyReply,
   state: ProxyState,
-  signal: AbortSignal,
+  callerGone: CallerGone,
   deps: AttemptDeps,
 ): Promise<Outcome> {
   const ready = state.ready as ReadyState;
@@ -96,7 +96,7 @@ export function sendAttempt(
     return { type: 'retry', delayMs: decision.delayMs, reason };
   };
   return new Promise<Outcome>((settle) => {
-    const exchange = new UpstreamExchange(request, reply, ready, signal, verdict, (outcome) => {
+    const exchange = new UpstreamExchange(request, reply, ready, callerGone, verdict, (outcome) => {
       time();
       settle(outcome);
     });

@@ -27,7 +27,7 @@ import { splitProxyUrl, withoutQueryParam, type ProxyTarget } from './path.ts';
 import type { CredentialRefresher } from './refresher.ts';
 import { RetryPolicy } from './retry-policy.ts';
 import { upstreamFailureLog } from './upstream-errors.ts';
-import type { ProxyState, ReadyState } from './state.ts';
+import { CallerGone, type ProxyState, type ReadyState } from './state.ts';
 import { Upstreams } from './upstreams.ts';
 import { WebSocketProxy } from './websocket.ts';
 
@@ -89,7 +89,6 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
 
   // Per-request state, and the audit line and metrics once the connection is done with it.
   const begin = (request: ProxyRequest, reply: ProxyReply, target: ProxyTarget | undefined): void => {
-    const controller = new AbortController();
     const state: ProxyState = {
       target,
       tenant: target?.tenant ?? '',
@@ -100,12 +99,12 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
       startedAt: performance.now(),
       attempts: 0,
       upstreamMs: 0,
-      callerGone: controller.signal,
+      callerGone: new CallerGone(),
     };
     (request as unknown as Record<typeof STATE, ProxyState>)[STATE] = state;
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) {
-        controller.abort();
+        state.callerGone.abort();
         state.exchange?.abort();
       }
       const status = writeAuditLine(audit, request, reply, state);
@@ -170,9 +169,9 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
   const handler = async <R extends ProxyReply>(request: ProxyRequest, reply: R): Promise<R> => {
     const state = stateOf(request);
     const ready = state.ready as ReadyState;
-    const signal = state.callerGone;
+    const gone = state.callerGone;
     for (;;) {
-      const outcome = await sendAttempt(request, reply, state, signal, attemptDeps);
+      const outcome = await sendAttempt(request, reply, state, gone, attemptDeps);
       if (outcome.type === 'sent') return reply;
       if (outcome.type === 'reauth') {
         await (reauth as ReauthResponder).answer(request, reply, reauthContext(request, state), ready.body);
@@ -196,10 +195,10 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
           return sendError(reply, failure.error);
         }
         metrics?.retry(state.integration, 'connection');
-        await sleep(again.delayMs, undefined, { signal }).catch(() => {});
+        await sleep(again.delayMs, undefined, { signal: gone.signal }).catch(() => {});
       } else if (outcome.type === 'retry') {
         metrics?.retry(state.integration, outcome.reason);
-        await sleep(outcome.delayMs, undefined, { signal }).catch(() => {});
+        await sleep(outcome.delayMs, undefined, { signal: gone.signal }).catch(() => {});
       } else {
         const fresh = await refreshOnce(refresher as CredentialRefresher, state, ready);
         if (isKeygateError(fresh, 'credential_refresh_failed') && reauth?.covers(state.integration)) {
@@ -212,7 +211,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
         ready.refreshed = true;
         metrics?.retry(state.integration, 'refresh');
       }
-      if (signal.aborted) return sendError(reply, new KeygateError('upstream_unreachable'));
+      if (gone.aborted) return sendError(reply, new KeygateError('upstream_unreachable'));
     }
   };
 

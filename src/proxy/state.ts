@@ -20,8 +20,8 @@ export interface ProxyState {
   caller?: string;
   attempts: number;
   upstreamMs: number;
-  /** Aborts when the caller hangs up before the answer is complete; cancels the upstream request. */
-  callerGone: AbortSignal;
+  /** Set when the caller hangs up before the answer is complete; cancels the upstream request and any backoff. */
+  callerGone: CallerGone;
   /** The attempt in flight, cancelled when the caller hangs up. */
   exchange?: { abort(): void } | undefined;
   /** Filled by the preHandler once the caller, the integration and the credential are known. */
@@ -41,4 +41,33 @@ export interface ReadyState {
   refreshed: boolean;
   /** A client's own retry (its retry-count header above 0): Keygate makes one attempt. */
   callerRetrying: boolean;
+}
+
+/**
+ * Whether the caller has hung up. The AbortSignal that a backoff's sleep needs is made
+ * only when one is asked for: most requests never wait, and an AbortController with its
+ * event target per request was a measurable share of the proxy's CPU (docs/proxy.md#benchmark).
+ */
+export class CallerGone {
+  #aborted = false;
+  #controller: AbortController | undefined;
+
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  /** A signal that aborts when the caller hangs up (already aborted if it has). */
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort();
+    }
+    return this.#controller.signal;
+  }
+
+  abort(): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#controller?.abort();
+  }
 }

@@ -5,7 +5,7 @@ import { KeygateError } from '../errors.ts';
 import { RawReply, type ProxyReply, type ProxyRequest } from '../http/exchange.ts';
 import { callerResponseHeaders } from './headers.ts';
 import { scrubResponseHeaders } from './scrub-response.ts';
-import type { ReadyState } from './state.ts';
+import type { CallerGone, ReadyState } from './state.ts';
 import { classifyUpstreamError } from './upstream-errors.ts';
 import type { Outcome } from './attempt.ts';
 
@@ -44,7 +44,7 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
   readonly #request: ProxyRequest;
   readonly #reply: ProxyReply;
   readonly #ready: ReadyState;
-  readonly #callerGone: AbortSignal;
+  readonly #callerGone: CallerGone;
   readonly #verdict: Verdict;
   readonly #settle: (outcome: Outcome) => void;
   readonly #onDrain = () => this.#controller?.resume();
@@ -53,7 +53,7 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     request: ProxyRequest,
     reply: ProxyReply,
     ready: ReadyState,
-    callerGone: AbortSignal,
+    callerGone: CallerGone,
     verdict: Verdict,
     settle: (outcome: Outcome) => void,
   ) {
