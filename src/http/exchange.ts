@@ -1,5 +1,4 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
 import { requestIdOf } from './request-id.ts';
 
 type HeaderValue = string | number | readonly string[];
@@ -77,7 +76,7 @@ export class RawRequest implements ProxyRequest {
 /**
  * The reply of a lean-path request: Fastify's reply semantics for what the proxy uses
  * (lower-cased header names, a status Fastify refuses is refused, objects sent as JSON,
- * a stream piped), writing the head once with every header, as Node likes best.
+ * a streamed body written through `openBody`), writing the head once with every header, as Node likes best.
  */
 export class RawReply implements ProxyReply {
   readonly raw: ServerResponse;
@@ -143,14 +142,6 @@ export class RawReply implements ProxyReply {
     this.#sent = true;
     const res = this.raw;
     const headers = this.#headers;
-    if (payload instanceof Readable) {
-      res.writeHead(this.statusCode, headers as Record<string, string | number | string[]>);
-      // Cut the caller's connection if the upstream's body fails: the status is out.
-      // A caller who hangs up aborts the upstream request (src/proxy/plugin.ts), which ends the body.
-      payload.once('error', () => res.destroy());
-      payload.pipe(res);
-      return this;
-    }
     let body: string | Buffer | undefined;
     if (payload === undefined || payload === null) body = undefined;
     else if (typeof payload === 'string') {
