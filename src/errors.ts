@@ -102,6 +102,11 @@ export interface KeygateErrorOptions {
   retryAfter?: number;
   /** Non-secret detail, e.g. the list of invalid fields. */
   details?: readonly string[];
+  /**
+   * Extra response headers the answer must carry (lower-case names), e.g. RFC 6750's
+   * `www-authenticate` or the IETF `ratelimit` fields. Never a secret.
+   */
+  headers?: Readonly<Record<string, string>>;
   cause?: unknown;
 }
 
@@ -110,6 +115,7 @@ export class KeygateError extends Error {
   readonly statusCode: number;
   readonly retryAfter: number | undefined;
   readonly details: readonly string[] | undefined;
+  readonly headers: Readonly<Record<string, string>> | undefined;
 
   constructor(code: ErrorCode, options: KeygateErrorOptions = {}) {
     super(
@@ -121,6 +127,7 @@ export class KeygateError extends Error {
     this.statusCode = ERRORS[code].status;
     this.retryAfter = options.retryAfter;
     this.details = options.details;
+    this.headers = options.headers;
   }
 }
 

@@ -22,6 +22,7 @@ export function sendError<R extends ProxyReply>(reply: R, err: KeygateError): R 
   if (err.code === 'method_not_allowed') reply.header('allow', ALLOWED_METHODS);
   if (err.retryAfter !== undefined)
     reply.header('retry-after', String(Math.max(0, Math.ceil(err.retryAfter))));
+  if (err.headers) for (const [name, value] of Object.entries(err.headers)) reply.header(name, value);
   const body: Record<string, unknown> = { code: err.code, message: err.message, requestId: reply.request.id };
   if (err.details && err.details.length > 0) body['details'] = err.details;
   reply.send({ error: body });

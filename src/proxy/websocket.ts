@@ -248,5 +248,6 @@ function refuse(socket: Duplex, error: KeygateError, requestId: string): void {
     'connection: close',
   ];
   if (error.retryAfter !== undefined) lines.push(`retry-after: ${Math.max(0, Math.ceil(error.retryAfter))}`);
+  for (const [name, value] of Object.entries(error.headers ?? {})) lines.push(`${name}: ${value}`);
   socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
 }
