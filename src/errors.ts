@@ -36,6 +36,11 @@ export const ERRORS = {
     message: 'That confirmation code does not match the one shown with this connect link.',
   },
   unauthorized: { status: 401, message: 'Missing or invalid credentials for Keygate.' },
+  invalid_token: {
+    status: 401,
+    message:
+      'The access token is malformed, expired, not signed by a configured issuer, or for another audience.',
+  },
   credential_refresh_failed: {
     status: 401,
     message: 'The credential could not be refreshed; the tenant must connect the integration again.',
@@ -49,6 +54,15 @@ export const ERRORS = {
     message: 'The application did not vouch for a user of this tenant (and of this request) for this link.',
   },
   forbidden: { status: 403, message: 'This key may not be used for that tenant or integration.' },
+  insufficient_scope: {
+    status: 403,
+    message:
+      'The access token lacks the scope keygate:proxy or keygate:proxy:{integration} for this request.',
+  },
+  account_not_allowed: {
+    status: 403,
+    message: 'This caller may not use that account (keygate-account names one it is not allowed).',
+  },
   not_found: { status: 404, message: 'No such route.' },
   unknown_integration: { status: 404, message: 'No such integration is configured.' },
   credential_not_found: { status: 404, message: 'No credential is stored for this tenant and integration.' },
@@ -89,6 +103,10 @@ export const ERRORS = {
   vault_unavailable: {
     status: 503,
     message: 'Vault is unreachable, sealed or refusing Keygate; retry later.',
+  },
+  issuer_unavailable: {
+    status: 503,
+    message: "The access token's issuer could not be reached for its keys; retry later.",
   },
   upstream_timeout: { status: 504, message: 'The upstream did not answer in time.' },
 } as const satisfies Record<string, { status: number; message: string }>;

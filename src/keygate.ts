@@ -13,6 +13,8 @@ import { WebhookSender } from './events/webhooks/sender.ts';
 import { absentAndOutage } from './cache/options.ts';
 import type { FleetSync } from './fleet/fleet-sync.ts';
 import { FrontDoor } from './http/front-door.ts';
+import { Callers } from './identity/authenticator.ts';
+import { protectedResourceRoutes } from './identity/metadata-route.ts';
 import { watchFleet } from './fleet/metrics.ts';
 import { setupFleet } from './fleet/setup.ts';
 import { CallerKeys } from './keys/key-store.ts';
@@ -35,6 +37,8 @@ export interface Keygate {
   kv: KvStore;
   store: CredentialStore;
   keys: CallerKeys;
+  /** Who calls the proxy: Keygate keys and access tokens. */
+  callers: Callers;
   refresher: Refresher;
   /** The refresh scheduler and the metrics registry. */
   refresh: RefreshService;
@@ -109,18 +113,21 @@ export async function startKeygate(
   const links = new ConnectLinks({ kv, ttlSeconds: config.reauth.linkTtlSeconds });
   await app.register(connectPageRoutes, { config, links, connect });
   await app.register(consoleRoutes);
+  const callers = new Callers({ config, keys, logger, metrics: refresh.metrics.registry });
+  await app.register(protectedResourceRoutes, { config, callers });
   await app.register(proxyRoutes, {
     front,
     config,
     logger,
     store,
-    keys,
+    callers,
     refresher,
     metrics: refresh.metrics.registry,
     reauth: new ReauthResponder({ config, links, logger }),
   });
 
   const url = await app.listen({ host: config.server.host, port: config.server.port });
+  callers.listening(url);
   logger.info('keygate listening', {
     event: 'listening',
     url,
@@ -147,6 +154,7 @@ export async function startKeygate(
     kv,
     store,
     keys,
+    callers,
     refresher,
     refresh,
     events,
@@ -164,6 +172,7 @@ export async function startKeygate(
         clearTimeout(cut);
         await refresher.close();
         await webhooks.close();
+        await callers.close();
         vault.close();
       })();
       return closing;

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
+import { callersProblems } from './callers.ts';
 import { ConfigSchema, NAME_PATTERN, type Config } from './schema.ts';
 import { substitute } from './substitute.ts';
 import { placeholderProblems, TEMPLATES } from './templates.ts';
@@ -133,6 +134,7 @@ function crossFieldProblems(config: Config): string[] {
     // A lease that lapses mid-request would let a second replica spend the same refresh token.
     problems.push('refresh.leaseSeconds: must be longer than refresh.tokenTimeoutMs');
   }
+  problems.push(...callersProblems(config.callers));
   for (const [name, integration] of Object.entries(config.integrations)) {
     const at = `integrations.${name}`;
     const { auth, inject } = integration;

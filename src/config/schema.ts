@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { EVENT_TYPES } from '../events/catalogue.ts';
+import { CallersSchema } from './callers.ts';
 
 /** Names of tenants and integrations; anything else is a 400, never a Vault path. */
 export const NAME_PATTERN = '^[a-z0-9][a-z0-9_-]{0,62}$';
@@ -315,6 +316,8 @@ export const ConfigSchema = Type.Object(
       },
       { ...Strict, default: {} },
     ),
+    /** Callers by access token (docs/identity.md). */
+    callers: CallersSchema,
     integrations: Type.Record(Type.String(), IntegrationSchema, { default: {} }),
     /** Receivers of every replica's events, signed per Standard Webhooks. */
     webhooks: Type.Array(WebhookSchema, { default: [] }),

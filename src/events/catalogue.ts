@@ -94,8 +94,20 @@ export interface EventData {
   /** A connect flow's callback failed; `error` is a stable Keygate code, never the provider's text. */
   'connect-failed': CredentialRef & { error: string };
   'needs-reauth': CredentialRef & { reason: string; error?: string };
-  'key-created': { keyId: string; name?: string; tenants: string[]; integrations?: string[] };
-  'key-revoked': { keyId: string; name?: string; tenants?: string[]; integrations?: string[] };
+  'key-created': {
+    keyId: string;
+    name?: string;
+    tenants: string[];
+    integrations?: string[];
+    accounts?: string[];
+  };
+  'key-revoked': {
+    keyId: string;
+    name?: string;
+    tenants?: string[];
+    integrations?: string[];
+    accounts?: string[];
+  };
 }
 
 /** An event as subscribers, GET /v1/events and webhooks see it. */
@@ -121,7 +133,7 @@ type Loose<T> = { [K in keyof T]: Partial<Pick<T, K>> extends Pick<T, K> ? T[K] 
 // field is added to EventData and not here (or here and not there).
 const ENVELOPE = ['replica', 'time'] as const;
 const CREDENTIAL = ['tenant', 'integration', 'account'] as const;
-const KEY_SCOPE = ['keyId', 'name', 'tenants', 'integrations'] as const;
+const KEY_SCOPE = ['keyId', 'name', 'tenants', 'integrations', 'accounts'] as const;
 
 export const EVENT_FIELDS = {
   'refresh-scheduled': [...ENVELOPE, ...CREDENTIAL, 'attempt', 'dueAt'],

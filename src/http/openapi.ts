@@ -55,8 +55,11 @@ function proxyResponses(): Record<string, unknown> {
     'invalid_name',
     'invalid_path',
     'unauthorized',
+    'invalid_token',
     'credential_refresh_failed',
     'forbidden',
+    'insufficient_scope',
+    'account_not_allowed',
     'unknown_integration',
     'credential_not_found',
     'payload_too_large',
@@ -66,6 +69,7 @@ function proxyResponses(): Record<string, unknown> {
     'token_endpoint_unavailable',
     'vault_error',
     'vault_unavailable',
+    'issuer_unavailable',
     'upstream_timeout',
   ) as Record<number, Record<string, unknown>>;
   const { description, ...json } = errors[401] ?? {};
@@ -139,13 +143,17 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       tags: [
         { name: 'admin', description: 'The admin API, behind KEYGATE_ADMIN_TOKEN.' },
         { name: 'oauth', description: 'Where OAuth providers send the browser back.' },
-        { name: 'proxy', description: 'Requests forwarded upstream with a Keygate key.' },
+        { name: 'proxy', description: 'Requests forwarded upstream with a Keygate key or an access token.' },
         { name: 'ops', description: 'Health, readiness, metrics and this document.' },
       ],
       components: {
         securitySchemes: {
           adminToken: { type: 'http', scheme: 'bearer', description: 'KEYGATE_ADMIN_TOKEN' },
-          keygateKey: { type: 'http', scheme: 'bearer', description: 'A Keygate key kg_<id>.<secret>' },
+          keygateKey: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'A Keygate key kg_<id>.<secret>, or an access token (JWT) of callers.issuers',
+          },
           keygateApiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' },
           keygateProxyAuthorization: { type: 'apiKey', in: 'header', name: 'proxy-authorization' },
         },

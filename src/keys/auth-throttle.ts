@@ -1,10 +1,7 @@
-import type { IncomingHttpHeaders } from 'node:http';
 import { LRUCache } from 'lru-cache';
 import { Counter, type Registry } from 'prom-client';
 import type { Config } from '../config/schema.ts';
-import { KeygateError, isKeygateError } from '../errors.ts';
-import { authenticateCaller } from './authenticate.ts';
-import type { CallerKeys, KeyInfo } from './key-store.ts';
+import { KeygateError } from '../errors.ts';
 
 interface Window {
   startedAt: number;
@@ -12,10 +9,11 @@ interface Window {
 }
 
 /**
- * Failed Keygate-key authentications counted per client address in a fixed window:
- * past `maxFailures`, the address gets 429 `auth_throttled` until the window ends,
- * before its key is looked at (so a flood of made-up keys costs no Vault read). Every
- * address behind one NAT shares a budget: the documented trade-off.
+ * Failed caller authentications (Keygate keys and access tokens alike) counted per
+ * client address in a fixed window: past `maxFailures`, the address gets 429
+ * `auth_throttled` until the window ends, before its key or token is looked at (so a
+ * flood of made-up keys costs no Vault read, and of forged tokens no signature check).
+ * Every address behind one NAT shares a budget: the documented trade-off.
  */
 export class AuthThrottle {
   readonly #windows: LRUCache<string, Window>;
@@ -33,7 +31,7 @@ export class AuthThrottle {
       registry &&
       new Counter({
         name: 'keygate_auth_failures_total',
-        help: 'Failed Keygate-key authentications on the proxy: rejected (401) or throttled (429).',
+        help: 'Failed caller authentications on the proxy (Keygate keys and access tokens): rejected (401) or throttled (429).',
         labelNames: ['outcome'] as const,
         registers: [registry],
       });
@@ -63,23 +61,5 @@ export class AuthThrottle {
     if (!window || now - window.startedAt >= this.#windowMs)
       this.#windows.set(address, { startedAt: now, failures: 1 });
     else window.failures += 1;
-  }
-}
-
-/** authenticateCaller behind the throttle: a 401 counts against the caller's address. */
-export async function authenticateThrottled(
-  throttle: AuthThrottle,
-  address: string,
-  keys: CallerKeys,
-  headers: IncomingHttpHeaders,
-  tenant: string,
-  integration: string,
-): Promise<KeyInfo> {
-  throttle.check(address);
-  try {
-    return await authenticateCaller(keys, headers, tenant, integration);
-  } catch (err) {
-    if (isKeygateError(err, 'unauthorized')) throttle.failed(address);
-    throw err;
   }
 }

@@ -5,10 +5,14 @@ import type { KvStore } from '../vault/kv.ts';
 import { hash, type KeyObject } from 'node:crypto';
 import { generateKey, hashSecret, newSalt, parseKey, saltKey, secretMatches } from './key-format.ts';
 
-/** What a key may be used for; `tenants: ['*']` means every tenant, no `integrations` every integration. */
+/**
+ * What a key may be used for; `tenants: ['*']` means every tenant, no `integrations`
+ * every integration, no `accounts` every account (keys made before accounts had a say).
+ */
 export interface KeyScope {
   tenants: string[];
   integrations?: string[];
+  accounts?: string[];
 }
 
 export interface KeyInfo extends KeyScope {
@@ -93,6 +97,7 @@ export class CallerKeys {
       ...(scope.name === undefined ? {} : { name: scope.name }),
       tenants: [...scope.tenants],
       ...(scope.integrations === undefined ? {} : { integrations: [...scope.integrations] }),
+      ...(scope.accounts === undefined ? {} : { accounts: [...scope.accounts] }),
       createdAt: new Date().toISOString(),
     };
     const stored: StoredKey = { ...info, salt, hash: hashSecret(secret, salt) };
@@ -165,7 +170,7 @@ export class CallerKeys {
 const strings = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
 
 function toStoredKey(id: string, data: Record<string, unknown>): StoredKey | undefined {
-  const { salt, hash, tenants, integrations, name, createdAt } = data;
+  const { salt, hash, tenants, integrations, accounts, name, createdAt } = data;
   if (typeof salt !== 'string' || typeof hash !== 'string' || !strings(tenants)) return undefined;
   return {
     id,
@@ -173,6 +178,7 @@ function toStoredKey(id: string, data: Record<string, unknown>): StoredKey | und
     hash,
     tenants,
     ...(strings(integrations) ? { integrations } : {}),
+    ...(strings(accounts) ? { accounts } : {}),
     ...(typeof name === 'string' ? { name } : {}),
     createdAt: typeof createdAt === 'string' ? createdAt : '',
   };

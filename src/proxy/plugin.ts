@@ -8,13 +8,12 @@ import { KeygateError, isKeygateError } from '../errors.ts';
 import { answerError, logFault, sendError } from '../http/error-handler.ts';
 import type { RawReply, RawRequest, ProxyReply, ProxyRequest } from '../http/exchange.ts';
 import type { FrontDoor } from '../http/front-door.ts';
-import { AuthThrottle, authenticateThrottled } from '../keys/auth-throttle.ts';
-import type { CallerKeys } from '../keys/key-store.ts';
+import { ACCOUNT_HEADER, accountFor } from '../identity/account.ts';
+import type { CallerAuthenticator } from '../identity/caller.ts';
 import type { Logger } from '../observability/logger.ts';
 import { infoWriter } from '../observability/hot-line.ts';
 import { USER_HEADER, subjectOf } from '../reauth/identity.ts';
 import type { ReauthResponder } from '../reauth/responder.ts';
-import { accountOf } from './account.ts';
 import { sendAttempt, type AttemptDeps } from './attempt.ts';
 import { writeAuditLine } from './audit.ts';
 import { takeBody } from './body.ts';
@@ -35,7 +34,8 @@ export interface ProxyDeps {
   config: Readonly<Config>;
   logger: Logger;
   store: { get(tenant: string, integration: string, account?: string): Promise<Credential> };
-  keys: CallerKeys;
+  /** Who calls: a Keygate key or an access token (src/identity), behind the auth throttle. */
+  callers: CallerAuthenticator;
   /** The scheduler's refresh; without it an upstream 401 is passed through. */
   refresher?: CredentialRefresher | undefined;
   /** Where the proxy's metrics go (GET /metrics); none without it. */
@@ -59,11 +59,10 @@ const stateOf = (request: object) => (request as Record<typeof STATE, ProxyState
  * and hooks stay inside this plugin.
  */
 export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promise<void> {
-  const { config, logger, store, keys, refresher, reauth } = deps;
+  const { config, logger, store, callers, refresher, reauth } = deps;
   const metrics = deps.metrics && new ProxyMetrics(deps.metrics, Object.keys(config.integrations));
   const upstreams = new Upstreams(config);
   const audit = infoWriter(logger);
-  const throttle = new AuthThrottle(config.authThrottle, deps.metrics);
   const plans = new Map<string, UpstreamHeaderPlan>(
     Object.entries(config.integrations).map(([name, i]) => [
       name,
@@ -75,7 +74,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
     canRefresh: refresher !== undefined,
     reauthAfter401: (integration) => reauth?.covers(integration) ?? false,
   };
-  const websockets = new WebSocketProxy({ config, logger, keys, throttle, store, upstreams, plans });
+  const websockets = new WebSocketProxy({ config, logger, callers, store, upstreams, plans });
   app.server.on('upgrade', websockets.onUpgrade);
   app.addHook('onClose', () => {
     app.server.off('upgrade', websockets.onUpgrade);
@@ -124,16 +123,9 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
     if (!target || !NAME.test(target.tenant) || !NAME.test(target.integration)) {
       throw new KeygateError('invalid_name');
     }
-    state.account = accountOf(request.headers);
-    const key = await authenticateThrottled(
-      throttle,
-      request.ip,
-      keys,
-      request.headers,
-      target.tenant,
-      target.integration,
-    );
-    state.caller = key.id;
+    const caller = await callers.authenticate(request.headers, request.ip, target.tenant, target.integration);
+    state.caller = caller.id;
+    state.account = accountFor(caller, request.headers[ACCOUNT_HEADER]);
     const upstream = upstreams.get(target.integration);
     const plan = plans.get(target.integration);
     if (!upstream || !plan) throw new KeygateError('unknown_integration');

@@ -8,10 +8,9 @@ import { NAME_PATTERN } from '../config/schema.ts';
 import type { Credential } from '../credentials/types.ts';
 import { KeygateError } from '../errors.ts';
 import { toKeygateError } from '../http/error-handler.ts';
-import { authenticateThrottled, type AuthThrottle } from '../keys/auth-throttle.ts';
-import type { CallerKeys } from '../keys/key-store.ts';
+import { ACCOUNT_HEADER, accountFor } from '../identity/account.ts';
+import type { CallerAuthenticator } from '../identity/caller.ts';
 import type { Logger } from '../observability/logger.ts';
-import { accountOf } from './account.ts';
 import { pathWithQuery } from './attempt.ts';
 import { CALLER_CLOSED } from './audit.ts';
 import { callerResponseHeaders, upstreamRequestHeaders, type UpstreamHeaderPlan } from './headers.ts';
@@ -24,8 +23,7 @@ import type { Upstream, Upstreams } from './upstreams.ts';
 export interface WebSocketDeps {
   config: Readonly<Config>;
   logger: Logger;
-  keys: CallerKeys;
-  throttle: AuthThrottle;
+  callers: CallerAuthenticator;
   store: { get(tenant: string, integration: string, account?: string): Promise<Credential> };
   upstreams: Upstreams;
   plans: ReadonlyMap<string, UpstreamHeaderPlan>;
@@ -96,10 +94,10 @@ export class WebSocketProxy {
     if (req.method !== 'GET' || String(req.headers.upgrade).toLowerCase() !== 'websocket') {
       throw new KeygateError('bad_request', { message: 'Only WebSocket upgrades (GET) are proxied.' });
     }
-    const { keys, throttle, store, upstreams, plans } = this.#deps;
-    const account = accountOf(req.headers);
+    const { callers, store, upstreams, plans } = this.#deps;
     const address = req.socket.remoteAddress ?? '';
-    await authenticateThrottled(throttle, address, keys, req.headers, target.tenant, target.integration);
+    const caller = await callers.authenticate(req.headers, address, target.tenant, target.integration);
+    const account = accountFor(caller, req.headers[ACCOUNT_HEADER]);
     const upstream = upstreams.get(target.integration);
     const plan = plans.get(target.integration);
     if (!upstream || !plan) throw new KeygateError('unknown_integration');

@@ -4,7 +4,7 @@ import type { AdminDeps } from '../deps.ts';
 import { adminDoc, adminErrors } from '../../http/schemas.ts';
 import { CreatedKey, CreateKeyBody } from './schemas.ts';
 
-/** POST /v1/keys: a Keygate key scoped to tenants and integrations; its secret is shown only here. */
+/** POST /v1/keys: a Keygate key scoped to tenants, integrations and accounts; its secret is shown only here. */
 export function createKey(app: FastifyInstance, { keys, config, events }: AdminDeps): void {
   app.post<{ Body: CreateKeyBody }>(
     '/keys',
@@ -19,7 +19,7 @@ export function createKey(app: FastifyInstance, { keys, config, events }: AdminD
       },
     },
     async (request, reply) => {
-      const { name, tenants, integrations } = request.body;
+      const { name, tenants, integrations, accounts } = request.body;
       const unknown = (integrations ?? []).filter((i) => !config.integrations[i]);
       if (unknown.length > 0) {
         throw new KeygateError('validation_failed', {
@@ -31,6 +31,7 @@ export function createKey(app: FastifyInstance, { keys, config, events }: AdminD
         tenants,
         ...(name === undefined ? {} : { name }),
         ...(integrations === undefined ? {} : { integrations }),
+        ...(accounts === undefined ? {} : { accounts }),
       });
       const { id: keyId, tenants: scopeTenants, integrations: scopeIntegrations } = created;
       events.publish('key-created', {
@@ -38,6 +39,7 @@ export function createKey(app: FastifyInstance, { keys, config, events }: AdminD
         name: created.name,
         tenants: scopeTenants,
         integrations: scopeIntegrations,
+        accounts: created.accounts,
       });
       return reply.code(201).header('cache-control', 'no-store').send(created);
     },

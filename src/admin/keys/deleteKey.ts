@@ -21,6 +21,7 @@ export function deleteKey(app: FastifyInstance, { keys, events }: AdminDeps): vo
         name: revoked?.name,
         tenants: revoked?.tenants,
         integrations: revoked?.integrations,
+        accounts: revoked?.accounts,
       });
       return reply.code(204).send();
     },

@@ -9,6 +9,7 @@ export const CreateKeyBody = Type.Object(
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
     tenants: Type.Array(Type.Union([Type.Literal('*'), Name]), { minItems: 1, maxItems: 1000 }),
     integrations: Type.Optional(Type.Array(Name, { minItems: 1, maxItems: 1000 })),
+    accounts: Type.Optional(Type.Array(Name, { minItems: 1, maxItems: 1000, uniqueItems: true })),
   },
   { additionalProperties: false },
 );
@@ -20,6 +21,7 @@ export const CreatedKey = Type.Object({
   name: Type.Optional(Type.String()),
   tenants: Type.Array(Type.String()),
   integrations: Type.Optional(Type.Array(Type.String())),
+  accounts: Type.Optional(Type.Array(Type.String())),
   createdAt: Type.String(),
 });
 
@@ -30,6 +32,12 @@ export const KeyInfoSchema = Type.Object({
   tenants: Type.Array(Type.String(), { description: 'Tenants it may act for; ["*"] is every tenant.' }),
   integrations: Type.Optional(
     Type.Array(Type.String(), { description: 'Integrations it may reach; absent: every integration.' }),
+  ),
+  accounts: Type.Optional(
+    Type.Array(Type.String(), {
+      description:
+        'Accounts it may use (keygate-account); absent: every account. With one, requests naming none use it.',
+    }),
   ),
   createdAt: Type.String(),
 });
