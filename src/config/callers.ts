@@ -45,6 +45,8 @@ export const IssuerSchema = Type.Object(
     issuer: HttpUrl,
     /** Where the issuer's keys are; else from its discovery document. */
     jwksUrl: Type.Optional(HttpUrl),
+    /** PEM file of a CA to trust for the issuer's discovery and keys, besides the system's (a cluster's CA). */
+    caFile: Type.Optional(Type.String({ minLength: 1 })),
     /** Accepted `aud` values; default: Keygate's public URL. The per-path resource URL is always accepted. */
     audience: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
     /** The tenant of every token: a claim's value, or one fixed tenant. */

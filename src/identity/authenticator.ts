@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Counter, type Registry } from 'prom-client';
 import type { Config } from '../config/schema.ts';
@@ -35,7 +36,7 @@ export class Callers implements CallerAuthenticator {
   readonly #keys: Pick<CallerKeys, 'verify'>;
   readonly #throttle: AuthThrottle;
   readonly #tokens: TokenVerifier | undefined;
-  readonly #fetcher: IssuerFetcher | undefined;
+  readonly #fetchers: IssuerFetcher[] = [];
   readonly #now: () => number;
   // Records are long-lived (the key cache's), so their Caller is made once per record.
   readonly #keyCallers = new WeakMap<KeyInfo, Caller>();
@@ -55,10 +56,17 @@ export class Callers implements CallerAuthenticator {
         labelNames: ['issuer', 'outcome'] as const,
         registers: [metrics],
       });
-    this.#fetcher = new IssuerFetcher({ timeoutMs: callers.jwks.timeoutMs, maxBytes: callers.jwks.maxBytes });
+    const { timeoutMs, maxBytes } = callers.jwks;
+    const shared = new IssuerFetcher({ timeoutMs, maxBytes });
+    this.#fetchers.push(shared);
     this.#tokens = new TokenVerifier({
       callers,
-      fetcher: this.#fetcher,
+      fetcherFor: ({ caFile }) => {
+        if (caFile === undefined) return shared;
+        const own = new IssuerFetcher({ timeoutMs, maxBytes, ca: readFileSync(caFile, 'utf8') });
+        this.#fetchers.push(own);
+        return own;
+      },
       now,
       onFetch: (issuer, outcome) => {
         fetches?.inc({ issuer, outcome: outcome.ok ? 'ok' : 'failed' });
@@ -84,8 +92,8 @@ export class Callers implements CallerAuthenticator {
     void this.#tokens?.prefetch();
   }
 
-  close(): Promise<void> {
-    return this.#fetcher?.close() ?? Promise.resolve();
+  async close(): Promise<void> {
+    await Promise.all(this.#fetchers.map((f) => f.close()));
   }
 
   async authenticate(

@@ -1,3 +1,4 @@
+import { rootCertificates } from 'node:tls';
 import { Agent, request } from 'undici';
 
 /** Why an issuer document could not be used; never holds a secret (there is none in it). */
@@ -10,6 +11,8 @@ export interface FetchLimits {
   timeoutMs: number;
   /** A larger body is cut off and refused. */
   maxBytes: number;
+  /** A CA (PEM) trusted besides the system's. */
+  ca?: string | undefined;
 }
 
 /**
@@ -23,9 +26,10 @@ export class IssuerFetcher {
 
   constructor(limits: FetchLimits) {
     this.#limits = limits;
-    const { timeoutMs } = limits;
+    const { timeoutMs, ca } = limits;
     this.#agent = new Agent({
       connections: 4,
+      connect: { rejectUnauthorized: true, ...(ca ? { ca: [...rootCertificates, ca] } : {}) },
       connectTimeout: timeoutMs,
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,

@@ -40,7 +40,8 @@ export interface VerifiedToken {
 
 export interface TokenVerifierOptions {
   callers: Readonly<CallersConfig>;
-  fetcher: IssuerFetcher;
+  /** Fetches for one issuer (its own when it trusts its own CA). */
+  fetcherFor: (issuer: IssuerConfig) => IssuerFetcher;
   onFetch?: (issuer: string, outcome: { ok: true } | { ok: false; reason: string }) => void;
   now?: () => number;
 }
@@ -64,7 +65,7 @@ export class TokenVerifier {
   readonly #skewSeconds: number;
   readonly #now: () => number;
 
-  constructor({ callers, fetcher, onFetch, now = Date.now }: TokenVerifierOptions) {
+  constructor({ callers, fetcherFor, onFetch, now = Date.now }: TokenVerifierOptions) {
     this.#now = now;
     this.#maxBytes = callers.maxTokenBytes;
     this.#skewSeconds = callers.clockSkewSeconds;
@@ -73,7 +74,7 @@ export class TokenVerifier {
       const keys = new IssuerKeys({
         issuer: config.issuer,
         jwksUrl: config.jwksUrl,
-        fetcher,
+        fetcher: fetcherFor(config),
         cooldownMs: callers.jwks.cooldownSeconds * 1000,
         maxAgeMs: callers.jwks.maxAgeSeconds * 1000,
         now,

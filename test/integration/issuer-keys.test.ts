@@ -6,6 +6,7 @@ import { IssuerFetcher } from '../../src/identity/fetch-json.ts';
 import { TokenVerifier } from '../../src/identity/tokens.ts';
 import { testConfig } from '../support/keygate.ts';
 import { startTokenIssuer, type TokenIssuer } from '../support/token-issuer.ts';
+import { selfSignedCert } from '../support/upstream.ts';
 
 /**
  * Issuers' key sets as the token verifier meets them: discovery (OpenID Connect, then
@@ -40,7 +41,7 @@ describe('issuer key sets', () => {
     const outcomes: string[] = [];
     const verifier = new TokenVerifier({
       callers,
-      fetcher,
+      fetcherFor: () => fetcher,
       now,
       onFetch: (_issuer, outcome) => outcomes.push(outcome.ok ? 'ok' : outcome.reason),
     });
@@ -235,5 +236,12 @@ describe('issuer key sets', () => {
     await verifier.verify(short);
     offset += 5000 + 31_000;
     expect((await refusal(verifier.verify(short))).message).toMatch(/expired/);
+  });
+
+  it('verifies TLS: an issuer whose certificate the system does not trust is unavailable without its caFile', async () => {
+    const { issuer, verifier, outcomes } = await setUp({ tls: selfSignedCert() });
+    expect((await refusal(verifier.verify(await issuer.sign(claims())))).code).toBe('issuer_unavailable');
+    expect(outcomes[0]).toMatch(/^discovery failed: unreachable \(/);
+    expect(issuer.fetches).toEqual({});
   });
 });

@@ -1,4 +1,5 @@
-import { createServer, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 
@@ -24,6 +25,10 @@ export interface IssuerOptions {
   typ?: string | null;
   /** The `kid` of its first key. */
   kid?: string;
+  /** Where it serves its JWKS (below `path`); default `/jwks`. */
+  jwksPath?: string;
+  /** Serve HTTPS with this certificate (e.g. selfSignedCert(), as a cluster's own CA would sign). */
+  tls?: { key: string; cert: string };
 }
 
 export interface TokenIssuer {
@@ -45,7 +50,14 @@ export interface TokenIssuer {
    */
   sign(
     claims: Record<string, unknown>,
-    options?: { key?: SigningKey; kid?: string; typ?: string | null; alg?: string },
+    options?: {
+      key?: SigningKey;
+      kid?: string;
+      typ?: string | null;
+      alg?: string;
+      /** More protected-header fields (GitHub's `x5t`, ...). */
+      header?: Record<string, string>;
+    },
   ): Promise<string>;
   /** A new key, published; `retire` stops publishing the older ones. */
   rotate(options?: { retire?: boolean; alg?: SigningAlg; kid?: string }): Promise<SigningKey>;
@@ -71,12 +83,13 @@ export async function startTokenIssuer(options: IssuerOptions = {}): Promise<Tok
   const alg = options.alg ?? 'RS256';
   const path = options.path ?? '';
   const discovery = options.discovery ?? 'oidc';
+  const jwksPath = options.jwksPath ?? '/jwks';
   const hanging = new Set<ServerResponse>();
   let counter = 0;
-  const http = createServer((req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const which =
-      url.pathname === `${path}/jwks`
+      url.pathname === `${path}${jwksPath}`
         ? 'jwks'
         : url.pathname === `${path}/.well-known/openid-configuration` && discovery === 'oidc'
           ? 'openid-configuration'
@@ -127,13 +140,15 @@ export async function startTokenIssuer(options: IssuerOptions = {}): Promise<Tok
         ? { keys: [...issuer.keys.map((k) => k.publicJwk), ...issuer.extraJwks] }
         : { issuer: issuer.documentIssuer, jwks_uri: issuer.jwksUrl, response_types_supported: ['code'] };
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-  });
+  };
+  const http = options.tls ? createTlsServer(options.tls, handle) : createServer(handle);
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  const origin = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  const scheme = options.tls ? 'https' : 'http';
+  const origin = `${scheme}://127.0.0.1:${(http.address() as AddressInfo).port}`;
   const first = await makeKey(alg, options.kid ?? `key-${++counter}`);
   const issuer: TokenIssuer = {
     issuer: `${origin}${path}`,
-    jwksUrl: `${origin}${path}/jwks`,
+    jwksUrl: `${origin}${path}${jwksPath}`,
     fetches: {},
     mode: 'ok',
     documentIssuer: `${origin}${path}`,
@@ -152,6 +167,7 @@ export async function startTokenIssuer(options: IssuerOptions = {}): Promise<Tok
           : signOptions.typ;
       return new SignJWT(payload as JWTPayload)
         .setProtectedHeader({
+          ...signOptions.header,
           alg: signOptions.alg ?? key.alg,
           kid: signOptions.kid ?? key.kid,
           ...(typ === null ? {} : { typ }),
