@@ -142,6 +142,34 @@ ${providerIntegration('acme', provider, { scopes: ['read'] })}  anthropic: { tem
     });
   });
 
+  it('keys create --account (repeatable) limits the key to those accounts; keys list shows them', async () => {
+    const tenant = uniqueTenant('cli-accounts');
+    const created = await cli([
+      'keys',
+      'create',
+      '-t',
+      tenant,
+      '--account',
+      'alice',
+      '-a',
+      'bob,alice',
+      '--json',
+    ]);
+    expect(created.code).toBe(0);
+    const { id, key, accounts } = json(created) as unknown as { id: string; key: string; accounts: string[] };
+    expect(accounts).toEqual(['alice', 'bob']);
+    const proxied = (account: string) =>
+      fetch(`${keygate.url}/proxy/${tenant}/anthropic/v1/models`, {
+        headers: { 'x-api-key': key, 'keygate-account': account },
+      });
+    expect((await proxied('bob')).headers.get('x-keygate-error')).toBe('credential_not_found');
+    expect((await proxied('carol')).headers.get('x-keygate-error')).toBe('account_not_allowed');
+    const listed = await cli(['keys', 'list']);
+    expect(listed.stdout.split('\n').find((l) => l.includes(id))).toContain('alice,bob');
+    const bad = await cli(['keys', 'create', '-t', tenant, '--account', 'Not!']);
+    expect([bad.code, bad.stderr]).toEqual([2, expect.stringContaining('bad account name')]);
+  });
+
   it('follows the event stream: one readable line per event, or JSON with --json', async () => {
     const tenant = uniqueTenant('cli-events');
     const pair = provider.issue(`${tenant}-family`);

@@ -222,6 +222,7 @@ ${providerIntegration('crm', provider, `      authorizationUrl: ${provider.url}/
     await page.click('#tab-keys');
     await page.fill('[name=name]', HOSTILE);
     await page.fill('[name=tenants]', 'acme, beta');
+    await page.fill('[name=accounts]', 'default, alice');
     await page.click('#key-create button[type=submit]');
     const field = page.locator('#key-created input.copy-value');
     await field.waitFor();
@@ -235,6 +236,7 @@ ${providerIntegration('crm', provider, `      authorizationUrl: ${provider.url}/
     const keyRow = page.locator(`#key-rows tr[data-key="${id}"]`);
     await keyRow.waitFor();
     expect(await keyRow.locator('td').nth(1).textContent()).toBe(HOSTILE);
+    expect(await keyRow.locator('td').nth(4).textContent()).toBe('default, alice');
     expect(await page.locator('#pwned').count()).toBe(0);
     await shot('keys-created');
 

@@ -7,6 +7,7 @@ interface KeyInfo extends Record<string, unknown> {
   name?: string;
   tenants: string[];
   integrations?: string[];
+  accounts?: string[];
   createdAt?: string;
 }
 
@@ -26,10 +27,21 @@ export function keysCommand(program: Command): void {
       'limit the key to these integrations (repeat, or a,b)',
       commaList,
     )
+    .option(
+      '-a, --account <account>',
+      'limit the key to these accounts (repeat, or a,b); with one, requests naming none use it',
+      commaList,
+    )
     .option('-n, --name <name>', 'a label to recognise the key by')
     .action(
       async (
-        options: { tenant?: string[]; allTenants?: boolean; integration?: string[]; name?: string },
+        options: {
+          tenant?: string[];
+          allTenants?: boolean;
+          integration?: string[];
+          account?: string[];
+          name?: string;
+        },
         command: Command,
       ) => {
         const { client, out } = contextOf(command);
@@ -41,8 +53,10 @@ export function keysCommand(program: Command): void {
         }
         for (const tenant of options.tenant ?? []) checkNames({ tenant });
         for (const integration of options.integration ?? []) checkNames({ integration });
+        for (const account of options.account ?? []) checkNames({ account });
         const body: Record<string, unknown> = { tenants: options.allTenants ? ['*'] : options.tenant };
         if (options.integration?.length) body['integrations'] = options.integration;
+        if (options.account?.length) body['accounts'] = [...new Set(options.account)];
         if (options.name) body['name'] = options.name;
         const created = await client.call<{ id: string; key: string }>('POST', '/v1/keys', body);
         out.result(created, () => created.key);
@@ -58,7 +72,9 @@ export function keysCommand(program: Command): void {
     .action(async (_options: unknown, command: Command) => {
       const { client, out } = contextOf(command);
       const answer = await client.call<{ keys: KeyInfo[] }>('GET', '/v1/keys');
-      out.result(answer, () => table(answer.keys, ['id', 'name', 'tenants', 'integrations', 'createdAt']));
+      out.result(answer, () =>
+        table(answer.keys, ['id', 'name', 'tenants', 'integrations', 'accounts', 'createdAt']),
+      );
     });
 
   keys

@@ -26,14 +26,14 @@ export class KeysView {
       const keys = answer?.keys ?? [];
       replace(this.#rows, ...keys.map((k) => this.#row(k)));
       if (keys.length === 0)
-        replace(this.#rows, h('tr', {}, h('td', { colSpan: 6, class: 'empty', text: 'No keys yet.' })));
+        replace(this.#rows, h('tr', {}, h('td', { colSpan: 7, class: 'empty', text: 'No keys yet.' })));
     } catch (err) {
       replace(
         this.#rows,
         h(
           'tr',
           {},
-          h('td', { colSpan: 6, class: 'empty', text: `Could not list the keys: ${message(err)}` }),
+          h('td', { colSpan: 7, class: 'empty', text: `Could not list the keys: ${message(err)}` }),
         ),
       );
     }
@@ -48,6 +48,7 @@ export class KeysView {
       h('td', { text: k.name ?? '' }),
       h('td', { text: (k.tenants ?? []).join(', ') }),
       h('td', { text: k.integrations ? k.integrations.join(', ') : 'all' }),
+      h('td', { text: k.accounts ? k.accounts.join(', ') : 'all' }),
       h('td', {}, whenCell(k.createdAt)),
       h(
         'td',
@@ -70,11 +71,13 @@ export class KeysView {
     const name = String(data.get('name') ?? '').trim();
     const tenants = list('tenants');
     const integrations = list('integrations');
+    const accounts = list('accounts');
     try {
       const created = await this.#api.call('POST', '/v1/keys', {
         ...(name ? { name } : {}),
         tenants: tenants.length ? tenants : ['*'],
         ...(integrations.length ? { integrations } : {}),
+        ...(accounts.length ? { accounts: [...new Set(accounts)] } : {}),
       });
       // The secret is shown here once and kept nowhere else: not in storage, not in the list.
       replace(byId('key-created-value'), copyField(created.key, 'The new key'));
