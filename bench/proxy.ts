@@ -6,7 +6,9 @@
 // Contenders, each in its own process: the origin directly, a bare @fastify/http-proxy
 // (no injection), a hand-written node:http + undici proxy (the floor for a Node proxy),
 // Keygate with a cached credential and a cached key (as deployed, one audit line per
-// request to a file; and at log level warn, without it), and nginx adding a fixed header
+// request to a file; and at log level warn, without it), Keygate with a cached access
+// token instead of the key (a JWT of a local issuer, verified once, then a hash and a
+// lookup per request), and nginx adding a fixed header
 // where nginx is installed (skipped otherwise). Per contender and run: saturation req/s
 // at BENCH_CONNECTIONS with the proxy's CPU per request while saturated, p99 at a fixed BENCH_RATE req/s over 10 connections with CPU time
 // per request of the proxy process (user + system from /proc over that fixed number of
@@ -19,6 +21,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { freePort, prepareVault, startBao, type VaultTarget } from '../src/vault/dev-server.ts';
+import { startTokenIssuer, type TokenIssuer } from '../test/support/token-issuer.ts';
 import { cpuSeconds } from './support/cpu.ts';
 import { startNginx } from './support/nginx.ts';
 
@@ -144,16 +147,31 @@ async function vault(): Promise<VaultTarget> {
   return bao;
 }
 
-async function keygate(target: VaultTarget, origin: string, dir: string, logLevel: string, root = ROOT) {
+// Every Keygate of this checkout accepts tokens of this issuer, so the key and token rows
+// run the same configuration; the issuer (its JWKS) lives on the load side.
+let issuer: TokenIssuer | undefined;
+
+async function keygate(
+  target: VaultTarget,
+  origin: string,
+  dir: string,
+  logLevel: string,
+  root = ROOT,
+  caller: 'key' | 'token' = 'key',
+) {
   const port = await freePort();
   const file = join(dir, `keygate-${logLevel}-${port}.yaml`);
+  const callers =
+    root === ROOT && issuer
+      ? `callers: { issuers: [{ issuer: "${issuer.issuer}", tenant: { value: bench } }] }\n`
+      : '';
   writeFileSync(
     file,
     `server: { host: 127.0.0.1, port: ${port} }
 cache: { ttlSeconds: 3600 }
 log: { level: ${logLevel} }
 proxy: { keyCacheTtlSeconds: 3600, upstream: { connections: 128 } }
-integrations:
+${callers}integrations:
   api:
     baseUrl: ${origin}
     auth: { type: api_key }
@@ -182,6 +200,11 @@ integrations:
     body: JSON.stringify({ tenants: ['bench'] }),
   });
   const { key } = (await created.json()) as { key: string };
+  if (caller === 'token' && issuer) {
+    const now = Math.floor(Date.now() / 1000);
+    const token = await issuer.sign({ sub: 'bench', aud: url, scope: 'keygate:proxy', exp: now + 86_400 });
+    return { url: `${url}/proxy/bench/api`, headers: { 'x-api-key': token }, pid: proc.pid };
+  }
   return { url: `${url}/proxy/bench/api`, headers: { 'x-api-key': key }, pid: proc.pid };
 }
 
@@ -208,7 +231,10 @@ async function contenders(dir: string): Promise<Contender[]> {
   list.push({ name: 'node:http + undici', url: undici, headers: {}, pid: undiciProc.pid });
   const target = await vault();
   await prepareVault(target);
+  issuer = await startTokenIssuer({ alg: 'ES256' });
+  cleanups.push(() => issuer?.stop());
   list.push({ name: 'keygate (cached)', ...(await keygate(target, origin, dir, 'info')) });
+  list.push({ name: 'keygate (token)', ...(await keygate(target, origin, dir, 'info', ROOT, 'token')) });
   list.push({ name: 'keygate (no audit line)', ...(await keygate(target, origin, dir, 'warn')) });
   if (BEFORE_ROOT) {
     list.push({
