@@ -16,6 +16,7 @@ import { startKeygate, type Keygate } from '../src/keygate.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { startBao } from '../src/vault/dev-server.ts';
 import { startOAuthProvider } from '../test/support/oauth-provider.ts';
+import { startTokenIssuer } from '../test/support/token-issuer.ts';
 import { banner } from './dev/banner.ts';
 import { startPersistentBao } from './dev/persistent-bao.ts';
 import { busyPorts } from './dev/ports.ts';
@@ -105,6 +106,11 @@ const oauth = await startOAuthProvider({
 });
 stoppers.push(() => oauth.stop());
 
+// The demo token issuer (callers.issuers): it signs an access token for tenant acme, so a
+// token call can be tried beside the key (docs/identity.md).
+const issuer = await startTokenIssuer({ alg: 'ES256' });
+stoppers.push(() => issuer.stop());
+
 mkdirSync(devDir, { recursive: true, mode: 0o700 });
 const bao = options.persist
   ? await startPersistentBao(resolve(devDir, 'openbao'), vaultPort, clusterPort)
@@ -141,6 +147,7 @@ const env = {
   KEYGATE_DEV_ECHO_URL: echoUrl,
   KEYGATE_DEV_OAUTH_URL: oauth.url,
   KEYGATE_DEV_OAUTH_CLIENT_SECRET: oauth.clientSecret,
+  KEYGATE_DEV_ISSUER_URL: issuer.issuer,
 };
 let keygate: Keygate;
 try {
@@ -176,6 +183,14 @@ if (key === '' || !(await keygate.keys.verify(key).catch(() => undefined))) {
   if (options.persist) writeFileSync(keyFile, `${key}\n`, { mode: 0o600 });
 }
 
+const token = await issuer.sign({
+  sub: 'dev-user',
+  tenant: 'acme',
+  aud: base,
+  scope: 'keygate:proxy',
+  exp: Math.floor(Date.now() / 1000) + 12 * 3600,
+});
+
 console.log(
   banner({
     base,
@@ -188,6 +203,7 @@ console.log(
     echoUrl,
     oauthUrl: oauth.url,
     key,
+    issuer: { url: issuer.issuer, token },
     configFile,
   }),
 );

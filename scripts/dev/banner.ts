@@ -6,6 +6,8 @@ export function banner(d: {
   echoUrl: string;
   oauthUrl: string;
   key: string;
+  /** The demo token issuer and an access token it signed for acme. */
+  issuer?: { url: string; token: string };
   configFile: string;
 }): string {
   const cli = `KEYGATE_URL=${d.base} KEYGATE_ADMIN_TOKEN=${d.adminToken} npx keygate`;
@@ -16,10 +18,21 @@ export function banner(d: {
   Demo upstream "echo"     ${d.echoUrl}  (tenant acme has an API key for it)
   Demo OAuth "demo-oauth"  ${d.oauthUrl}  (consents at once; tokens live 6 min)
   Keygate key for acme     ${d.key}
-
+${
+  d.issuer
+    ? `  Demo token issuer        ${d.issuer.url}  (callers.issuers; its tokens for acme live 12 h)
+  Access token for acme    ${d.issuer.token}
+`
+    : ''
+}
   Try:
     curl ${d.base}/proxy/acme/echo/hello -H 'authorization: Bearer ${d.key}'
-    export KEYGATE_URL=${d.base} KEYGATE_ADMIN_TOKEN=${d.adminToken}
+${
+  d.issuer
+    ? `    curl ${d.base}/proxy/acme/echo/hello -H 'authorization: Bearer ${d.issuer.token}'
+`
+    : ''
+}    export KEYGATE_URL=${d.base} KEYGATE_ADMIN_TOKEN=${d.adminToken}
     npx keygate status
     npx keygate events                              # in a second terminal: the live stream
     npx keygate connect acme demo-oauth             # open the URL it prints: connected

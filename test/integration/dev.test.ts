@@ -98,6 +98,16 @@ describe('npm run dev', { timeout: 400_000 }, () => {
       path: '/hello',
       callerAuthorizationForwarded: false,
     });
+    // The demo issuer's access token works too, and is never forwarded either.
+    const token = field(dev.out(), 'Access token for acme');
+    expect(token.split('.')).toHaveLength(3);
+    const byToken = await fetch(`${base}/proxy/acme/echo/hello`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect([
+      byToken.status,
+      ((await byToken.json()) as Record<string, unknown>)['callerAuthorizationForwarded'],
+    ]).toEqual([200, false]);
     await stopAndCheck(dev);
   });
 
