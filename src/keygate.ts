@@ -13,6 +13,7 @@ import { WebhookSender } from './events/webhooks/sender.ts';
 import { absentAndOutage } from './cache/options.ts';
 import type { FleetSync } from './fleet/fleet-sync.ts';
 import { FrontDoor } from './http/front-door.ts';
+import { metricsRoute } from './http/metrics-route.ts';
 import { watchFleet } from './fleet/metrics.ts';
 import { setupFleet } from './fleet/setup.ts';
 import { CallerKeys } from './keys/key-store.ts';
@@ -84,7 +85,7 @@ export async function startKeygate(
     maxAgeMs: INVENTORY_MAX_AGE_MS,
   });
   // The scheduler's listings (at start, each resync) fill the inventory as they pass.
-  const refresh = await setupRefresh({ app, config, logger, refresher, source: inventory.tap(), events });
+  const refresh = setupRefresh({ config, logger, refresher, source: inventory.tap(), events });
   const webhooks = new WebhookSender({
     webhooks: config.webhooks,
     delivery: config.events.delivery,
@@ -103,7 +104,9 @@ export async function startKeygate(
     connect,
     schedule: refresh.scheduler,
     events,
+    refresher,
   });
+  metricsRoute(app, refresh.metrics.registry, config.metrics.token);
   await app.register(eventRoutes, { prefix: '/v1', config, log: eventLog });
   await app.register(oauthCallbackRoute, { connect, events });
   const links = new ConnectLinks({ kv, ttlSeconds: config.reauth.linkTtlSeconds });

@@ -5,16 +5,7 @@ import { upstreamRequestHeaders } from './headers.ts';
 import type { RetryPolicy } from './retry-policy.ts';
 import type { CallerGone, ProxyState, ReadyState } from './state.ts';
 import { UpstreamExchange } from './upstream-exchange.ts';
-import type { UpstreamFailure } from './upstream-errors.ts';
-
-/** How one attempt ended: answered, or to be tried again after a wait or a refresh. */
-export type Outcome =
-  | { type: 'sent' }
-  | { type: 'retry'; delayMs: number; reason: 'rate_limited' | 'server_error' }
-  | { type: 'refresh' }
-  /** A 401 after the refresh-and-replay: the tenant must connect again (see src/reauth). */
-  | { type: 'reauth' }
-  | { type: 'failed'; failure: UpstreamFailure };
+import type { Outcome } from './outcome.ts';
 
 export interface AttemptDeps {
   policy: RetryPolicy;

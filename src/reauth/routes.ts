@@ -4,7 +4,8 @@ import { ERRORS, KeygateError, isKeygateError } from '../errors.ts';
 import type { ConnectFlow } from '../oauth/connect.ts';
 import { verifyAssertion } from './identity.ts';
 import type { ConnectLink, ConnectLinks } from './links.ts';
-import { PAGE_HEADERS, confirmPage, identityPage, invalidPage } from './page.ts';
+import { PAGE_HEADERS } from '../http/page.ts';
+import { confirmPage, identityPage, invalidPage } from './page.ts';
 import { publicOrigin } from './responder.ts';
 import { IDENTIFIED_SCHEMA, REDEEM_LINK_SCHEMA, SHOW_LINK_SCHEMA } from './schemas.ts';
 
