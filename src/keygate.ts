@@ -16,6 +16,8 @@ import { FrontDoor } from './http/front-door.ts';
 import { metricsRoute } from './http/metrics-route.ts';
 import { watchFleet } from './fleet/metrics.ts';
 import { setupFleet } from './fleet/setup.ts';
+import { KeyCallers } from './identity/key-callers.ts';
+import { AuthThrottle } from './keys/auth-throttle.ts';
 import { CallerKeys } from './keys/key-store.ts';
 import type { Logger } from './observability/logger.ts';
 import { ConnectFlow } from './oauth/connect.ts';
@@ -117,7 +119,7 @@ export async function startKeygate(
     config,
     logger,
     store,
-    keys,
+    callers: new KeyCallers(keys, new AuthThrottle(config.authThrottle, refresh.metrics.registry)),
     refresher,
     metrics: refresh.metrics.registry,
     reauth: new ReauthResponder({ config, links, logger }),
