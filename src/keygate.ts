@@ -54,6 +54,8 @@ export interface Keygate {
 export interface StartOptions {
   /** Sees every route as it is registered (for the OpenAPI completeness test). */
   onRoute?: ServerDeps['onRoute'];
+  /** false: every proxied request goes through Fastify's router, not the lean path (the differential test). */
+  leanPath?: boolean;
 }
 
 /** Wires every part together and starts listening. */
@@ -115,7 +117,7 @@ export async function startKeygate(
   await app.register(connectPageRoutes, { config, links, connect });
   await app.register(consoleRoutes);
   await app.register(proxyRoutes, {
-    front,
+    front: options.leanPath === false ? undefined : front,
     config,
     logger,
     store,
