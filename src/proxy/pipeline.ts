@@ -4,7 +4,7 @@ import type { Credential } from '../credentials/types.ts';
 import { KeygateError, isKeygateError } from '../errors.ts';
 import type { ProxyReply, ProxyRequest } from '../http/exchange.ts';
 import type { CallerAuthenticator } from '../identity/caller.ts';
-import type { InfoWriter } from '../observability/hot-line.ts';
+import type { LineWriter } from '../observability/hot-line.ts';
 import { USER_HEADER, subjectOf } from '../reauth/identity.ts';
 import type { ReauthContext, ReauthResponder } from '../reauth/responder.ts';
 import { accountOf } from './account.ts';
@@ -33,7 +33,7 @@ export interface PipelineDeps {
   /** Answers a caller whose credential is missing or dead with a way to reconnect; without it, the plain error. */
   reauth?: ReauthResponder | undefined;
   metrics?: ProxyMetrics | undefined;
-  audit: InfoWriter;
+  audit: LineWriter;
 }
 
 const NAME = new RegExp(NAME_PATTERN);

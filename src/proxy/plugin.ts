@@ -9,7 +9,7 @@ import type { RawReply, RawRequest, ProxyReply, ProxyRequest } from '../http/exc
 import type { FrontDoor } from '../http/front-door.ts';
 import type { CallerAuthenticator } from '../identity/caller.ts';
 import type { Logger } from '../observability/logger.ts';
-import { infoWriter } from '../observability/hot-line.ts';
+import { infoLineWriter } from '../observability/hot-line.ts';
 import type { ReauthResponder } from '../reauth/responder.ts';
 import { sendAttempt } from './attempt.ts';
 import { CALLER_CLOSED } from './audit.ts';
@@ -73,7 +73,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
     refresher: deps.refresher,
     reauth: deps.reauth,
     metrics,
-    audit: infoWriter(logger),
+    audit: infoLineWriter(logger),
   });
   const websockets = new WebSocketProxy({ pipeline, logger });
   app.server.on('upgrade', websockets.onUpgrade);
