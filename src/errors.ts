@@ -21,6 +21,11 @@ export const ERRORS = {
     message: 'The OAuth callback has an unknown, used or expired state; start the connect flow again.',
   },
   oauth_denied: { status: 400, message: 'The provider did not grant access; start the connect flow again.' },
+  oauth_callback_malformed: {
+    status: 400,
+    message:
+      "The OAuth callback has neither a code nor an error, so it is not the provider's answer; the connect flow is still open.",
+  },
   oauth_issuer_mismatch: {
     status: 400,
     message:
