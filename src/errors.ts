@@ -36,6 +36,11 @@ export const ERRORS = {
     message:
       'returnTo is not under any of oauth.allowedReturnUrls (same origin, path on a segment boundary).',
   },
+  keygate_user_invalid: {
+    status: 400,
+    message:
+      'The keygate-user header must name the user in 1 to 1024 bytes of UTF-8; Keygate cannot bind a connect link to this value.',
+  },
   connect_code_invalid: {
     status: 400,
     message: 'That confirmation code does not match the one shown with this connect link.',
