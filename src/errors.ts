@@ -58,6 +58,11 @@ export const ERRORS = {
     status: 403,
     message: 'The application did not vouch for a user of this tenant (and of this request) for this link.',
   },
+  connect_cross_site: {
+    status: 403,
+    message:
+      "This confirmation did not come from the connect page opened in this browser (another site sent it, or the page's token is missing); nothing was spent. Open the connect link and continue there only if you started this.",
+  },
   forbidden: { status: 403, message: 'This key may not be used for that tenant or integration.' },
   not_found: { status: 404, message: 'No such route.' },
   unknown_integration: { status: 404, message: 'No such integration is configured.' },
