@@ -13,8 +13,11 @@ import { WebhookSender } from './events/webhooks/sender.ts';
 import { absentAndOutage } from './cache/options.ts';
 import type { FleetSync } from './fleet/fleet-sync.ts';
 import { FrontDoor } from './http/front-door.ts';
+import { metricsRoute } from './http/metrics-route.ts';
 import { watchFleet } from './fleet/metrics.ts';
 import { setupFleet } from './fleet/setup.ts';
+import { KeyCallers } from './identity/key-callers.ts';
+import { AuthThrottle } from './keys/auth-throttle.ts';
 import { CallerKeys } from './keys/key-store.ts';
 import type { Logger } from './observability/logger.ts';
 import { ConnectFlow } from './oauth/connect.ts';
@@ -84,7 +87,7 @@ export async function startKeygate(
     maxAgeMs: INVENTORY_MAX_AGE_MS,
   });
   // The scheduler's listings (at start, each resync) fill the inventory as they pass.
-  const refresh = await setupRefresh({ app, config, logger, refresher, source: inventory.tap(), events });
+  const refresh = setupRefresh({ config, logger, refresher, source: inventory.tap(), events });
   const webhooks = new WebhookSender({
     webhooks: config.webhooks,
     delivery: config.events.delivery,
@@ -103,7 +106,9 @@ export async function startKeygate(
     connect,
     schedule: refresh.scheduler,
     events,
+    refresher,
   });
+  metricsRoute(app, refresh.metrics.registry, config.metrics.token);
   await app.register(eventRoutes, { prefix: '/v1', config, log: eventLog });
   await app.register(oauthCallbackRoute, { connect, events });
   const links = new ConnectLinks({ kv, ttlSeconds: config.reauth.linkTtlSeconds });
@@ -114,7 +119,7 @@ export async function startKeygate(
     config,
     logger,
     store,
-    keys,
+    callers: new KeyCallers(keys, new AuthThrottle(config.authThrottle, refresh.metrics.registry)),
     refresher,
     metrics: refresh.metrics.registry,
     reauth: new ReauthResponder({ config, links, logger }),

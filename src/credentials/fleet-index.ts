@@ -1,6 +1,6 @@
 import type { EventBus } from '../events/bus.ts';
 import type { KeygateEvent } from '../events/catalogue.ts';
-import { dueTime } from '../refresh/due-time.ts';
+import { dueTime } from './due-time.ts';
 import {
   OAUTH,
   fromListing,

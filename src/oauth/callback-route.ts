@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { CredentialMetadataSchema } from '../admin/credentials/schemas.ts';
+import { CredentialMetadataSchema } from '../http/credential-schema.ts';
 import { errorResponses } from '../http/schemas.ts';
 import type { EventPublisher } from '../events/bus.ts';
 import { publishCredentialStored } from '../events/credential-stored.ts';
 import type { KeygateError } from '../errors.ts';
-import { PAGE_HEADERS } from '../reauth/page.ts';
+import { PAGE_HEADERS } from '../http/page.ts';
 import { connectFailedPage, connectedPage } from './callback-page.ts';
 import type { CallbackOutcome, ConnectFlow, FlowRef } from './connect.ts';
 import { withOutcome } from './return-to.ts';

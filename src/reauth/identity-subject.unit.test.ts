@@ -18,6 +18,8 @@ describe('link subjects: one hashing for the keygate-user header and the asserti
   it('hashes an ASCII id as before (links made by earlier versions still match)', () => {
     expect(subjectHash('alice')).toBe(createHash('sha256').update('alice').digest('base64url'));
     expect(subjectOf('alice')).toBe(subjectHash('alice'));
+    // The same bytes a token's sub is hashed from elsewhere: SHA-256 of its UTF-8, base64url.
+    expect(subjectHash('josé')).toBe(createHash('sha256').update('josé', 'utf8').digest('base64url'));
   });
 
   it('reads the header as UTF-8 bytes: a non-ASCII id in the header is the same user as in a sub', () => {

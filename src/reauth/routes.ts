@@ -5,7 +5,8 @@ import type { ConnectFlow } from '../oauth/connect.ts';
 import { TOKEN_FIELD, nonceCookie, nonceOf, sentFromElsewhere } from './forgery.ts';
 import { verifyAssertion } from './identity.ts';
 import type { ConnectLink, ConnectLinks } from './links.ts';
-import { PAGE_HEADERS, confirmPage, identityPage, invalidPage, refusedPage } from './page.ts';
+import { PAGE_HEADERS } from '../http/page.ts';
+import { confirmPage, identityPage, invalidPage, refusedPage } from './page.ts';
 import { publicOrigin } from './responder.ts';
 import { IDENTIFIED_SCHEMA, REDEEM_LINK_SCHEMA, SHOW_LINK_SCHEMA } from './schemas.ts';
 
