@@ -21,10 +21,9 @@ const LINK_ENDED = 'This link can no longer be used.';
 
 /**
  * `GET /connect/{id}` shows what will be connected for which tenant. Then either the
- * confirmation code shown with the link is posted (`POST /connect/{id}`, from that page
- * in that browser only: forgery.ts), or, with
- * `reauth.identity`, the embedding application vouches for its signed-in user
- * (`GET /connect/{id}/identified?assertion=`). Either spends the link and sends the
+ * confirmation code shown with the link is posted (`POST /connect/{id}`, from that page in
+ * that browser only: forgery.ts), or, with `reauth.identity`, the embedding application
+ * vouches for its signed-in user (`GET /connect/{id}/identified?assertion=`). Either spends the link and sends the
  * browser on to the provider (the connect flow: authorization code + PKCE). Not behind
  * the admin token: the unguessable, single-use, expiring id plus that proof authorise
  * starting that one flow, and nothing else.
