@@ -2,11 +2,14 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/schema.ts';
 import { ERRORS, KeygateError, isKeygateError } from '../errors.ts';
 import type { ConnectFlow } from '../oauth/connect.ts';
+import { linkBinding, vouching } from './binding.ts';
 import { verifyAssertion } from './identity.ts';
 import type { ConnectLink, ConnectLinks } from './links.ts';
 import { PAGE_HEADERS } from '../http/page.ts';
 import { confirmPage, identityPage, invalidPage } from './page.ts';
 import { publicOrigin } from './responder.ts';
+import { signInPage } from './sign-in-page.ts';
+import { toProvider as goToProvider } from './to-provider.ts';
 import { IDENTIFIED_SCHEMA, REDEEM_LINK_SCHEMA, SHOW_LINK_SCHEMA } from './schemas.ts';
 
 export interface ConnectPageDeps {
@@ -30,7 +33,9 @@ export async function connectPageRoutes(
   app: FastifyInstance,
   { config, links, connect }: ConnectPageDeps,
 ): Promise<void> {
-  const { identity } = config.reauth;
+  const identity = vouching(config);
+  const oidc = config.reauth.identity?.oidc;
+  const issuerOrigin = oidc && new URL(oidc.issuer).origin;
   app.addContentTypeParser(
     'application/x-www-form-urlencoded',
     { parseAs: 'string', bodyLimit: FORM_LIMIT },
@@ -50,17 +55,9 @@ export async function connectPageRoutes(
     }
     throw err;
   };
-  // The link is spent: on to the provider through the connect flow.
-  const toProvider = async (request: FastifyRequest, reply: FastifyReply, link: ConnectLink) => {
-    const started = await connect.start(link.tenant, link.integration, {
-      account: link.account,
-      fallbackCallbackUrl: `${request.protocol}://${request.host}/oauth/callback`,
-    });
-    return reply
-      .code(303)
-      .headers({ ...PAGE_HEADERS, location: started.authorizationUrl })
-      .send('');
-  };
+  // The link is spent: on to the provider through the connect flow, bound to this browser.
+  const toProvider = (request: FastifyRequest, reply: FastifyReply, link: ConnectLink) =>
+    goToProvider(request, reply, { config, connect }, link);
 
   app.get<{ Params: { id: string } }>(
     '/connect/:id',
@@ -68,6 +65,9 @@ export async function connectPageRoutes(
     async (request, reply) => {
       try {
         const link = await links.get(request.params.id);
+        if (issuerOrigin && linkBinding(config, link) === 'sign-in') {
+          return page(reply, 200, signInPage(link, issuerOrigin));
+        }
         if (!identity) return page(reply, 200, confirmPage(link));
         const returnTo = `${publicOrigin(config, request)}/connect/${link.id}/identified`;
         return page(reply, 200, identityPage(link, identity.url, returnTo));
@@ -106,6 +106,10 @@ export async function connectPageRoutes(
       const form = request.body instanceof URLSearchParams ? request.body : new URLSearchParams();
       const { id } = request.params;
       try {
+        // A link made for a user under reauth.identity.oidc is spent by that user's sign-in only.
+        if (oidc && linkBinding(config, await links.get(id)) === 'sign-in') {
+          throw new KeygateError('not_found');
+        }
         return await toProvider(request, reply, await links.redeem(id, form.get('code') ?? ''));
       } catch (err) {
         if (isKeygateError(err, 'connect_code_invalid')) {
