@@ -98,7 +98,8 @@ export const ERRORS = {
   },
   identity_provider_unavailable: {
     status: 502,
-    message: 'The identity provider (reauth.identity.oidc) could not be reached or answered badly; retry later.',
+    message:
+      'The identity provider (reauth.identity.oidc) could not be reached or answered badly; retry later.',
   },
   vault_unavailable: {
     status: 503,

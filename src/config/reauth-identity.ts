@@ -39,7 +39,9 @@ export function reauthIdentityProblems(identity: ReauthIdentity | undefined): st
   const at = 'reauth.identity';
   const vouching = identity.url !== undefined || identity.secret !== undefined;
   if (vouching && identity.oidc) {
-    return [`${at}: set url and secret (the application vouches) or oidc (Keygate signs the user in), not both`];
+    return [
+      `${at}: set url and secret (the application vouches) or oidc (Keygate signs the user in), not both`,
+    ];
   }
   if (!vouching && !identity.oidc) return [`${at}: set url and secret, or oidc`];
   if (vouching && (identity.url === undefined || identity.secret === undefined)) {

@@ -31,7 +31,11 @@ export interface CookieOptions {
  * cross-site subresource or POST), scoped to the one path that reads it.
  */
 export function bindingCookie(name: string, value: string, options: CookieOptions): string {
-  const parts = [`${name}=${value}`, `Path=${options.path}`, `Max-Age=${Math.max(0, Math.floor(options.maxAge))}`];
+  const parts = [
+    `${name}=${value}`,
+    `Path=${options.path}`,
+    `Max-Age=${Math.max(0, Math.floor(options.maxAge))}`,
+  ];
   parts.push('HttpOnly', 'SameSite=Lax');
   if (options.secure) parts.push('Secure');
   return parts.join('; ');

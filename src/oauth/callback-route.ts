@@ -58,7 +58,8 @@ export async function oauthCallbackRoute(
     // A flow started from a connect page is bound to that browser's cookie; it is spent now either way.
     const cookie = connectCookieName(parameters.get('state') ?? '');
     const browser = readCookie(request.headers.cookie, cookie);
-    if (browser !== undefined) reply.header('set-cookie', bindingCookie(cookie, '', { path, maxAge: 0, secure: false }));
+    if (browser !== undefined)
+      reply.header('set-cookie', bindingCookie(cookie, '', { path, maxAge: 0, secure: false }));
     const outcome = await connect.complete(parameters, browser);
     report(events, outcome);
     reply.header('cache-control', 'no-store');

@@ -113,7 +113,10 @@ export class OidcClient {
       throw isUnreadable(err) ? unavailable(err) : refused(err);
     }
     try {
-      await oauth.validateApplicationLevelSignature(as, response, { ...options, [oauth.jwksCache]: this.#jwks });
+      await oauth.validateApplicationLevelSignature(as, response, {
+        ...options,
+        [oauth.jwksCache]: this.#jwks,
+      });
     } catch (err) {
       throw isUnreachable(err) ? unavailable(err) : refused(err);
     }

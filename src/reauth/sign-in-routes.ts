@@ -58,7 +58,10 @@ export async function signInRoutes(app: FastifyInstance, deps: SignInRouteDeps):
   );
 
   const page = (reply: FastifyReply, err: KeygateError, html: string) =>
-    reply.code(err.statusCode).headers({ ...PAGE_HEADERS, 'x-keygate-error': err.code }).send(html);
+    reply
+      .code(err.statusCode)
+      .headers({ ...PAGE_HEADERS, 'x-keygate-error': err.code })
+      .send(html);
   const refused = (reply: FastifyReply, err: unknown, link: ConnectLink | undefined, origin: string) => {
     if (!isKeygateError(err) || !PAGE_STATUS[err.code]) throw err;
     if (err.code === 'connect_link_invalid') return page(reply, err, invalidPage(err.message));
@@ -127,7 +130,10 @@ export async function signInRoutes(app: FastifyInstance, deps: SignInRouteDeps):
 
 const isHttps = (origin: string) => origin.startsWith('https:');
 
-const Params = { type: 'object', properties: { id: { type: 'string', description: 'The connect link id.' } } };
+const Params = {
+  type: 'object',
+  properties: { id: { type: 'string', description: 'The connect link id.' } },
+};
 const COMMON = errorResponses('not_found', 'internal_error', 'vault_unavailable');
 
 const START_SCHEMA = {

@@ -78,7 +78,11 @@ export class LinkSignIn {
     const pending: PendingSignIn = {
       state: digest(state),
       browser: digest(browser),
-      secrets: await this.#transit.encrypt(link.tenant, transitContext(link), JSON.stringify({ nonce, verifier })),
+      secrets: await this.#transit.encrypt(
+        link.tenant,
+        transitContext(link),
+        JSON.stringify({ nonce, verifier }),
+      ),
       redirectUri,
       expiresAt: new Date(expiresAt).toISOString(),
     };

@@ -115,7 +115,11 @@ integrations:
   }
 
   /** The page's button: a same-origin form POST, as a browser sends it. */
-  async function pressSignIn(browser: CookieBrowser, connectUrl: string, headers: Record<string, string> = {}) {
+  async function pressSignIn(
+    browser: CookieBrowser,
+    connectUrl: string,
+    headers: Record<string, string> = {},
+  ) {
     const page = await browser.visit(connectUrl);
     expect(page.status).toBe(200);
     const action = /<form method="post" action="([^"]+)">/.exec(page.text)?.[1] as string;
@@ -137,14 +141,18 @@ integrations:
     const started = await pressSignIn(browser, connectUrl);
     expect(started.status).toBe(303);
     expect(started.location?.startsWith(`${issuer.url}/auth?`)).toBe(true);
-    const login = await browser.follow(started.location as string);
-    expect([login.status, new URL(login.url).pathname]).toEqual([200, expect.stringMatching(/^\/interaction\//)]);
-    const submitted = await browser.visit(login.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ login: who }).toString(),
-    });
-    const back = await browser.follow(submitted.location as string, (next) => next.pathname === CALLBACK);
+    const toCallback = (next: URL) => next.pathname === CALLBACK;
+    let back = await browser.follow(started.location as string, toCallback);
+    // The issuer asks who signs in, unless this browser has a session there already (then it is that user).
+    if (new URL(back.url).pathname.startsWith('/interaction/')) {
+      expect(back.status).toBe(200);
+      const submitted = await browser.visit(back.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ login: who }).toString(),
+      });
+      back = await browser.follow(submitted.location as string, toCallback);
+    }
     const callback = new URL(back.location as string);
     expect(callback.pathname).toBe(CALLBACK);
     expect(callback.searchParams.get('code')).toBeTruthy();
@@ -197,7 +205,9 @@ integrations:
     expect(JSON.stringify(record)).not.toContain((signInCookie as string).split(/[=.;]/)[2]);
 
     const toProvider = await browser.visit(callbackUrl);
-    expect(CookieBrowser.setCookies(toProvider).some((c) => /^keygate-signin-\S+=; .*Max-Age=0/.test(c))).toBe(true);
+    expect(
+      CookieBrowser.setCookies(toProvider).some((c) => /^keygate-signin-\S+=; .*Max-Age=0/.test(c)),
+    ).toBe(true);
     expect(browser.cookieNames('127.0.0.1').filter((n) => n.startsWith('keygate-signin-'))).toEqual([]);
     const connected = await throughProvider(browser, toProvider);
     expect(connected.status).toBe(200);
@@ -225,11 +235,16 @@ integrations:
     const { callbackUrl } = await signInUpToCallback(bobs, connectUrl, bob);
     const tokenRequests = provider.counts.requests;
     const refused = await bobs.visit(callbackUrl);
-    expect([refused.status, refused.headers.get('x-keygate-error')]).toEqual([403, 'connect_identity_invalid']);
+    expect([refused.status, refused.headers.get('x-keygate-error')]).toEqual([
+      403,
+      'connect_identity_invalid',
+    ]);
     expect(refused.text).toContain(`href="${connectUrl}"`);
     expect(provider.counts.requests).toBe(tokenRequests);
     expect(await a.store.has(tenant, 'remote')).toBe(false);
-    expect(a.lines.some((l) => l.includes('connect-sign-in-refused') && l.includes('another user'))).toBe(true);
+    expect(a.lines.some((l) => l.includes('connect-sign-in-refused') && l.includes('another user'))).toBe(
+      true,
+    );
 
     // Still the same link for Alice.
     const again = await reauthProblem(tenant, { 'keygate-user': alice });
@@ -253,6 +268,19 @@ integrations:
     const other = newBrowser();
     const foreign = await other.visit(callbackUrl);
     expect([foreign.status, foreign.headers.get('x-keygate-error')]).toEqual([400, 'connect_signin_invalid']);
+
+    // A cookie made up for it (tossed from a sibling host, say): right name and link, not the
+    // browser's secret.
+    const [name, value] = ((CookieBrowser.setCookies(started)[0] as string).split(';')[0] as string).split(
+      '=',
+    );
+    const linkId = (value as string).split('.')[0] as string;
+    const forged = await fetch(callbackUrl, {
+      headers: { cookie: `${name}=${linkId}.${'A'.repeat(43)}` },
+      redirect: 'manual',
+    });
+    answers.push(await forged.text());
+    expect([forged.status, forged.headers.get('x-keygate-error')]).toEqual([400, 'connect_signin_invalid']);
 
     const toProvider = await browser.visit(callbackUrl);
     expect(toProvider.status).toBe(303);
@@ -305,9 +333,63 @@ integrations:
     expect(b.lines.some((l) => l.includes('connect-signed-in') && l.includes(tenant))).toBe(true);
   });
 
+  it('a code from another sign-in is refused (PKCE), and spends nothing', async () => {
+    const tenant = uniqueTenant('signin');
+    const alice = user('alice');
+    const first = (await reauthProblem(tenant, { 'keygate-user': alice }))['connect_url'] as string;
+    const second = (await reauthProblem(tenant, { 'keygate-user': alice, 'keygate-account': 'other' }))[
+      'connect_url'
+    ] as string;
+    const browser = newBrowser();
+    const one = await signInUpToCallback(browser, first, alice);
+    const two = await signInUpToCallback(browser, second, alice);
+    // The first sign-in's state with the second's code: the verifier is the first's.
+    const injected = new URL(one.callbackUrl);
+    injected.searchParams.set('code', new URL(two.callbackUrl).searchParams.get('code') as string);
+    const refused = await browser.visit(injected.href);
+    expect([refused.status, refused.headers.get('x-keygate-error')]).toEqual([
+      403,
+      'connect_identity_invalid',
+    ]);
+    expect(a.lines.some((l) => l.includes('connect-sign-in-refused') && l.includes('invalid_grant'))).toBe(
+      true,
+    );
+    expect((await browser.visit(first)).status).toBe(200);
+    expect(await a.store.has(tenant, 'remote')).toBe(false);
+  });
+
+  it('an issuer that cannot be reached is a 502 and leaves the link as it was', async () => {
+    const closed = await freePort();
+    const lonely = await startProxyKeygate(`
+reauth: { identity: { oidc: { issuer: "http://127.0.0.1:${closed}", clientId: keygate-links } } }
+integrations:
+  remote: { baseUrl: "${upstream.origin}", auth: { type: oauth2, authorizationUrl: "${provider.url}/authorize", tokenUrl: "${provider.tokenUrl}", clientId: c } }
+`);
+    try {
+      const tenant = uniqueTenant('signin');
+      const res = await fetch(`${lonely.url}/proxy/${tenant}/remote/items`, {
+        headers: { authorization: `Bearer ${key}`, 'keygate-user': user('alice') },
+      });
+      const connectUrl = ((await res.json()) as Record<string, string>)['connect_url'] as string;
+      const started = await pressSignIn(newBrowser(), connectUrl);
+      expect([started.status, started.headers.get('x-keygate-error')]).toEqual([
+        502,
+        'identity_provider_unavailable',
+      ]);
+      expect(started.headers.get('set-cookie')).toBeNull();
+      const id = connectUrl.split('/').pop() as string;
+      expect(await lonely.kv.read(`reauth-signin/${id}`)).toBeUndefined();
+      expect((await fetch(connectUrl)).status).toBe(200);
+    } finally {
+      await lonely.close();
+    }
+  });
+
   it('a page of another site cannot start a sign-in', async () => {
     const tenant = uniqueTenant('signin');
-    const connectUrl = (await reauthProblem(tenant, { 'keygate-user': user('alice') }))['connect_url'] as string;
+    const connectUrl = (await reauthProblem(tenant, { 'keygate-user': user('alice') }))[
+      'connect_url'
+    ] as string;
     const before = issuer.counts.authorizations;
     for (const headers of [
       { 'sec-fetch-site': 'cross-site' },

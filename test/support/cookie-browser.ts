@@ -65,7 +65,13 @@ export class CookieBrowser {
   #cookiesFor(url: URL): string {
     this.#expire();
     return this.#jar
-      .filter((c) => c.host === url.hostname && (url.pathname === c.path || url.pathname.startsWith(`${c.path.replace(/\/$/, '')}/`) || c.path === '/'))
+      .filter(
+        (c) =>
+          c.host === url.hostname &&
+          (url.pathname === c.path ||
+            url.pathname.startsWith(`${c.path.replace(/\/$/, '')}/`) ||
+            c.path === '/'),
+      )
       .map((c) => `${c.name}=${c.value}`)
       .join('; ');
   }

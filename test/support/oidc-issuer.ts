@@ -59,7 +59,12 @@ const OIDC_PROVIDER: string = 'oidc-provider';
 export async function startOidcIssuer(options: { hostname?: string } = {}): Promise<OidcIssuer> {
   const { default: ProviderImpl } = (await import(OIDC_PROVIDER)) as { default: ProviderClass };
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
-  const jwk = { ...(await exportJWK(privateKey)), kid: randomBytes(8).toString('hex'), alg: 'RS256', use: 'sig' };
+  const jwk = {
+    ...(await exportJWK(privateKey)),
+    kid: randomBytes(8).toString('hex'),
+    alg: 'RS256',
+    use: 'sig',
+  };
   const issued: string[] = [];
   const logins: string[] = [];
   const counts = { authorizations: 0, tokens: 0 };
@@ -125,9 +130,18 @@ export async function startOidcIssuer(options: { hostname?: string } = {}): Prom
         jwks: { keys: [jwk] },
         cookies: { keys: [randomBytes(32).toString('hex')] },
         features: { devInteractions: { enabled: false } },
-        interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
+        interactions: {
+          url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}`,
+        },
         pkce: { required: () => true },
-        ttl: { AuthorizationCode: 60, AccessToken: 600, IdToken: 600, Interaction: 600, Grant: 600, Session: 600 },
+        ttl: {
+          AuthorizationCode: 60,
+          AccessToken: 600,
+          IdToken: 600,
+          Interaction: 600,
+          Grant: 600,
+          Session: 600,
+        },
         findAccount: (_ctx: unknown, sub: string) => ({ accountId: sub, claims: () => ({ sub }) }),
       });
       provider.on('authorization_code.saved', (code: { jti: string }) => issued.push(code.jti));

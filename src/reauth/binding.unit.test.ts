@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { CONFIG_ENV } from '../../test/support/config-problems.ts';
+import { parseConfig } from '../config/load.ts';
+import { linkBinding, vouching } from './binding.ts';
+import { isCrossSite } from './cross-site.ts';
+
+const config = (identity: string) => parseConfig(`reauth: { identity: ${identity} }\n`, CONFIG_ENV);
+const SECRET = 'an-application-secret-of-32-chars-or-more';
+
+describe('how a connect link is bound', () => {
+  it('by the sign-in for a link made for a user, by the code for one made without, under oidc', () => {
+    const oidc = config('{ oidc: { issuer: "https://id.example", clientId: k } }');
+    expect(linkBinding(oidc, { subject: 'hash' })).toBe('sign-in');
+    expect(linkBinding(oidc, { subject: undefined })).toBe('code');
+    expect(vouching(oidc)).toBeUndefined();
+  });
+
+  it('by the application’s assertion, or the code when there is no reauth.identity', () => {
+    const app = config(`{ url: "https://app.example/k", secret: ${SECRET} }`);
+    expect(linkBinding(app, { subject: 'hash' })).toBe('assertion');
+    expect(linkBinding(app, { subject: undefined })).toBe('assertion');
+    expect(vouching(app)).toEqual({ url: 'https://app.example/k', secret: SECRET });
+    const none = parseConfig('{}\n', CONFIG_ENV);
+    expect(linkBinding(none, { subject: 'hash' })).toBe('code');
+  });
+});
+
+describe('cross-site form posts', () => {
+  const origins = ['https://keygate.example'];
+  it('goes by Sec-Fetch-Site when a browser sends it', () => {
+    expect(isCrossSite({ 'sec-fetch-site': 'same-origin' }, origins)).toBe(false);
+    expect(isCrossSite({ 'sec-fetch-site': 'none' }, origins)).toBe(false);
+    expect(isCrossSite({ 'sec-fetch-site': 'same-site' }, origins)).toBe(true);
+    expect(isCrossSite({ 'sec-fetch-site': 'cross-site', origin: 'https://keygate.example' }, origins)).toBe(
+      true,
+    );
+  });
+
+  it('else by Origin; neither header is not a page of another site', () => {
+    expect(isCrossSite({ origin: 'https://keygate.example' }, origins)).toBe(false);
+    expect(isCrossSite({ origin: 'https://attacker.example' }, origins)).toBe(true);
+    expect(isCrossSite({ origin: 'null' }, origins)).toBe(true);
+    expect(isCrossSite({}, origins)).toBe(false);
+  });
+});
