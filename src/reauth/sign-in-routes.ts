@@ -30,13 +30,14 @@ export interface SignInRouteDeps {
 /** The redirect URI to register with the issuer: `reauth.publicUrl` + this. */
 export const SIGN_IN_CALLBACK_PATH = '/connect/oidc/callback';
 
-const PAGE_STATUS: Partial<Record<ErrorCode, true>> = {
-  connect_link_invalid: true,
-  connect_identity_invalid: true,
-  connect_signin_invalid: true,
-  connect_cross_site: true,
-  identity_provider_unavailable: true,
-};
+// What these routes answer with a page (a browser is on the other end); anything else is JSON.
+const AS_PAGE = new Set<ErrorCode>([
+  'connect_link_invalid',
+  'connect_identity_invalid',
+  'connect_signin_invalid',
+  'connect_cross_site',
+  'identity_provider_unavailable',
+]);
 
 /**
  * `reauth.identity.oidc`: the connect page of a link made for a user posts to
@@ -47,9 +48,15 @@ const PAGE_STATUS: Partial<Record<ErrorCode, true>> = {
 export async function signInRoutes(app: FastifyInstance, deps: SignInRouteDeps): Promise<void> {
   const { config, links, connect, kv, transit, logger } = deps;
   const oidc = config.reauth.identity?.oidc;
-  const client = oidc && new OidcClient({ ...oidc, timeoutMs: config.refresh.tokenTimeoutMs });
   const signIn =
-    client && new LinkSignIn({ kv, transit, links, client, ttlSeconds: config.oauth.stateTtlSeconds });
+    oidc &&
+    new LinkSignIn({
+      kv,
+      transit,
+      links,
+      client: new OidcClient({ ...oidc, timeoutMs: config.refresh.tokenTimeoutMs }),
+      ttlSeconds: config.oauth.stateTtlSeconds,
+    });
   // The page's form has no fields: whatever a browser sends is not read.
   app.addContentTypeParser(
     'application/x-www-form-urlencoded',
@@ -63,7 +70,7 @@ export async function signInRoutes(app: FastifyInstance, deps: SignInRouteDeps):
       .headers({ ...PAGE_HEADERS, 'x-keygate-error': err.code })
       .send(html);
   const refused = (reply: FastifyReply, err: unknown, link: ConnectLink | undefined, origin: string) => {
-    if (!isKeygateError(err) || !PAGE_STATUS[err.code]) throw err;
+    if (!isKeygateError(err) || !AS_PAGE.has(err.code)) throw err;
     if (err.code === 'connect_link_invalid') return page(reply, err, invalidPage(err.message));
     // The link is still there for the right user (nothing was spent), unless it was the link that failed.
     const again = link && err.code !== 'connect_signin_invalid' ? `${origin}/connect/${link.id}` : undefined;
@@ -74,7 +81,7 @@ export async function signInRoutes(app: FastifyInstance, deps: SignInRouteDeps):
     '/connect/:id/sign-in',
     { schema: START_SCHEMA },
     async (request, reply) => {
-      if (!signIn || !client) throw new KeygateError('not_found');
+      if (!signIn) throw new KeygateError('not_found');
       const origin = publicOrigin(config, request);
       try {
         if (isCrossSite(request.headers, [origin, `${request.protocol}://${request.host}`])) {
