@@ -7,19 +7,20 @@ const MAX_PATH = 512;
 export const CALLER_CLOSED = 499;
 
 /**
- * The audit line of a proxied request, written once its connection is done with it,
- * whether the answer completed, failed or the caller hung up. Never a secret: no
- * header, no query string, no body. Returns the status it recorded.
+ * The audit line of a proxied request (HTTP or WebSocket, the same fields), written once
+ * its connection is done with it, whether the answer completed, failed or the caller
+ * hung up (`status` 499). Never a secret: no header, no query string, no body; the
+ * caller is its key id or token-derived id.
  */
 export function writeAuditLine(
   write: InfoWriter,
   request: ProxyRequest,
   reply: ProxyReply,
   state: ProxyState,
-): number {
-  const status = reply.raw.writableFinished ? reply.statusCode : CALLER_CLOSED;
+  status: number,
+): void {
   // The logger's formats (redaction included) would run before its transports drop the line.
-  if (!write.enabled()) return status;
+  if (!write.enabled()) return;
   write({
     message: 'proxy request',
     event: 'proxy_request',
@@ -28,6 +29,8 @@ export function writeAuditLine(
     tenant: state.tenant.slice(0, 64),
     integration: state.integration.slice(0, 64),
     account: state.account,
+    caller: state.caller?.id,
+    transport: state.transport,
     method: state.method,
     path: state.path.length > MAX_PATH ? `${state.path.slice(0, MAX_PATH)}…` : state.path,
     status,
@@ -36,5 +39,4 @@ export function writeAuditLine(
     upstreamMs: Math.round(state.upstreamMs),
     totalMs: Math.round(performance.now() - state.startedAt),
   });
-  return status;
 }
