@@ -88,11 +88,16 @@ export class IssuerKeys {
     if (this.#pending) return this.#pending;
     if (this.#now() - this.#attemptedAt < cooldownMs) return Promise.resolve();
     this.#attemptedAt = this.#now();
-    this.#pending = this.#fetch().finally(() => (this.#pending = undefined));
+    // Reported once no longer pending, so whoever hears of it can start the next one.
+    this.#pending = this.#fetch().then((outcome) => {
+      this.#pending = undefined;
+      this.#options.onFetch?.(outcome);
+    });
     return this.#pending;
   }
 
-  async #fetch(): Promise<void> {
+  /** Never throws: a failure keeps the set there is and says why. */
+  async #fetch(): Promise<{ ok: true } | { ok: false; reason: string }> {
     try {
       this.#jwksUrl ??= await this.#discover();
       const body = await this.#options.fetcher.json(this.#jwksUrl);
@@ -110,10 +115,10 @@ export class IssuerKeys {
       }
       this.#set = set;
       this.#fetchedAt = this.#now();
-      this.#options.onFetch?.({ ok: true });
+      return { ok: true };
     } catch (err) {
       this.#lastFailure = err instanceof IssuerFetchError ? err.message : 'failed';
-      this.#options.onFetch?.({ ok: false, reason: this.#lastFailure });
+      return { ok: false, reason: this.#lastFailure };
     }
   }
 

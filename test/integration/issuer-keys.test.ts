@@ -18,9 +18,12 @@ describe('issuer key sets', () => {
   const issuers: TokenIssuer[] = [];
   const fetchers: IssuerFetcher[] = [];
   let offset = 0;
-  const now = () => Date.now() + offset;
+  // Frozen where a test counts fetches against a cooldown: a busy machine's slow second must not move it.
+  let frozenAt: number | undefined;
+  const now = () => (frozenAt ?? Date.now()) + offset;
   afterEach(async () => {
     offset = 0;
+    frozenAt = undefined;
     await Promise.all(issuers.splice(0).map((i) => i.stop()));
     await Promise.all(fetchers.splice(0).map((f) => f.close()));
   });
@@ -98,6 +101,7 @@ describe('issuer key sets', () => {
   });
 
   it('a flood of made-up kids costs one key-set fetch per cooldown, and a rotation is picked up after it', async () => {
+    frozenAt = Date.now();
     const { issuer, verifier } = await setUp();
     await verifier.verify(await issuer.sign(claims()));
     expect(jwksFetches(issuer)).toBe(1);
@@ -129,8 +133,8 @@ describe('issuer key sets', () => {
       issuer.mode = mode;
       offset += 11 * 60_000; // past maxAgeSeconds (600): a background refetch starts, and fails
       const token = await issuer.sign(claims({ sub: `agent-${mode}` }));
-      expect((await verifier.verify(token)).tenant).toBe('acme');
       const seen = outcomes.length;
+      expect((await verifier.verify(token)).tenant).toBe('acme');
       await expect.poll(() => outcomes.length, { timeout: 5000 }).toBe(seen + 1);
     }
     expect(outcomes.slice(1)).toEqual([
@@ -145,6 +149,7 @@ describe('issuer key sets', () => {
 
   it('an issuer never reached: 503 issuer_unavailable, bounded, one attempt per few seconds; then it recovers', async () => {
     for (const mode of ['hang', 'garbage', 'huge', 'error'] as const) {
+      frozenAt = Date.now();
       const { issuer, verifier } = await setUp();
       issuer.mode = mode;
       const token = await issuer.sign(claims());
