@@ -2,10 +2,10 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAuthorizationServer, type AuthorizationServer } from '../support/authorization-server.ts';
 import type { TestKeygate } from '../support/keygate.ts';
 import { startMcpUpstream, type McpUpstream } from '../support/mcp-server.ts';
 import { MemoryOAuthClient } from '../support/mcp-oauth-client.ts';
+import { signInAt, startOidcIssuer, type OidcIssuer } from '../support/oidc-issuer.ts';
 import { startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
 import { uniqueTenant } from '../support/store.ts';
 
@@ -19,22 +19,20 @@ const API_KEY = 'mcp-upstream-api-key-5e1f0c9a';
  * behind Keygate, which sees the tenant's credential and never the caller's token.
  */
 describe('MCP client with OAuth through Keygate', () => {
-  let as: AuthorizationServer;
+  let as: OidcIssuer;
   let mcp: McpUpstream;
   let keygate: TestKeygate & ProxyAdmin;
   const tenant = uniqueTenant('mcp');
 
   beforeAll(async () => {
-    as = await startAuthorizationServer({
-      accountId: 'alice',
-      extraClaims: { tenant },
-      integrations: ['tools'],
-    });
+    as = await startOidcIssuer({ resourceServer: { scopes: ['keygate:proxy', 'keygate:proxy:tools'] } });
+    await as.setClients([]); // clients register themselves (RFC 7591)
+    as.extraClaims['tenant'] = tenant;
     mcp = await startMcpUpstream((token) => token === API_KEY);
     keygate = await startProxyKeygate(`
 callers:
   issuers:
-    - issuer: ${as.issuer}
+    - issuer: ${as.url}
       tenant: { claim: tenant }
       account: { claim: sub }
 integrations:
@@ -63,11 +61,11 @@ integrations:
     );
     expect(mcp.received).toHaveLength(0);
     const opened = auth.opened[0] as URL;
-    expect(opened.origin).toBe(as.issuer);
+    expect(opened.origin).toBe(as.url);
     expect(opened.searchParams.get('resource')).toBe(`${keygate.url}/proxy/${tenant}/tools`);
     expect(opened.searchParams.get('scope')).toBe('keygate:proxy:tools');
 
-    const back = await as.authorize(opened);
+    const back = await signInAt(as, opened, 'alice');
     await first.finishAuth(back.searchParams.get('code') as string);
     const token = auth.tokens()?.access_token as string;
     expect(token.split('.')).toHaveLength(3);
@@ -84,7 +82,7 @@ integrations:
       expect(JSON.stringify(seen.headers)).not.toContain(token);
     }
     const log = keygate.lines.join('\n');
-    for (const issued of as.issued) expect(log).not.toContain(issued);
+    for (const issued of as.issued()) expect(log).not.toContain(issued);
   });
 
   it('steps up: a token without the scope gets 403 insufficient_scope, and the SDK asks again for it', async () => {
@@ -96,7 +94,9 @@ integrations:
     await expect(new Client({ name: 'test', version: '1.0.0' }).connect(first)).rejects.toBeInstanceOf(
       UnauthorizedError,
     );
-    await first.finishAuth((await as.authorize(auth.opened[0] as URL)).searchParams.get('code') as string);
+    await first.finishAuth(
+      (await signInAt(as, auth.opened[0] as URL, 'alice')).searchParams.get('code') as string,
+    );
     const narrow = auth.tokens()?.access_token as string;
 
     // The token is valid and for this resource, but the user declined the scope.
@@ -117,7 +117,7 @@ integrations:
     );
     const stepUp = auth.opened[1] as URL;
     expect(stepUp.searchParams.get('scope')).toContain('keygate:proxy:tools');
-    await second.finishAuth((await as.authorize(stepUp)).searchParams.get('code') as string);
+    await second.finishAuth((await signInAt(as, stepUp, 'alice')).searchParams.get('code') as string);
     expect(auth.tokens()?.access_token).not.toBe(narrow);
     expect(mcp.received.length).toBe(before); // refusals never reach the MCP server
     const client = new Client({ name: 'test', version: '1.0.0' });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
+import { CookieBrowser } from './cookie-browser.ts';
 
 /**
  * A real OpenID provider (`oidc-provider`, a certified implementation) on loopback, for the
@@ -10,6 +11,12 @@ import { exportJWK, generateKeyPair } from 'jose';
  * interaction page is a plain form asking for a user name, which a test browser (fetch or
  * Chromium) fills in; the name becomes the account's `sub`. PKCE is required for every
  * client, ID tokens are RS256-signed with a key made at start.
+ *
+ * With `resourceServer`, it is also an MCP deployment's authorization server: dynamic
+ * client registration (RFC 7591), resource indicators (RFC 8707) with JWT access tokens
+ * (RFC 9068, `typ: at+jwt`) whose `aud` is the requested resource, the `keygate:*` scopes
+ * asked for granted at sign-in (but those the user declines), and extra claims in every
+ * access token.
  */
 export interface OidcIssuer {
   /** The issuer identifier (also its origin). */
@@ -22,7 +29,17 @@ export interface OidcIssuer {
   logins: string[];
   /** Authorization and token requests it served, for "was the issuer asked?" assertions. */
   counts: { authorizations: number; tokens: number };
+  /** Claims added to every access token (e.g. `tenant`), with `resourceServer`. */
+  extraClaims: Record<string, unknown>;
+  /** Scopes the user declines the next time they are asked for (each is then taken out of here). */
+  declineOnce: Set<string>;
   stop(): Promise<void>;
+}
+
+export interface ResourceServerOptions {
+  /** Scopes clients may register for and ask for (`keygate:proxy`, `keygate:proxy:{integration}`). */
+  scopes: string[];
+  accessTokenTtlSeconds?: number;
 }
 
 export interface OidcClientMetadata {
@@ -49,6 +66,8 @@ interface Provider {
   ): Promise<void>;
   Grant: new (fields: { accountId: string; clientId: string }) => {
     addOIDCScope(scope: string): void;
+    addResourceScope(resource: string, scope: string): void;
+    rejectResourceScope(resource: string, scope: string): void;
     save(): Promise<string>;
   };
 }
@@ -56,7 +75,9 @@ type ProviderClass = new (issuer: string, configuration: Record<string, unknown>
 const OIDC_PROVIDER: string = 'oidc-provider';
 
 /** `hostname`: how the issuer's URL names loopback (e.g. `localhost`, a site apart from `127.0.0.1`). */
-export async function startOidcIssuer(options: { hostname?: string } = {}): Promise<OidcIssuer> {
+export async function startOidcIssuer(
+  options: { hostname?: string; resourceServer?: ResourceServerOptions } = {},
+): Promise<OidcIssuer> {
   const { default: ProviderImpl } = (await import(OIDC_PROVIDER)) as { default: ProviderClass };
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   const jwk = {
@@ -68,6 +89,9 @@ export async function startOidcIssuer(options: { hostname?: string } = {}): Prom
   const issued: string[] = [];
   const logins: string[] = [];
   const counts = { authorizations: 0, tokens: 0 };
+  const extraClaims: Record<string, unknown> = {};
+  const { resourceServer } = options;
+  const declineOnce = new Set<string>();
   let provider: Provider | undefined;
   let handle: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
 
@@ -109,6 +133,24 @@ export async function startOidcIssuer(options: { hostname?: string } = {}): Prom
     if (!user) throw new Error('no user name');
     const grant = new p.Grant({ accountId: user, clientId: details.params['client_id'] as string });
     grant.addOIDCScope('openid');
+    const asked = (
+      details.prompt as {
+        details?: { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
+      }
+    ).details;
+    // The provider lists a resource's scopes among the OpenID ones too; granting them there
+    // puts nothing in the resource's token. Declining is done for the resource: a token
+    // for it comes without that scope (denying the OpenID scope would deny the whole request).
+    const declining = new Set(declineOnce);
+    const oidc = asked?.missingOIDCScope ?? [];
+    if (oidc.length > 0) grant.addOIDCScope(oidc.join(' '));
+    for (const [resource, scopes] of Object.entries(asked?.missingResourceScopes ?? {})) {
+      const granted = scopes.filter((scope) => !declining.has(scope));
+      const declined = scopes.filter((scope) => declining.has(scope));
+      if (granted.length > 0) grant.addResourceScope(resource, granted.join(' '));
+      if (declined.length > 0) grant.rejectResourceScope(resource, declined.join(' '));
+      for (const scope of declined) declineOnce.delete(scope);
+    }
     const grantId = await grant.save();
     logins.push(user);
     await p.interactionFinished(
@@ -123,13 +165,24 @@ export async function startOidcIssuer(options: { hostname?: string } = {}): Prom
     url,
     logins,
     counts,
+    extraClaims,
+    declineOnce,
     issued: () => [...issued],
     async setClients(clients) {
       provider = new ProviderImpl(url, {
         clients,
         jwks: { keys: [jwk] },
         cookies: { keys: [randomBytes(32).toString('hex')] },
-        features: { devInteractions: { enabled: false } },
+        features: {
+          devInteractions: { enabled: false },
+          ...(resourceServer ? resourceFeatures(resourceServer) : {}),
+        },
+        ...(resourceServer
+          ? {
+              scopes: ['openid', 'offline_access', ...resourceServer.scopes],
+              extraTokenClaims: () => extraClaims,
+            }
+          : {}),
         interactions: {
           url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}`,
         },
@@ -158,6 +211,56 @@ export async function startOidcIssuer(options: { hostname?: string } = {}): Prom
       await new Promise((resolve) => server.close(resolve));
     },
   };
+}
+
+// Resource indicators: a token for exactly the resource asked for, as a JWT, with the
+// requested scopes the resource has (keygate:proxy, keygate:proxy:{integration}).
+function resourceFeatures({ scopes, accessTokenTtlSeconds = 600 }: ResourceServerOptions) {
+  return {
+    registration: { enabled: true },
+    resourceIndicators: {
+      enabled: true,
+      defaultResource: () => undefined,
+      useGrantedResource: () => true,
+      getResourceServerInfo: (_ctx: unknown, resource: string) => ({
+        audience: resource,
+        scope: scopes.join(' '),
+        accessTokenTTL: accessTokenTtlSeconds,
+        accessTokenFormat: 'jwt',
+        jwt: { sign: { alg: 'RS256' } },
+      }),
+    },
+  };
+}
+
+/**
+ * The user's browser at the issuer: from the authorization URL through the sign-in form
+ * (filled in as `user`) to the client's redirect URI, which is returned (with `code`,
+ * `state` and `iss`) and not visited.
+ */
+export async function signInAt(
+  issuer: OidcIssuer,
+  authorizationUrl: URL | string,
+  user: string,
+): Promise<URL> {
+  const browser = new CookieBrowser();
+  const atIssuer = (url: URL) => url.origin === new URL(issuer.url).origin;
+  let visit = await browser.visit(String(authorizationUrl));
+  // Redirects within the issuer are followed; its form (sign-in, then consent for what
+  // the sign-in did not cover) is filled in, until the issuer sends the browser away.
+  for (let step = 0; step < 12; step += 1) {
+    if (visit.location) {
+      if (!atIssuer(new URL(visit.location))) return new URL(visit.location);
+      visit = await browser.visit(visit.location);
+    } else if (/<form method="post"/.test(visit.text)) {
+      visit = await browser.visit(visit.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ login: user }).toString(),
+      });
+    } else break;
+  }
+  throw new Error(`the sign-in stopped at ${visit.url}: ${visit.status} ${visit.text.slice(0, 300)}`);
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {
