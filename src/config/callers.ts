@@ -108,7 +108,13 @@ export type CallersConfig = Static<typeof CallersSchema>;
 export type IssuerConfig = Static<typeof IssuerSchema>;
 export type ClaimSource = Static<typeof FromClaim>;
 
-/** What the schema cannot say: unique issuers, patterns that compile and capture. */
+const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
+const plainHttp = (url: string) => {
+  const { protocol, hostname } = new URL(url);
+  return protocol !== 'https:' && !LOOPBACK.has(hostname);
+};
+
+/** What the schema cannot say: unique issuers over TLS, patterns that compile and capture. */
 export function callersProblems(callers: CallersConfig): string[] {
   const problems: string[] = [];
   const seen = new Set<string>();
@@ -116,6 +122,12 @@ export function callersProblems(callers: CallersConfig): string[] {
     const at = `callers.issuers.${i}`;
     if (seen.has(issuer.issuer)) problems.push(`${at}.issuer: ${issuer.issuer} is listed twice`);
     seen.add(issuer.issuer);
+    // Keys fetched over plain HTTP could be anyone's: whoever is on the path would mint tokens.
+    for (const field of ['issuer', 'jwksUrl'] as const) {
+      const url = issuer[field];
+      if (url !== undefined && plainHttp(url))
+        problems.push(`${at}.${field}: must be https:// (http:// only on loopback)`);
+    }
     for (const [field, source] of [
       ['tenant', issuer.tenant],
       ['account', issuer.account],

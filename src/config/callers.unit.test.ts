@@ -45,12 +45,14 @@ describe('callers configuration', () => {
     const problems = problemsOf(`
 callers:
   issuers:
-    - { issuer: "https://a.example", tenant: { claim: sub, pattern: "^(unclosed" } }
-    - { issuer: "https://a.example", tenant: { value: acme }, account: { claim: sub, pattern: "^no-group$" } }
+    - { issuer: "http://a.example", tenant: { claim: sub, pattern: "^(unclosed" } }
+    - { issuer: "http://a.example", jwksUrl: "http://localhost:9/keys", tenant: { value: acme }, account: { claim: sub, pattern: "^no-group$" } }
 `);
     expect(problems).toEqual([
+      'callers.issuers.0.issuer: must be https:// (http:// only on loopback)',
       'callers.issuers.0.tenant.pattern: not a valid regular expression',
-      'callers.issuers.1.issuer: https://a.example is listed twice',
+      'callers.issuers.1.issuer: http://a.example is listed twice',
+      'callers.issuers.1.issuer: must be https:// (http:// only on loopback)',
       'callers.issuers.1.account.pattern: needs a capture group, whose match is the value',
     ]);
     expect(
