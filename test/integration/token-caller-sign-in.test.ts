@@ -117,7 +117,10 @@ integrations:
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ login: who }).toString(),
     });
-    const atCallback = await browser.follow(submitted.location as string, (next) => next.pathname === CALLBACK);
+    const atCallback = await browser.follow(
+      submitted.location as string,
+      (next) => next.pathname === CALLBACK,
+    );
     return atCallback.location as string;
   }
 
@@ -133,7 +136,10 @@ integrations:
 
     const bobs = new CookieBrowser();
     const refused = await bobs.visit(await signIn(bobs, connectUrl, 'bob'));
-    expect([refused.status, refused.headers.get('x-keygate-error')]).toEqual([403, 'connect_identity_invalid']);
+    expect([refused.status, refused.headers.get('x-keygate-error')]).toEqual([
+      403,
+      'connect_identity_invalid',
+    ]);
     expect(await keygate.store.has(tenant, 'remote', 'alice')).toBe(false);
 
     const alices = new CookieBrowser();
