@@ -114,9 +114,24 @@ const plainHttp = (url: string) => {
   return protocol !== 'https:' && !LOOPBACK.has(hostname);
 };
 
-/** What the schema cannot say: unique issuers over TLS, patterns that compile and capture. */
-export function callersProblems(callers: CallersConfig): string[] {
+/**
+ * What the schema cannot say: unique issuers over TLS, patterns that compile and capture,
+ * and (with issuers) a public URL that is an origin: RFC 9728 puts the metadata of
+ * `<origin>/<path>` at `<origin>/.well-known/oauth-protected-resource/<path>`, which a
+ * Keygate served below a path prefix would not receive.
+ */
+export function callersProblems(callers: CallersConfig, reauthPublicUrl?: string): string[] {
   const problems: string[] = [];
+  const publicUrl = callers.publicUrl ?? reauthPublicUrl;
+  if (
+    callers.issuers.length > 0 &&
+    publicUrl !== undefined &&
+    new URL(publicUrl).pathname.replace(/\/+$/, '') !== ''
+  ) {
+    problems.push(
+      `callers.publicUrl: access tokens need Keygate at the root of an origin; set callers.publicUrl to the origin (reauth.publicUrl ${publicUrl} has a path)`,
+    );
+  }
   const seen = new Set<string>();
   callers.issuers.forEach((issuer, i) => {
     const at = `callers.issuers.${i}`;

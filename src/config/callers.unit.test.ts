@@ -61,4 +61,19 @@ callers:
       ).join(),
     ).toMatch(/callers\.issuers\.0\.tenant/);
   });
+
+  it('with issuers, wants Keygate at the root of its public origin', () => {
+    const issuers = 'issuers: [{ issuer: "https://a.example", tenant: { value: acme } }]';
+    expect(problemsOf(`reauth: { publicUrl: "https://x.example/keygate" }\ncallers: { ${issuers} }`)).toEqual(
+      [
+        'callers.publicUrl: access tokens need Keygate at the root of an origin; set callers.publicUrl to the origin (reauth.publicUrl https://x.example/keygate has a path)',
+      ],
+    );
+    expect(
+      problemsOf(
+        `reauth: { publicUrl: "https://x.example/keygate" }\ncallers: { publicUrl: "https://x.example", ${issuers} }`,
+      ),
+    ).toEqual([]);
+    expect(problemsOf('reauth: { publicUrl: "https://x.example/keygate" }')).toEqual([]);
+  });
 });

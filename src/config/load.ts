@@ -136,7 +136,7 @@ function crossFieldProblems(config: Config): string[] {
     // A lease that lapses mid-request would let a second replica spend the same refresh token.
     problems.push('refresh.leaseSeconds: must be longer than refresh.tokenTimeoutMs');
   }
-  problems.push(...callersProblems(config.callers));
+  problems.push(...callersProblems(config.callers, config.reauth.publicUrl));
   for (const [name, integration] of Object.entries(config.integrations)) {
     const at = `integrations.${name}`;
     const { auth, inject } = integration;
