@@ -17,6 +17,8 @@ import { watchFleet } from './fleet/metrics.ts';
 import { setupFleet } from './fleet/setup.ts';
 import { CallerKeys } from './keys/key-store.ts';
 import type { Logger } from './observability/logger.ts';
+import { tracingOptions } from './observability/telemetry-options.ts';
+import { startTracing, type Telemetry } from './observability/tracing.ts';
 import { ConnectFlow } from './oauth/connect.ts';
 import { oauthCallbackRoute } from './oauth/callback-route.ts';
 import { proxyRoutes } from './proxy/plugin.ts';
@@ -43,6 +45,8 @@ export interface Keygate {
   webhooks: WebhookSender;
   /** Fast fleet agreement (the changes record); undefined when fleet.pollSeconds is 0. */
   fleet: FleetSync | undefined;
+  /** The trace exporter (does nothing without telemetry.otlp.endpoint). */
+  telemetry: Telemetry;
   /** The address the server listens on, e.g. http://127.0.0.1:8080. */
   url: string;
   close(): Promise<void>;
@@ -59,6 +63,9 @@ export async function startKeygate(
   logger: Logger,
   options: StartOptions = {},
 ): Promise<Keygate> {
+  const replica = replicaId(config.replica.id);
+  // First: the Vault session's login is traced too.
+  const telemetry = await startTracing(tracingOptions(config.telemetry, replica, logger));
   const vault = new VaultSession(config.vault, logger);
   await vault.start();
   const { kv, transit, store } = createCredentialStore(vault, config, logger);
@@ -71,7 +78,7 @@ export async function startKeygate(
   });
   const refresher = new Refresher({ store, kv, config, logger });
 
-  const events = new EventBus({ replica: replicaId(config.replica.id), logger });
+  const events = new EventBus({ replica, logger });
   const eventLog = new EventLog({ size: config.events.bufferSize, bus: events });
   logEvents(events, logger);
 
@@ -152,6 +159,7 @@ export async function startKeygate(
     events,
     webhooks,
     fleet,
+    telemetry,
     url,
     close() {
       closing ??= (async () => {
@@ -165,6 +173,7 @@ export async function startKeygate(
         await refresher.close();
         await webhooks.close();
         vault.close();
+        await telemetry.shutdown();
       })();
       return closing;
     },

@@ -5,6 +5,7 @@ import type { Config } from '../config/schema.ts';
 import type { Logger } from '../observability/logger.ts';
 import { ActiveNode } from './active-node.ts';
 import { describeVaultError, vaultStatus } from './errors.ts';
+import { traceVaultRequests } from './traced-requests.ts';
 
 export type VaultClient = nodeVault.client;
 
@@ -62,6 +63,7 @@ export class VaultSession extends EventEmitter {
         requestOptions: { timeout, ...(ca ? { ca } : {}) },
       });
     this.client = clientFor(addresses[0] as string, config.timeoutMs);
+    traceVaultRequests(this.client);
     if (addresses.length > 1) {
       this.#nodes = new ActiveNode({
         addresses,
