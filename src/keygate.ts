@@ -29,6 +29,7 @@ import { Refresher } from './refresh/refresher.ts';
 import { setupRefresh, type RefreshService } from './refresh/service.ts';
 import { buildServer, type ServerDeps } from './server.ts';
 import type { KvStore } from './vault/kv.ts';
+import { watchVault } from './vault/metrics.ts';
 import { VaultSession } from './vault/session.ts';
 
 export interface Keygate {
@@ -147,6 +148,7 @@ export async function startKeygate(
   });
   fleet?.start();
   watchFleet(refresh.metrics.registry, vault, fleet);
+  watchVault(refresh.metrics.registry, vault);
   let closing: Promise<void> | undefined;
   return {
     app,

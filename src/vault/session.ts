@@ -44,6 +44,7 @@ export class VaultSession extends EventEmitter {
   #failures = 0;
   #loginTtl = 0;
   #loggedIn = false;
+  #lastReadiness: { at: number; readiness: Readiness } | undefined;
   #closed = false;
   #requests = 0;
   /** Set with several addresses (`vault.addresses`): follows the cluster's active node. */
@@ -152,7 +153,19 @@ export class VaultSession extends EventEmitter {
     if ((await nodes.state(nodes.current)) !== 'active') await nodes.locate();
   }
 
+  /** The last readiness() answer and when it came (ms since the epoch); undefined before the first. */
+  get lastReadiness(): { at: number; readiness: Readiness } | undefined {
+    return this.#lastReadiness;
+  }
+
+  /** Whether Keygate can use Vault now (what /readyz answers); costs one or two Vault requests. */
   async readiness(): Promise<Readiness> {
+    const readiness = await this.#readiness();
+    this.#lastReadiness = { at: Date.now(), readiness };
+    return readiness;
+  }
+
+  async #readiness(): Promise<Readiness> {
     if (this.#nodes) return this.#clusterReadiness(this.#nodes);
     let health: { sealed?: boolean; initialized?: boolean };
     try {
