@@ -25,11 +25,15 @@ function projectedToken(dir: string): { path: string; write(token: string): void
 describe("Vault's Kubernetes auth method, against OpenBao and a Kubernetes TokenReview API", () => {
   let k8s: KubernetesApi;
   let dir: string;
+  let reviewer: string;
   const keygates: TestKeygate[] = [];
 
   beforeAll(async () => {
     k8s = await startKubernetesApi();
     dir = mkdtempSync(join(tmpdir(), 'keygate-sa-'));
+    // Vault runs outside the cluster: it reviews with a token of its own (deploy/kubernetes/vault-reviewer.yaml).
+    reviewer = await k8s.issue(NAMESPACE, 'vault-token-reviewer');
+    writeFileSync(join(dir, 'reviewer'), reviewer);
     const init = spawnSync('bash', [join(ROOT, 'vault/scripts/init-vault.sh')], {
       env: {
         ...process.env,
@@ -37,6 +41,7 @@ describe("Vault's Kubernetes auth method, against OpenBao and a Kubernetes Token
         VAULT_TOKEN: vault.token,
         KUBERNETES_HOST: k8s.url,
         KUBERNETES_CA_CERT: k8s.caFile,
+        TOKEN_REVIEWER_JWT: join(dir, 'reviewer'),
         KEYGATE_K8S_MOUNT: MOUNT,
       },
       encoding: 'utf8',
@@ -77,6 +82,7 @@ describe("Vault's Kubernetes auth method, against OpenBao and a Kubernetes Token
     expect((await fetch(`${keygate.url}/readyz`)).status).toBe(200);
     expect(keygate.vault.authMethod).toBe('kubernetes');
     expect(k8s.reviews.filter((r) => r.token === first && r.authenticated)).toHaveLength(1);
+    expect(k8s.reviews.every((r) => r.reviewer === reviewer)).toBe(true);
 
     // The token is the role's: the least-privilege policy, the service account in its metadata.
     const firstVaultToken = keygate.vault.client.token;

@@ -23,6 +23,8 @@ export interface KubernetesApi {
   caFile: string;
   /** PEM of the service-account signing key (what `pem_keys` would take). */
   signingKeyPem: string;
+  /** The API server's own audience (and issuer): the default of issue(). */
+  audience: string;
   /** Mints a projected service-account token (an RS256 JWT), valid until revoked or expired. */
   issue(
     namespace: string,
@@ -47,7 +49,7 @@ interface Issued {
 /**
  * The part of a Kubernetes API server that Vault's Kubernetes auth method calls, as the real one
  * answers it: `POST /apis/authentication.k8s.io/v1/tokenreviews` over TLS, the caller
- * authenticated by a bearer token the server issued (else `401` Status), the review
+ * authenticated by a bearer token the server issued for its own audience (else `401` Status), the review
  * `201 Created` with `status.authenticated`, the user `system:serviceaccount:NS:NAME` and its
  * uid, and the audiences that matched. Tokens are real projected service-account JWTs
  * (`kubernetes.io` claims), signed with a key of the server's.
@@ -90,8 +92,12 @@ export async function startKubernetesApi(): Promise<KubernetesApi> {
         'MethodNotAllowed',
         'the server does not allow this method on the requested resource',
       );
+    // Like the real API server: a bearer must be a live token for the API server's own audience
+    // (a token projected for `vault` is refused here, so Vault needs a reviewer token).
     const bearer = /^Bearer (.+)$/.exec(String(req.headers['authorization'] ?? ''))?.[1];
-    if (!bearer || !valid(bearer)) return statusFailure(res, 401, 'Unauthorized', 'Unauthorized');
+    if (!bearer || !valid(bearer)?.audiences.includes(ISSUER)) {
+      return statusFailure(res, 401, 'Unauthorized', 'Unauthorized');
+    }
     let review: { apiVersion?: string; kind?: string; spec?: { token?: string; audiences?: string[] } };
     try {
       review = JSON.parse(req.body.toString()) as typeof review;
@@ -141,6 +147,7 @@ export async function startKubernetesApi(): Promise<KubernetesApi> {
     caCert: tls.cert,
     caFile: tls.certFile,
     signingKeyPem,
+    audience: ISSUER,
     reviews,
     async issue(namespace, name, { audience = ISSUER, ttlSeconds = 3600 } = {}) {
       const key = `${namespace}/${name}`;
