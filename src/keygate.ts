@@ -13,8 +13,11 @@ import { WebhookSender } from './events/webhooks/sender.ts';
 import { absentAndOutage } from './cache/options.ts';
 import type { FleetSync } from './fleet/fleet-sync.ts';
 import { FrontDoor } from './http/front-door.ts';
+import { metricsRoute } from './http/metrics-route.ts';
 import { watchFleet } from './fleet/metrics.ts';
 import { setupFleet } from './fleet/setup.ts';
+import { KeyCallers } from './identity/key-callers.ts';
+import { AuthThrottle } from './keys/auth-throttle.ts';
 import { CallerKeys } from './keys/key-store.ts';
 import type { Logger } from './observability/logger.ts';
 import { tracingOptions } from './observability/telemetry-options.ts';
@@ -25,6 +28,7 @@ import { proxyRoutes } from './proxy/plugin.ts';
 import { ConnectLinks } from './reauth/links.ts';
 import { ReauthResponder } from './reauth/responder.ts';
 import { connectPageRoutes } from './reauth/routes.ts';
+import { signInRoutes } from './reauth/sign-in-routes.ts';
 import { Refresher } from './refresh/refresher.ts';
 import { setupRefresh, type RefreshService } from './refresh/service.ts';
 import { buildServer, type ServerDeps } from './server.ts';
@@ -56,6 +60,8 @@ export interface Keygate {
 export interface StartOptions {
   /** Sees every route as it is registered (for the OpenAPI completeness test). */
   onRoute?: ServerDeps['onRoute'];
+  /** false: every proxied request goes through Fastify's router, not the lean path (the differential test). */
+  leanPath?: boolean;
 }
 
 /** Wires every part together and starts listening. */
@@ -92,7 +98,7 @@ export async function startKeygate(
     maxAgeMs: INVENTORY_MAX_AGE_MS,
   });
   // The scheduler's listings (at start, each resync) fill the inventory as they pass.
-  const refresh = await setupRefresh({ app, config, logger, refresher, source: inventory.tap(), events });
+  const refresh = setupRefresh({ config, logger, refresher, source: inventory.tap(), events });
   const webhooks = new WebhookSender({
     webhooks: config.webhooks,
     delivery: config.events.delivery,
@@ -111,18 +117,21 @@ export async function startKeygate(
     connect,
     schedule: refresh.scheduler,
     events,
+    refresher,
   });
+  metricsRoute(app, refresh.metrics.registry, config.metrics.token);
   await app.register(eventRoutes, { prefix: '/v1', config, log: eventLog });
   await app.register(oauthCallbackRoute, { connect, events });
   const links = new ConnectLinks({ kv, ttlSeconds: config.reauth.linkTtlSeconds });
   await app.register(connectPageRoutes, { config, links, connect });
+  await app.register(signInRoutes, { config, links, connect, kv, transit, logger });
   await app.register(consoleRoutes);
   await app.register(proxyRoutes, {
-    front,
+    front: options.leanPath === false ? undefined : front,
     config,
     logger,
     store,
-    keys,
+    callers: new KeyCallers(keys, new AuthThrottle(config.authThrottle, refresh.metrics.registry)),
     refresher,
     metrics: refresh.metrics.registry,
     reauth: new ReauthResponder({ config, links, logger }),

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { EVENT_TYPES } from '../events/catalogue.ts';
+import { ReauthIdentitySchema } from './reauth-identity.ts';
 import { TelemetrySchema } from './telemetry.ts';
 import { VaultAuthSchema } from './vault-auth.ts';
 
@@ -204,12 +205,8 @@ export const ConfigSchema = Type.Object(
         publicUrl: Type.Optional(Url),
         /** How long a connect link offered to a caller stays usable. */
         linkTtlSeconds: Type.Integer({ minimum: 30, maximum: 86_400, default: 600 }),
-        /**
-         * Binds links to the tenant's user through the embedding application: the page sends
-         * the browser to `url`, which answers with an assertion signed with `secret`
-         * (docs/mcp.md). Without it, a confirmation code shown to the caller is the binding.
-         */
-        identity: Type.Optional(Type.Object({ url: Url, secret: Type.String({ minLength: 32 }) }, Strict)),
+        /** Binds links to the tenant's user (src/config/reauth-identity.ts, docs/mcp.md); else a confirmation code. */
+        identity: Type.Optional(ReauthIdentitySchema),
       },
       { ...Strict, default: {} },
     ),

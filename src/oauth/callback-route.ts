@@ -1,10 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { CredentialMetadataSchema } from '../admin/credentials/schemas.ts';
+import { CredentialMetadataSchema } from '../http/credential-schema.ts';
 import { errorResponses } from '../http/schemas.ts';
 import type { EventPublisher } from '../events/bus.ts';
 import { publishCredentialStored } from '../events/credential-stored.ts';
 import type { KeygateError } from '../errors.ts';
+import { bindingCookie, flowCookieName, readCookie } from '../http/cookies.ts';
+import { PAGE_HEADERS } from '../http/page.ts';
 import {
   NOOP_SPAN,
   endServerSpan,
@@ -13,7 +15,6 @@ import {
   withSpan,
   type Span,
 } from '../observability/tracing.ts';
-import { PAGE_HEADERS } from '../reauth/page.ts';
 import { connectFailedPage, connectedPage } from './callback-page.ts';
 import type { CallbackOutcome, ConnectFlow, FlowRef } from './connect.ts';
 import { withOutcome } from './return-to.ts';
@@ -39,6 +40,7 @@ const CALLBACK_SCHEMA = {
     303: Type.Null({ description: 'To the flow’s returnTo, with the outcome in its query.' }),
     ...errorResponses(
       'oauth_state_invalid',
+      'oauth_callback_malformed',
       'oauth_denied',
       'oauth_issuer_mismatch',
       'connect_unsupported',
@@ -60,8 +62,14 @@ export async function oauthCallbackRoute(
   { connect, events }: { connect: ConnectFlow; events: EventPublisher },
 ): Promise<void> {
   const handle = async (request: FastifyRequest, reply: FastifyReply, span: Span) => {
-    const query = request.raw.url?.split('?', 2)[1] ?? '';
-    const outcome = await connect.complete(new URLSearchParams(query));
+    const [path = '/', query = ''] = request.raw.url?.split('?', 2) ?? [];
+    const parameters = new URLSearchParams(query);
+    // A flow started from a connect page is bound to that browser's cookie; it is spent now either way.
+    const cookie = connectCookieName(parameters.get('state') ?? '');
+    const browser = readCookie(request.headers.cookie, cookie);
+    if (browser !== undefined)
+      reply.header('set-cookie', bindingCookie(cookie, '', { path, maxAge: 0, secure: false }));
+    const outcome = await connect.complete(parameters, browser);
     if (outcome.flow) {
       const { tenant, integration, account } = outcome.flow;
       span.setAttributes({
@@ -102,6 +110,9 @@ async function traced(
   reply.raw.once('close', () => endServerSpan(span, reply.statusCode));
   return withSpan(span, () => handle(request, reply, span));
 }
+
+/** The cookie that binds a connect flow started from a connect page to its browser (`src/reauth/to-provider.ts`). */
+export const connectCookieName = (state: string) => flowCookieName('keygate-connect', state);
 
 function report(events: EventPublisher, outcome: CallbackOutcome): void {
   if (outcome.ok) {

@@ -1,6 +1,6 @@
 import type { Config } from '../config/schema.ts';
 import type { Logger } from './logger.ts';
-import type { TracingOptions } from './tracing.ts';
+import type { TracingOptions } from './tracing-options.ts';
 
 const EXPORT_ERROR_LOG_EVERY_MS = 60_000;
 

@@ -9,7 +9,7 @@ import {
   TraceIdRatioBasedSampler,
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
-import type { TracingOptions } from './tracing.ts';
+import type { TracingOptions } from './tracing-options.ts';
 
 /**
  * The OpenTelemetry SDK, installed globally: imported only by startTracing() (tracing.ts) when

@@ -13,6 +13,7 @@ import {
   type SpanContext,
 } from '@opentelemetry/api';
 import { isKeygateError } from '../errors.ts';
+import type { TracingOptions } from './tracing-options.ts';
 
 /**
  * OpenTelemetry traces for Keygate: the span helpers every part uses, with `@opentelemetry/api`
@@ -26,26 +27,12 @@ import { isKeygateError } from '../errors.ts';
  */
 
 export type { Span, SpanContext } from '@opentelemetry/api';
+export type { TracingOptions } from './tracing-options.ts';
 
 const state = { enabled: false };
 
 /** True while an exporter is installed (telemetry.otlp.endpoint set); test it before any other call on a hot path. */
 export const tracing: { readonly enabled: boolean } = state;
-
-/** What startTracing() needs; from the `telemetry` config section. */
-export interface TracingOptions {
-  /** OTLP/HTTP base URL; spans are POSTed to `<endpoint>/v1/traces` as JSON. */
-  endpoint: string;
-  headers: Readonly<Record<string, string>>;
-  serviceName: string;
-  /** `service.instance.id`: the replica's id. */
-  instanceId: string;
-  sampleRatio: number;
-  timeoutMs: number;
-  exportDelayMs: number;
-  /** Told when an export fails, with a short code (never the collector's answer). */
-  onExportError?: (code: string) => void;
-}
 
 /** The running exporter: flush() sends what is buffered; shutdown() flushes and uninstalls it. */
 export interface Telemetry {

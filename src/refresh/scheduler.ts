@@ -6,7 +6,7 @@ import type { Credential, CredentialListing, CredentialStatus } from '../credent
 import { isKeygateError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { DueTimer } from './due-timer.ts';
-import { dueTime } from './due-time.ts';
+import { dueTime } from '../credentials/due-time.ts';
 import type { RefreshEvent, RefreshEventName, RefreshListener } from './events.ts';
 import { MinHeap, type HeapItem } from './min-heap.ts';
 import type { Refresher } from './refresher.ts';
