@@ -38,6 +38,8 @@ export class Callers implements CallerAuthenticator {
   readonly #tokens: TokenVerifier | undefined;
   readonly #fetchers: IssuerFetcher[] = [];
   readonly #now: () => number;
+  readonly #logger: Logger;
+  readonly #publicUrlConfigured: boolean;
   // Records are long-lived (the key cache's), so their Caller is made once per record.
   readonly #keyCallers = new WeakMap<KeyInfo, Caller>();
 
@@ -45,6 +47,8 @@ export class Callers implements CallerAuthenticator {
     const { callers } = config;
     this.#keys = keys;
     this.#now = now;
+    this.#logger = logger;
+    this.#publicUrlConfigured = (callers.publicUrl ?? config.reauth.publicUrl) !== undefined;
     this.#throttle = new AuthThrottle(config.authThrottle, metrics, now);
     this.resources = new ProtectedResources(callers.publicUrl ?? config.reauth.publicUrl);
     if (callers.issuers.length === 0) return;
@@ -89,7 +93,18 @@ export class Callers implements CallerAuthenticator {
   /** Keygate listens at `url` (the public URL when none is configured); issuers' keys are fetched now. */
   listening(url: string): void {
     this.resources.listening(url);
-    void this.#tokens?.prefetch();
+    if (this.#tokens === undefined) return;
+    if (!this.#publicUrlConfigured && !/^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(url)) {
+      // Behind a load balancer the listen address is not what clients reach, nor their tokens' audience.
+      this.#logger.warn(
+        'callers.publicUrl is not set: access tokens are checked against the listen address',
+        {
+          event: 'public-url-unset',
+          url,
+        },
+      );
+    }
+    void this.#tokens.prefetch();
   }
 
   async close(): Promise<void> {
