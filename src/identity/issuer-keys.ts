@@ -1,4 +1,4 @@
-import { createLocalJWKSet, errors, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, errors, type JWK, type JWTVerifyGetKey } from 'jose';
 import { IssuerFetchError, type IssuerFetcher } from './fetch-json.ts';
 
 /** The issuer has no key set Keygate could ever fetch; `retryAfterMs` until it tries again. */
@@ -104,12 +104,12 @@ export class IssuerKeys {
       const keys = (body as { keys?: unknown } | null)?.keys;
       if (!Array.isArray(keys)) throw new IssuerFetchError('the key set has no "keys" array');
       const published = keys.filter(
-        (k): k is Record<string, unknown> =>
+        (k): k is JWK =>
           typeof k === 'object' && k !== null && k.kty !== 'oct' && !PRIVATE_MEMBERS.some((m) => m in k),
       );
       let set: JWTVerifyGetKey;
       try {
-        set = createLocalJWKSet({ keys: published as never });
+        set = createLocalJWKSet({ keys: published });
       } catch {
         throw new IssuerFetchError('the key set is malformed');
       }

@@ -80,12 +80,12 @@ export class TokenVerifier {
         now,
         ...(onFetch ? { onFetch: (outcome) => onFetch(config.issuer, outcome) } : {}),
       });
-      const fixed = 'value' in config.tenant ? config.tenant.value : undefined;
+      const { tenant } = config;
       this.#issuers.set(config.issuer, {
         config,
         keys,
         audience: config.audience ? new Set(config.audience) : undefined,
-        tenant: fixed === undefined ? compileClaimSource(config.tenant as never) : () => fixed,
+        tenant: 'value' in tenant ? () => tenant.value : compileClaimSource(tenant),
         account: config.account ? compileClaimSource(config.account) : undefined,
         algorithms: [...(config.algorithms ?? TOKEN_ALGORITHMS)],
         types: new Set(config.tokenTypes.map((t) => (t === '' ? '' : normaliseTyp(t)))),
