@@ -1,4 +1,4 @@
-import { KeygateError } from '../errors.ts';
+import { invalidFields } from '../http/invalid-fields.ts';
 import type { InventoryEntry } from './fleet-index.ts';
 import { decodeCursor, encodeCursor, upperBound } from './fleet-order.ts';
 import { assertNames, isValidName } from './names.ts';
@@ -75,10 +75,7 @@ function row(e: InventoryEntry, due: number | undefined): CredentialRow {
 function checkedCursor(cursor: string) {
   const ref = decodeCursor(cursor);
   if (!ref || ![ref.tenant, ref.integration, ref.account].every(isValidName)) {
-    throw new KeygateError('validation_failed', {
-      message: 'Invalid fields: querystring.cursor.',
-      details: ['querystring.cursor: not a cursor this API gave out'],
-    });
+    throw invalidFields(['querystring.cursor: not a cursor this API gave out']);
   }
   return ref;
 }

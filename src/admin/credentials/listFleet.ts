@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { NAME_PATTERN } from '../../config/schema.ts';
 import { decodeCursor, type Inventory } from '../../credentials/fleet-index.ts';
-import { KeygateError } from '../../errors.ts';
+import { invalidFields } from '../../http/invalid-fields.ts';
 import { adminDoc, adminErrors } from '../../http/schemas.ts';
 
 const Name = Type.String({ pattern: NAME_PATTERN });
@@ -66,10 +66,7 @@ export function listFleet(app: FastifyInstance, { inventory }: { inventory: Inve
     async (request) => {
       const { tenant, integration, status, q, limit, cursor } = request.query;
       if (cursor !== undefined && !decodeCursor(cursor)) {
-        throw new KeygateError('validation_failed', {
-          message: 'Invalid fields: querystring.cursor.',
-          details: ['querystring.cursor: is not a cursor this Keygate made'],
-        });
+        throw invalidFields(['querystring.cursor: is not a cursor this Keygate made']);
       }
       // Before the first listing (Keygate just started), wait for it rather than answer empty.
       if (!inventory.ready) await inventory.relist();
