@@ -39,7 +39,8 @@ export const ERRORS = {
   },
   unauthorized: {
     status: 401,
-    message: 'Missing or invalid credentials for Keygate; send a valid Keygate key (on /v1, the admin token).',
+    message:
+      'Missing or invalid credentials for Keygate; send a valid Keygate key (on /v1, the admin token).',
   },
   credential_refresh_failed: {
     status: 401,
@@ -64,7 +65,8 @@ export const ERRORS = {
   },
   credential_not_found: {
     status: 404,
-    message: 'No credential is stored for this tenant and integration; store one, or connect the integration.',
+    message:
+      'No credential is stored for this tenant and integration; store one, or connect the integration.',
   },
   key_not_found: { status: 404, message: 'No such Keygate key; GET /v1/keys lists the keys.' },
   tenant_not_found: { status: 404, message: 'No such tenant: it has never stored a credential.' },
