@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { banner, devPorts, field, npmEnv, npmRunDev, stopAndCheck, type Dev } from '../support/dev.ts';
 import { ROOT } from '../support/keygate.ts';
@@ -131,6 +133,43 @@ describe('examples/', { timeout: 400_000 }, () => {
     expect(run.stderr).toContain(
       'example: no example "nosuch"; run `npm run example NAME` with one of: anthropic-sdk, connect-app, event-watcher, mcp-server, openai-sdk, webhook-receiver',
     );
+  });
+
+  /** The shell lines of a page's first sh block after `heading`, up to `until` (exclusive). */
+  function shellLines(file: string, heading: string, until?: RegExp): string[] {
+    const text = readFileSync(join(ROOT, file), 'utf8');
+    const block = /```sh\n([\s\S]*?)```/.exec(text.slice(text.indexOf(heading)))?.[1] ?? '';
+    const lines = block.split('\n');
+    const end = until ? lines.findIndex((l) => until.test(l)) : -1;
+    return lines.slice(0, end < 0 ? undefined : end);
+  }
+
+  // Regression: the quick start piped an unset $ANTHROPIC_API_KEY and called the real
+  // Anthropic API while saying "all offline". Its steps run here as written, offline, but for
+  // `npm run dev` and the export (done above) and the two that wait for a person
+  // (`keygate connect`, `keygate events`; the examples and cli.test.ts run those).
+  it.each([
+    ['README.md', '## Five-minute quick start', undefined],
+    ['docs/quickstart.md', 'In a second terminal', /^# 4\./],
+  ])('%s: the quick start works offline as written', async (file, heading, until) => {
+    const script = shellLines(file, heading, until)
+      .filter((l) => !/^(npm run dev|export |npx keygate (connect|events))/.test(l))
+      .map((l) => l.replaceAll('http://127.0.0.1:8080', env['KEYGATE_URL'] as string))
+      .join('\n');
+    expect(script).toContain('npx keygate keys create');
+    const run = await new Promise<Run>((resolve) => {
+      const child = spawn('bash', ['-euo', 'pipefail', '-c', script], { cwd: ROOT, env: npmEnv(env) });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      child.once('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain(
+      '"injectedApiKey":"my-fi... (16 chars)","callerAuthorizationForwarded":false}',
+    );
+    if (file === 'docs/quickstart.md') expect(run.stdout).toContain('"display_name":"Claude Sonnet 4.5"');
   });
 
   // Regression: demo tokens lived 6 min against the 300 s refresh buffer, so each was renewed
