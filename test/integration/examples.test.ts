@@ -170,6 +170,8 @@ describe('examples/', { timeout: 400_000 }, () => {
       '"injectedApiKey":"my-fi... (16 chars)","callerAuthorizationForwarded":false}',
     );
     if (file === 'docs/quickstart.md') expect(run.stdout).toContain('"display_name":"Claude Sonnet 4.5"');
+    // The stored API key is a secret: not in what the commands printed, nor in Keygate's log.
+    expect(run.stdout + run.stderr + dev.out()).not.toContain('my-first-api-key');
   });
 
   // Regression: demo tokens lived 6 min against the 300 s refresh buffer, so each was renewed
