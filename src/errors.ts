@@ -23,6 +23,11 @@ export const ERRORS = {
     message: 'The OAuth callback has an unknown, used or expired state; start the connect flow again.',
   },
   oauth_denied: { status: 400, message: 'The provider did not grant access; start the connect flow again.' },
+  oauth_callback_malformed: {
+    status: 400,
+    message:
+      "The OAuth callback has neither a code nor an error, so it is not the provider's answer; the connect flow is still open.",
+  },
   oauth_issuer_mismatch: {
     status: 400,
     message:
@@ -32,6 +37,11 @@ export const ERRORS = {
     status: 400,
     message:
       'returnTo is not under any of oauth.allowedReturnUrls (same origin, path on a segment boundary).',
+  },
+  keygate_user_invalid: {
+    status: 400,
+    message:
+      'The keygate-user header must name the user in 1 to 1024 bytes of UTF-8; Keygate cannot bind a connect link to this value.',
   },
   connect_code_invalid: {
     status: 400,
@@ -53,6 +63,11 @@ export const ERRORS = {
   connect_identity_invalid: {
     status: 403,
     message: 'The application did not vouch for a user of this tenant (and of this request) for this link.',
+  },
+  connect_cross_site: {
+    status: 403,
+    message:
+      "This confirmation did not come from the connect page opened in this browser (another site sent it, or the page's token is missing), so nothing was spent; open the connect link and continue there only if you started this.",
   },
   forbidden: {
     status: 403,

@@ -16,6 +16,8 @@ import { FrontDoor } from './http/front-door.ts';
 import { metricsRoute } from './http/metrics-route.ts';
 import { watchFleet } from './fleet/metrics.ts';
 import { setupFleet } from './fleet/setup.ts';
+import { KeyCallers } from './identity/key-callers.ts';
+import { AuthThrottle } from './keys/auth-throttle.ts';
 import { CallerKeys } from './keys/key-store.ts';
 import type { Logger } from './observability/logger.ts';
 import { ConnectFlow } from './oauth/connect.ts';
@@ -52,6 +54,8 @@ export interface Keygate {
 export interface StartOptions {
   /** Sees every route as it is registered (for the OpenAPI completeness test). */
   onRoute?: ServerDeps['onRoute'];
+  /** false: every proxied request goes through Fastify's router, not the lean path (the differential test). */
+  leanPath?: boolean;
 }
 
 /** Wires every part together and starts listening. */
@@ -113,11 +117,11 @@ export async function startKeygate(
   await app.register(connectPageRoutes, { config, links, connect });
   await app.register(consoleRoutes);
   await app.register(proxyRoutes, {
-    front,
+    front: options.leanPath === false ? undefined : front,
     config,
     logger,
     store,
-    keys,
+    callers: new KeyCallers(keys, new AuthThrottle(config.authThrottle, refresh.metrics.registry)),
     refresher,
     metrics: refresh.metrics.registry,
     reauth: new ReauthResponder({ config, links, logger }),

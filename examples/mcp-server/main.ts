@@ -95,16 +95,31 @@ if (serve) {
 
 /**
  * What the user's browser does with the link: Keygate's page asks for the code shown with
- * it, then sends the browser to the provider's consent (the demo one says yes at once) and
- * back to Keygate's OAuth callback, which stores the tenant's tokens.
+ * it and accepts the answer only from itself, in the browser that opened it (its form
+ * fields and cookie, and the Origin and Sec-Fetch-Site a browser sends with such a form);
+ * then the browser goes to the provider's consent (the demo one says yes at once) and back
+ * to Keygate's OAuth callback, which stores the tenant's tokens.
  */
 async function openAsTheUser(url: string, code: string): Promise<void> {
   const page = await fetch(url);
   if (page.status !== 200) throw new Error(`the connect page answered ${page.status}`);
+  const html = await page.text();
+  const fields = Object.fromEntries(
+    [...html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((m) => [m[1], m[2]]),
+  );
+  const cookie = page.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .join('; ');
   let res = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ code }).toString(),
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      cookie,
+      origin: 'null', // the page sends no referrer, so its forms carry an opaque origin
+      'sec-fetch-site': 'same-origin',
+    },
+    body: new URLSearchParams({ ...fields, code }).toString(),
     redirect: 'manual',
   });
   while (res.status >= 300 && res.status < 400) {

@@ -31,6 +31,7 @@ const CALLBACK_SCHEMA = {
     303: Type.Null({ description: 'To the flow’s returnTo, with the outcome in its query.' }),
     ...errorResponses(
       'oauth_state_invalid',
+      'oauth_callback_malformed',
       'oauth_denied',
       'oauth_issuer_mismatch',
       'connect_unsupported',

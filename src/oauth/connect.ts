@@ -121,11 +121,17 @@ export class ConnectFlow {
 
   /**
    * Handles `GET /oauth/callback?code&state` (or `?error&state`): never throws a Keygate error,
-   * it answers how the flow ended, with the flow when its state was found.
+   * it answers how the flow ended, with the flow when its state was found (and claimed: a
+   * callback refused before that, a malformed one or a bad state, names no flow).
    */
   async complete(parameters: URLSearchParams): Promise<CallbackOutcome> {
     const state = parameters.get('state') ?? '';
     if (!STATE.test(state)) return { ok: false, error: new KeygateError('oauth_state_invalid') };
+    // Neither a code nor an error: not the provider's answer (a truncated URL, a probe). Refused
+    // before the state is read, so the flow is not spent and the real callback still works.
+    if (!parameters.get('code') && !parameters.get('error')) {
+      return { ok: false, error: new KeygateError('oauth_callback_malformed') };
+    }
     let flow: FlowRef | undefined;
     try {
       const pending = await this.#claim(state, (found) => (flow = found));

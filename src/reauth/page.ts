@@ -1,4 +1,5 @@
 import { escape, layout } from '../http/page.ts';
+import { TOKEN_FIELD } from './forgery.ts';
 import type { ConnectLink } from './links.ts';
 
 function details(link: ConnectLink, intro: string, error: string | undefined): string {
@@ -9,12 +10,13 @@ function details(link: ConnectLink, intro: string, error: string | undefined): s
 ${error ? `<p class="error">${escape(error)}</p>` : ''}`;
 }
 
-/** The page `GET /connect/{id}` shows: what will be connected for whom, and a code to confirm. */
-export function confirmPage(link: ConnectLink, error?: string): string {
+/** The page `GET /connect/{id}` shows: what will be connected for whom, and a code to confirm (`token`: forgery.ts). */
+export function confirmPage(link: ConnectLink, token: string, error?: string): string {
   return layout(
     `Connect ${link.integration}`,
     `${details(link, 'Continue only if you started this and the code below is the one your application shows you.', error)}
 <form method="post" action="/connect/${encodeURIComponent(link.id)}">
+<input type="hidden" name="${TOKEN_FIELD}" value="${escape(token)}">
 <label>Confirmation code <input name="code" autocomplete="off" required maxlength="16" pattern="[A-Za-z0-9 -]{8,16}"></label>
 <p><button type="submit">Continue to ${escape(link.integration)}</button></p></form>`,
   );
@@ -37,5 +39,13 @@ export function invalidPage(message: string): string {
   return layout(
     'This connect link cannot be used',
     `<p>${escape(message)}</p><p>Go back to your application and retry what you were doing: it gets a new link.</p>`,
+  );
+}
+
+/** A confirmation refused because it did not come from the page in this browser; the link is left as it was. */
+export function refusedPage(message: string): string {
+  return layout(
+    'This confirmation was refused',
+    `<p class="error">${escape(message)}</p><p>If you opened the link yourself, open it again in this browser (with cookies allowed for this site) and continue from its page.</p>`,
   );
 }

@@ -123,7 +123,7 @@ export class InventoryView {
     try {
       const filter = this.filter;
       this.#applied = JSON.stringify(filter);
-      const page = await this.#api.get('/v1/inventory', {
+      const page = await this.#api.get('/v1/credentials', {
         tenant: filter.tenant,
         integration: filter.integration,
         status: filter.status,
