@@ -294,7 +294,7 @@ ${providerIntegration('oauthy', provider)}`);
       'The request has invalid fields: tenants[0] must be * or a name: lowercase letters, digits, - and _, starting with a letter or digit, at most 63 characters.',
     );
     expect(await message('GET', '/v1/credentials?status=bogus')).toBe(
-      'The request has invalid fields: the query parameter status must be one of active, refresh_failed, needs_reauth.',
+      'The request has invalid fields: the query parameter status must be one of active, expiring_soon, refresh_failed, needs_reauth.',
     );
     expect(await message('PUT', `${creds}/apikeyed`, {})).toBe(
       'The request has invalid fields: apiKey is required for an api_key integration.',
