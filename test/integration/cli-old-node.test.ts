@@ -68,6 +68,31 @@ integrations:
     expect(run.stdout).toMatch(/^vault +ready$/m);
   });
 
+  // Regression: the first `npx keygate` in a fresh checkout still printed npm's EBADENGINE
+  // warnings, as npm installs the checkout into its npx cache then; the bootstrap does that
+  // first, with its own Node.
+  it('has npm say nothing the first time either, once the bootstrap has run', () => {
+    oldVersion();
+    const help = (cache: string) =>
+      spawnSync(npx, ['keygate', '--help'], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: { PATH, HOME: process.env['HOME'] ?? tmpdir(), npm_config_cache: cache },
+      });
+    const cold = help(mkdtempSync(join(tmpdir(), 'keygate-npm-cache-')));
+    expect(cold.stderr, 'what npm does without the bootstrap').toContain('EBADENGINE');
+    const cache = mkdtempSync(join(tmpdir(), 'keygate-npm-cache-'));
+    const boot = spawnSync('bash', [join(ROOT, 'scripts/bootstrap.sh'), 'true'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, npm_config_cache: cache },
+    });
+    expect([boot.status, boot.stderr]).toEqual([0, '']);
+    const warm = help(cache);
+    expect([warm.status, warm.stderr]).toEqual([0, '']);
+    expect(warm.stdout).toContain('Usage: keygate');
+  });
+
   it('passes standard input and the exit status through', async () => {
     const tenant = uniqueTenant('oldnode');
     const put = await npxKeygate(['credentials', 'put', tenant, 'anthropic'], env, 'sk-ant-from-stdin');
@@ -81,7 +106,7 @@ integrations:
   it('passes a signal sent to it on to the CLI, and exits when the CLI has', async () => {
     const child = spawn(oldNode, [join(ROOT, 'bin/keygate.js'), 'events'], {
       cwd: ROOT,
-      env: { PATH, ...env },
+      env: { PATH, HOME: process.env['HOME'] ?? tmpdir(), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
