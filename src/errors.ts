@@ -43,6 +43,11 @@ export const ERRORS = {
     message:
       'The keygate-user header must name the user in 1 to 1024 bytes of UTF-8; Keygate cannot bind a connect link to this value.',
   },
+  connect_signin_invalid: {
+    status: 400,
+    message:
+      'This sign-in is unknown, already used, expired, or was started in another browser; open the connect link again.',
+  },
   connect_code_invalid: {
     status: 400,
     message: 'That confirmation code does not match the one shown with this connect link.',
@@ -62,7 +67,8 @@ export const ERRORS = {
   },
   connect_identity_invalid: {
     status: 403,
-    message: 'The application did not vouch for a user of this tenant (and of this request) for this link.',
+    message:
+      'The user who signed in (or whom the application vouched for) is not one this link was made for.',
   },
   connect_cross_site: {
     status: 403,
@@ -116,6 +122,11 @@ export const ERRORS = {
   token_endpoint_unavailable: {
     status: 502,
     message: "The integration's token endpoint failed; the refresh will be retried.",
+  },
+  identity_provider_unavailable: {
+    status: 502,
+    message:
+      'The identity provider (reauth.identity.oidc) could not be reached or answered badly; retry later.',
   },
   vault_unavailable: {
     status: 503,

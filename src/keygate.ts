@@ -26,6 +26,7 @@ import { proxyRoutes } from './proxy/plugin.ts';
 import { ConnectLinks } from './reauth/links.ts';
 import { ReauthResponder } from './reauth/responder.ts';
 import { connectPageRoutes } from './reauth/routes.ts';
+import { signInRoutes } from './reauth/sign-in-routes.ts';
 import { Refresher } from './refresh/refresher.ts';
 import { setupRefresh, type RefreshService } from './refresh/service.ts';
 import { buildServer, type ServerDeps } from './server.ts';
@@ -115,6 +116,7 @@ export async function startKeygate(
   await app.register(oauthCallbackRoute, { connect, events });
   const links = new ConnectLinks({ kv, ttlSeconds: config.reauth.linkTtlSeconds });
   await app.register(connectPageRoutes, { config, links, connect });
+  await app.register(signInRoutes, { config, links, connect, kv, transit, logger });
   await app.register(consoleRoutes);
   await app.register(proxyRoutes, {
     front: options.leanPath === false ? undefined : front,

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
 import { ConfigSchema, NAME_PATTERN, type Config } from './schema.ts';
+import { reauthIdentityProblems } from './reauth-identity.ts';
 import { substitute } from './substitute.ts';
 import { placeholderProblems, TEMPLATES } from './templates.ts';
 
@@ -129,6 +130,7 @@ function crossFieldProblems(config: Config): string[] {
       'vault: no credentials; set vault.token (VAULT_TOKEN) or vault.appRole (VAULT_ROLE_ID and VAULT_SECRET_ID)',
     );
   }
+  problems.push(...reauthIdentityProblems(config.reauth.identity));
   if (config.refresh.leaseSeconds * 1000 <= config.refresh.tokenTimeoutMs) {
     // A lease that lapses mid-request would let a second replica spend the same refresh token.
     problems.push('refresh.leaseSeconds: must be longer than refresh.tokenTimeoutMs');

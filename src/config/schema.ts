@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { EVENT_TYPES } from '../events/catalogue.ts';
+import { ReauthIdentitySchema } from './reauth-identity.ts';
 
 /** Names of tenants and integrations; anything else is a 400, never a Vault path. */
 export const NAME_PATTERN = '^[a-z0-9][a-z0-9_-]{0,62}$';
@@ -201,12 +202,8 @@ export const ConfigSchema = Type.Object(
         publicUrl: Type.Optional(Url),
         /** How long a connect link offered to a caller stays usable. */
         linkTtlSeconds: Type.Integer({ minimum: 30, maximum: 86_400, default: 600 }),
-        /**
-         * Binds links to the tenant's user through the embedding application: the page sends
-         * the browser to `url`, which answers with an assertion signed with `secret`
-         * (docs/mcp.md). Without it, a confirmation code shown to the caller is the binding.
-         */
-        identity: Type.Optional(Type.Object({ url: Url, secret: Type.String({ minLength: 32 }) }, Strict)),
+        /** Binds links to the tenant's user (src/config/reauth-identity.ts, docs/mcp.md); else a confirmation code. */
+        identity: Type.Optional(ReauthIdentitySchema),
       },
       { ...Strict, default: {} },
     ),

@@ -5,6 +5,7 @@ import { errorResponses } from '../http/schemas.ts';
 import type { EventPublisher } from '../events/bus.ts';
 import { publishCredentialStored } from '../events/credential-stored.ts';
 import type { KeygateError } from '../errors.ts';
+import { bindingCookie, flowCookieName, readCookie } from '../http/cookies.ts';
 import { PAGE_HEADERS } from '../http/page.ts';
 import { connectFailedPage, connectedPage } from './callback-page.ts';
 import type { CallbackOutcome, ConnectFlow, FlowRef } from './connect.ts';
@@ -53,8 +54,14 @@ export async function oauthCallbackRoute(
   { connect, events }: { connect: ConnectFlow; events: EventPublisher },
 ): Promise<void> {
   app.get('/oauth/callback', { schema: CALLBACK_SCHEMA }, async (request, reply) => {
-    const query = request.raw.url?.split('?', 2)[1] ?? '';
-    const outcome = await connect.complete(new URLSearchParams(query));
+    const [path = '/', query = ''] = request.raw.url?.split('?', 2) ?? [];
+    const parameters = new URLSearchParams(query);
+    // A flow started from a connect page is bound to that browser's cookie; it is spent now either way.
+    const cookie = connectCookieName(parameters.get('state') ?? '');
+    const browser = readCookie(request.headers.cookie, cookie);
+    if (browser !== undefined)
+      reply.header('set-cookie', bindingCookie(cookie, '', { path, maxAge: 0, secure: false }));
+    const outcome = await connect.complete(parameters, browser);
     report(events, outcome);
     reply.header('cache-control', 'no-store');
     return outcome.ok
@@ -62,6 +69,9 @@ export async function oauthCallbackRoute(
       : failed(request, reply, outcome.error, outcome.flow);
   });
 }
+
+/** The cookie that binds a connect flow started from a connect page to its browser (`src/reauth/to-provider.ts`). */
+export const connectCookieName = (state: string) => flowCookieName('keygate-connect', state);
 
 function report(events: EventPublisher, outcome: CallbackOutcome): void {
   if (outcome.ok) {

@@ -2,7 +2,7 @@ import { escape, layout } from '../http/page.ts';
 import { TOKEN_FIELD } from './forgery.ts';
 import type { ConnectLink } from './links.ts';
 
-function details(link: ConnectLink, intro: string, error: string | undefined): string {
+export function details(link: ConnectLink, intro: string, error: string | undefined): string {
   const account = link.account === 'default' ? '' : `<dt>Account</dt><dd>${escape(link.account)}</dd>`;
   return `<p>An application acting for this tenant asked Keygate to connect an integration. ${intro}</p>
 <dl><dt>Integration</dt><dd>${escape(link.integration)}</dd><dt>Tenant</dt><dd>${escape(link.tenant)}</dd>${account}

@@ -93,7 +93,8 @@ export async function completeConnect(connectUrl: string, code: string): Promise
     throw new Error(`code submit answered ${submitted.status}: ${submitted.text}`);
   const consent = await visit(submitted.headers.get('location') as string);
   if (consent.status !== 302) throw new Error(`provider answered ${consent.status}: ${consent.text}`);
-  const callback = await visit(consent.headers.get('location') as string);
+  // The flow is bound to this browser: back at the callback it shows the cookie it was given.
+  const callback = await visit(consent.headers.get('location') as string, withCookies(submitted.headers));
   if (callback.status >= 400) throw new Error(`callback answered ${callback.status}: ${callback.text}`);
   return seen;
 }
@@ -107,6 +108,15 @@ export const SAME_ORIGIN_FORM: Readonly<Record<string, string>> = {
   origin: 'null',
   'sec-fetch-site': 'same-origin',
 };
+
+/** A request carrying the cookies an answer set, as the browser that got it would send them back. */
+export function withCookies(headers: Headers): RequestInit {
+  const cookie = headers
+    .getSetCookie()
+    .map((line) => line.split(';')[0])
+    .join('; ');
+  return cookie ? { headers: { cookie } } : {};
+}
 
 /** The confirmation code in a message shown to the caller ("... enter the code ABCD-EFGH."). */
 export function codeIn(message: string): string {
