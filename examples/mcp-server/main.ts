@@ -10,6 +10,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { UrlElicitationRequiredError } from '@modelcontextprotocol/sdk/types.js';
 import { startMcpServer } from './server.ts';
+import { openAsTheUser } from './user-browser.ts';
 
 const KEYGATE_URL = process.env.KEYGATE_URL ?? 'http://127.0.0.1:8080';
 const ADMIN_TOKEN = process.env.KEYGATE_ADMIN_TOKEN ?? '';
@@ -80,7 +81,10 @@ if (serve) {
     }
     if (!link) throw new Error('the tool answered without asking for a connection');
 
-    await openAsTheUser(link.url, /\b([A-Z0-9]{4}-[A-Z0-9]{4})\b/.exec(link.message)?.[1] ?? '');
+    // The user opens the link and enters the code shown with it (user-browser.ts plays them).
+    const code = /\b([A-Z0-9]{4}-[A-Z0-9]{4})\b/.exec(link.message)?.[1] ?? '';
+    const status = await openAsTheUser(link.url, code);
+    console.log(`the user connected ${INTEGRATION} (Keygate's callback answered ${status})`);
 
     const result = await client.callTool({ name: 'profile' });
     const text = (result.content as { type: string; text: string }[])[0]?.text;
@@ -91,39 +95,4 @@ if (serve) {
     http.close();
     await admin('DELETE', `/v1/keys/${created.body.id}`);
   }
-}
-
-/**
- * What the user's browser does with the link: Keygate's page asks for the code shown with
- * it and accepts the answer only from itself, in the browser that opened it (its form
- * fields and cookie, and the Origin and Sec-Fetch-Site a browser sends with such a form);
- * then the browser goes to the provider's consent (the demo one says yes at once) and back
- * to Keygate's OAuth callback, which stores the tenant's tokens.
- */
-async function openAsTheUser(url: string, code: string): Promise<void> {
-  const page = await fetch(url);
-  if (page.status !== 200) throw new Error(`the connect page answered ${page.status}`);
-  const html = await page.text();
-  const fields = Object.fromEntries(
-    [...html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((m) => [m[1], m[2]]),
-  );
-  const cookie = page.headers
-    .getSetCookie()
-    .map((c) => c.split(';')[0])
-    .join('; ');
-  let res = await fetch(url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      cookie,
-      origin: 'null', // the page sends no referrer, so its forms carry an opaque origin
-      'sec-fetch-site': 'same-origin',
-    },
-    body: new URLSearchParams({ ...fields, code }).toString(),
-    redirect: 'manual',
-  });
-  while (res.status >= 300 && res.status < 400) {
-    res = await fetch(res.headers.get('location') ?? '', { redirect: 'manual' });
-  }
-  console.log(`the user connected ${INTEGRATION} (Keygate's callback answered ${res.status})`);
 }
