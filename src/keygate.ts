@@ -20,6 +20,8 @@ import { KeyCallers } from './identity/key-callers.ts';
 import { AuthThrottle } from './keys/auth-throttle.ts';
 import { CallerKeys } from './keys/key-store.ts';
 import type { Logger } from './observability/logger.ts';
+import { tracingOptions } from './observability/telemetry-options.ts';
+import { startTracing, type Telemetry } from './observability/tracing.ts';
 import { ConnectFlow } from './oauth/connect.ts';
 import { oauthCallbackRoute } from './oauth/callback-route.ts';
 import { proxyRoutes } from './proxy/plugin.ts';
@@ -31,6 +33,7 @@ import { Refresher } from './refresh/refresher.ts';
 import { setupRefresh, type RefreshService } from './refresh/service.ts';
 import { buildServer, type ServerDeps } from './server.ts';
 import type { KvStore } from './vault/kv.ts';
+import { watchVault } from './vault/metrics.ts';
 import { VaultSession } from './vault/session.ts';
 
 export interface Keygate {
@@ -47,6 +50,8 @@ export interface Keygate {
   webhooks: WebhookSender;
   /** Fast fleet agreement (the changes record); undefined when fleet.pollSeconds is 0. */
   fleet: FleetSync | undefined;
+  /** The trace exporter (does nothing without telemetry.otlp.endpoint). */
+  telemetry: Telemetry;
   /** The address the server listens on, e.g. http://127.0.0.1:8080. */
   url: string;
   close(): Promise<void>;
@@ -65,6 +70,9 @@ export async function startKeygate(
   logger: Logger,
   options: StartOptions = {},
 ): Promise<Keygate> {
+  const replica = replicaId(config.replica.id);
+  // First: the Vault session's login is traced too.
+  const telemetry = await startTracing(tracingOptions(config.telemetry, replica, logger));
   const vault = new VaultSession(config.vault, logger);
   await vault.start();
   const { kv, transit, store } = createCredentialStore(vault, config, logger);
@@ -77,7 +85,7 @@ export async function startKeygate(
   });
   const refresher = new Refresher({ store, kv, config, logger });
 
-  const events = new EventBus({ replica: replicaId(config.replica.id), logger });
+  const events = new EventBus({ replica, logger });
   const eventLog = new EventLog({ size: config.events.bufferSize, bus: events });
   logEvents(events, logger);
 
@@ -149,6 +157,7 @@ export async function startKeygate(
   });
   fleet?.start();
   watchFleet(refresh.metrics.registry, vault, fleet);
+  watchVault(refresh.metrics.registry, vault);
   let closing: Promise<void> | undefined;
   return {
     app,
@@ -161,6 +170,7 @@ export async function startKeygate(
     events,
     webhooks,
     fleet,
+    telemetry,
     url,
     close() {
       closing ??= (async () => {
@@ -174,6 +184,7 @@ export async function startKeygate(
         await refresher.close();
         await webhooks.close();
         vault.close();
+        await telemetry.shutdown();
       })();
       return closing;
     },

@@ -1,6 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { EVENT_TYPES } from '../events/catalogue.ts';
 import { ReauthIdentitySchema } from './reauth-identity.ts';
+import { TelemetrySchema } from './telemetry.ts';
+import { VaultAuthSchema } from './vault-auth.ts';
 
 /** Names of tenants and integrations; anything else is a 400, never a Vault path. */
 export const NAME_PATTERN = '^[a-z0-9][a-z0-9_-]{0,62}$';
@@ -129,6 +131,7 @@ export const ConfigSchema = Type.Object(
             Strict,
           ),
         ),
+        auth: VaultAuthSchema,
         namespace: Type.Optional(Type.String({ minLength: 1 })),
         caFile: Type.Optional(Type.String({ minLength: 1 })),
         kvMount: Type.String({ minLength: 1, default: 'secret' }),
@@ -312,6 +315,7 @@ export const ConfigSchema = Type.Object(
       },
       { ...Strict, default: {} },
     ),
+    telemetry: TelemetrySchema,
     integrations: Type.Record(Type.String(), IntegrationSchema, { default: {} }),
     /** Receivers of every replica's events, signed per Standard Webhooks. */
     webhooks: Type.Array(WebhookSchema, { default: [] }),

@@ -7,6 +7,14 @@ import { publishCredentialStored } from '../events/credential-stored.ts';
 import type { KeygateError } from '../errors.ts';
 import { bindingCookie, flowCookieName, readCookie } from '../http/cookies.ts';
 import { PAGE_HEADERS } from '../http/page.ts';
+import {
+  NOOP_SPAN,
+  endServerSpan,
+  startServerSpan,
+  tracing,
+  withSpan,
+  type Span,
+} from '../observability/tracing.ts';
 import { connectFailedPage, connectedPage } from './callback-page.ts';
 import type { CallbackOutcome, ConnectFlow, FlowRef } from './connect.ts';
 import { withOutcome } from './return-to.ts';
@@ -53,7 +61,7 @@ export async function oauthCallbackRoute(
   app: FastifyInstance,
   { connect, events }: { connect: ConnectFlow; events: EventPublisher },
 ): Promise<void> {
-  app.get('/oauth/callback', { schema: CALLBACK_SCHEMA }, async (request, reply) => {
+  const handle = async (request: FastifyRequest, reply: FastifyReply, span: Span) => {
     const [path = '/', query = ''] = request.raw.url?.split('?', 2) ?? [];
     const parameters = new URLSearchParams(query);
     // A flow started from a connect page is bound to that browser's cookie; it is spent now either way.
@@ -62,12 +70,45 @@ export async function oauthCallbackRoute(
     if (browser !== undefined)
       reply.header('set-cookie', bindingCookie(cookie, '', { path, maxAge: 0, secure: false }));
     const outcome = await connect.complete(parameters, browser);
+    if (outcome.flow) {
+      const { tenant, integration, account } = outcome.flow;
+      span.setAttributes({
+        'keygate.tenant': tenant,
+        'keygate.integration': integration,
+        'keygate.account': account,
+      });
+    }
     report(events, outcome);
     reply.header('cache-control', 'no-store');
     return outcome.ok
       ? succeeded(request, reply, outcome)
       : failed(request, reply, outcome.error, outcome.flow);
+  };
+  app.get('/oauth/callback', { schema: CALLBACK_SCHEMA }, (request, reply) =>
+    tracing.enabled ? traced(request, reply, handle) : handle(request, reply, NOOP_SPAN),
+  );
+}
+
+/**
+ * The callback as a SERVER span continuing the browser's `traceparent` if any; its path only
+ * (the query holds the code and the state), and whose credential it was once the state is known.
+ */
+async function traced(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  handle: (request: FastifyRequest, reply: FastifyReply, span: Span) => Promise<unknown>,
+): Promise<unknown> {
+  const span = startServerSpan({
+    method: 'GET',
+    path: '/oauth/callback',
+    route: '/oauth/callback',
+    headers: request.headers,
+    scheme: request.protocol,
+    clientAddress: request.ip,
   });
+  // 'close' comes whether the answer was written or the browser went away.
+  reply.raw.once('close', () => endServerSpan(span, reply.statusCode));
+  return withSpan(span, () => handle(request, reply, span));
 }
 
 /** The cookie that binds a connect flow started from a connect page to its browser (`src/reauth/to-provider.ts`). */

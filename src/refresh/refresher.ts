@@ -6,6 +6,7 @@ import { DEFAULT_ACCOUNT, credentialKey } from '../credentials/accounts.ts';
 import type { Credential } from '../credentials/types.ts';
 import { KeygateError, isKeygateError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
+import { inSpan } from '../observability/tracing.ts';
 import { authFor } from '../oauth/client.ts';
 import { TokenEndpointError, type TokenSet } from '../oauth/token-client.ts';
 import { dueTime } from '../credentials/due-time.ts';
@@ -98,7 +99,16 @@ export class Refresher extends EventEmitter {
     const key = credentialKey(tenant, integration, account);
     let flight = this.#inflight.get(key);
     if (!flight) {
-      flight = this.#run(tenant, integration, account, options).finally(() => this.#inflight.delete(key));
+      // A scheduled refresh starts a trace of its own; any other is a child of who asked (a proxied request).
+      flight = inSpan(
+        'keygate.refresh',
+        {
+          root: options.reason === 'scheduled',
+          who: { tenant, integration, account },
+          attributes: { 'keygate.refresh.reason': options.reason },
+        },
+        () => this.#run(tenant, integration, account, options),
+      ).finally(() => this.#inflight.delete(key));
       this.#inflight.set(key, flight);
     }
     return flight;
