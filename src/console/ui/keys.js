@@ -72,10 +72,21 @@ export class KeysView {
     const tenants = list('tenants');
     const integrations = list('integrations');
     const accounts = list('accounts');
+    // The CLI's rule: a key for every tenant is asked for (*), never what an empty field gives.
+    const refusal =
+      tenants.length === 0
+        ? 'Say which tenants the key is for: enter their names (acme, beta), or * for every tenant.'
+        : tenants.includes('*') && tenants.length > 1
+          ? 'Enter * alone for every tenant, or tenant names, not both.'
+          : undefined;
+    if (refusal) {
+      notice(refusal, 'bad');
+      return;
+    }
     try {
       const created = await this.#api.call('POST', '/v1/keys', {
         ...(name ? { name } : {}),
-        tenants: tenants.length ? tenants : ['*'],
+        tenants,
         ...(integrations.length ? { integrations } : {}),
         ...(accounts.length ? { accounts: [...new Set(accounts)] } : {}),
       });
