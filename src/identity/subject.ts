@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
 
 /**
- * The user a token speaks for, as Keygate keeps it: the SHA-256 of the token's `sub`,
- * base64url. What a connect link made for a token-identified caller is bound to, so a
- * link record never holds the raw claim (which may be an e-mail address).
+ * The one hashing of a user into a connect link's `subject` (a link record never holds the
+ * raw id, which may be an e-mail address): SHA-256 of its UTF-8 bytes, base64url. Exact: no
+ * case folding, trimming or Unicode normalisation. A token's `sub`, a `keygate-user` header,
+ * an application's assertion and a sign-in's `sub` all go through here (the last three
+ * checked first by reauth/identity.ts's userSubject).
  */
-export function subjectOf(sub: string): string {
-  return createHash('sha256').update(sub).digest('base64url');
+export function subjectHash(sub: string): string {
+  return createHash('sha256').update(sub, 'utf8').digest('base64url');
 }
 
 /**

@@ -9,7 +9,7 @@ import type { Caller } from './caller.ts';
 import { audiencesOf, compileClaimSource, normaliseTyp, scopesOf } from './claims.ts';
 import type { IssuerFetcher } from './fetch-json.ts';
 import { IssuerKeys, IssuerUnavailable } from './issuer-keys.ts';
-import { subjectOf, tokenCallerId } from './subject.ts';
+import { subjectHash, tokenCallerId } from './subject.ts';
 
 /** One configured issuer, compiled once at start. */
 export interface IssuerPolicy {
@@ -175,7 +175,7 @@ export class TokenVerifier {
     const caller: Caller = {
       kind: 'token',
       id: tokenCallerId(issuer.config.issuer, sub),
-      subject: subjectOf(sub),
+      subject: subjectHash(sub),
       ...(account === undefined ? {} : { account, accounts: [account] }),
     };
     return {

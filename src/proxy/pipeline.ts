@@ -7,7 +7,7 @@ import { ACCOUNT_HEADER, accountFor } from '../identity/account.ts';
 import type { CallerAuthenticator } from '../identity/caller.ts';
 import type { LineWriter } from '../observability/hot-line.ts';
 import { endServerSpan, startServerSpan, tracing, withSpan } from '../observability/tracing.ts';
-import { USER_HEADER, subjectOf } from '../reauth/identity.ts';
+import { USER_HEADER, headerSubject } from '../reauth/identity.ts';
 import type { ReauthContext, ReauthResponder } from '../reauth/responder.ts';
 import { assertMethod } from './methods.ts';
 import { writeAuditLine } from './audit.ts';
@@ -233,7 +233,7 @@ function reauthContext(request: ProxyRequest, state: ProxyState): ReauthContext 
     integration: state.integration,
     account: state.account,
     keyId: caller?.id ?? '',
-    subject: caller?.subject ?? subjectOf(request.headers[USER_HEADER]),
+    subject: caller?.subject ?? headerSubject(request.headers[USER_HEADER]),
   };
 }
 

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { isKeygateError } from '../errors.ts';
-import { MAX_USER_BYTES, signAssertion, subjectHash, subjectOf, verifyAssertion } from './identity.ts';
+import { subjectHash } from '../identity/subject.ts';
+import { MAX_USER_BYTES, headerSubject, signAssertion, userSubject, verifyAssertion } from './identity.ts';
 
 // What Node hands over for a header whose bytes are the UTF-8 of `user`.
 const header = (user: string) => Buffer.from(user, 'utf8').toString('latin1');
@@ -17,14 +18,14 @@ const refused = (f: () => unknown) => {
 describe('link subjects: one hashing for the keygate-user header and the assertion sub', () => {
   it('hashes an ASCII id as before (links made by earlier versions still match)', () => {
     expect(subjectHash('alice')).toBe(createHash('sha256').update('alice').digest('base64url'));
-    expect(subjectOf('alice')).toBe(subjectHash('alice'));
+    expect(headerSubject('alice')).toBe(subjectHash('alice'));
     // The same bytes a token's sub is hashed from elsewhere: SHA-256 of its UTF-8, base64url.
     expect(subjectHash('josé')).toBe(createHash('sha256').update('josé', 'utf8').digest('base64url'));
   });
 
   it('reads the header as UTF-8 bytes: a non-ASCII id in the header is the same user as in a sub', () => {
     for (const user of ['josé', 'ñandú 🦤, the second', 'alice smith', `u${'x'.repeat(299)}`]) {
-      expect(subjectOf(header(user))).toBe(subjectHash(user));
+      expect(headerSubject(header(user))).toBe(subjectHash(user));
     }
   });
 
@@ -36,19 +37,19 @@ describe('link subjects: one hashing for the keygate-user header and the asserti
   });
 
   it('is undefined without the header, and refuses what no one can be bound to', () => {
-    expect(subjectOf(undefined)).toBeUndefined();
-    expect(subjectOf(header('é'.repeat(MAX_USER_BYTES / 2)))).toBe(
+    expect(headerSubject(undefined)).toBeUndefined();
+    expect(headerSubject(header('é'.repeat(MAX_USER_BYTES / 2)))).toBe(
       subjectHash('é'.repeat(MAX_USER_BYTES / 2)),
     );
     for (const value of ['', 'y'.repeat(MAX_USER_BYTES + 1), 'jos\u00e9', '\u00ff\u00fe', ['a', 'b'], 42]) {
       expect(
-        refused(() => subjectOf(value)),
+        refused(() => headerSubject(value)),
         JSON.stringify(value),
       ).toBe(true);
     }
     for (const user of ['', 'é'.repeat(MAX_USER_BYTES / 2 + 1), 'a\ud800b', '\udc00']) {
       expect(
-        refused(() => subjectHash(user)),
+        refused(() => userSubject(user)),
         JSON.stringify(user),
       ).toBe(true);
     }
@@ -60,7 +61,7 @@ describe('link subjects: one hashing for the keygate-user header and the asserti
     const check = (sub: string, user: string) => {
       const assertion = signAssertion(secret, { link: 'L', tenant: 't', sub, exp });
       try {
-        verifyAssertion(secret, assertion, { link: 'L', tenant: 't', subject: subjectOf(header(user)) });
+        verifyAssertion(secret, assertion, { link: 'L', tenant: 't', subject: headerSubject(header(user)) });
         return true;
       } catch (err) {
         if (isKeygateError(err, 'connect_identity_invalid')) return false;

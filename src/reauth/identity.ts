@@ -1,5 +1,6 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { KeygateError } from '../errors.ts';
+import { subjectHash } from '../identity/subject.ts';
 
 /**
  * The binding of a connect link to the tenant's user, when `reauth.identity` is set: the
@@ -22,18 +23,15 @@ const LONE_SURROGATE = /\p{Cs}/u;
 const invalidUser = () => new KeygateError('keygate_user_invalid');
 
 /**
- * The one hashing of a user id into a link's `subject` (the link stores no personal data):
- * SHA-256 of its UTF-8 bytes, base64url. Exact: no case folding, trimming or Unicode
- * normalisation, so two ids are one user only when they are the same string. Every
- * binding (the `keygate-user` header, the application's assertion, a sign-in's `sub`)
- * goes through here. Throws `keygate_user_invalid` for an id no one can be bound to:
- * empty, over MAX_USER_BYTES, or not well-formed Unicode (a lone surrogate).
+ * A user id a link can be bound to, as its `subject` (identity/subject.ts's one hashing),
+ * so two ids are one user only when they are the same string. Throws `keygate_user_invalid`
+ * for an id no one can be bound to: empty, over MAX_USER_BYTES, or not well-formed Unicode
+ * (a lone surrogate).
  */
-export function subjectHash(user: string): string {
+export function userSubject(user: string): string {
   if (user.length === 0 || LONE_SURROGATE.test(user)) throw invalidUser();
-  const bytes = Buffer.from(user, 'utf8');
-  if (bytes.length > MAX_USER_BYTES) throw invalidUser();
-  return createHash('sha256').update(bytes).digest('base64url');
+  if (Buffer.byteLength(user, 'utf8') > MAX_USER_BYTES) throw invalidUser();
+  return subjectHash(user);
 }
 
 /**
@@ -44,7 +42,7 @@ export function subjectHash(user: string): string {
  * MAX_USER_BYTES, or not UTF-8. Never dropped: a link made without the user would take
  * any user's assertion.
  */
-export function subjectOf(value: unknown): string | undefined {
+export function headerSubject(value: unknown): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string') throw invalidUser();
   const bytes = Buffer.from(value, 'latin1');
@@ -55,7 +53,7 @@ export function subjectOf(value: unknown): string | undefined {
   } catch {
     throw invalidUser();
   }
-  return subjectHash(user);
+  return userSubject(user);
 }
 
 export interface AssertionSubject {
@@ -96,7 +94,7 @@ export function verifyAssertion(
 function subjectOfClaim(sub: unknown): string | undefined {
   if (typeof sub !== 'string') return undefined;
   try {
-    return subjectHash(sub);
+    return userSubject(sub);
   } catch {
     return undefined;
   }

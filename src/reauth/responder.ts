@@ -62,7 +62,7 @@ export class ReauthResponder {
     };
     const call = mcpCallOf(request.method, request.headers, body);
     const answer = call
-      ? mcpAnswer(call, offer, () => makeRequestState(subjectOf(context, call.method, call.name)))
+      ? mcpAnswer(call, offer, () => makeRequestState(stateSubject(context, call.method, call.name)))
       : problemAnswer(offer, request.id);
     this.#logger.info('reauth offered', {
       event: 'reauth-offered',
@@ -90,7 +90,7 @@ export class ReauthResponder {
     const call = mcpCallOf(request.method, request.headers, body);
     const params = call?.params;
     if (!call || !params) return body;
-    const check = checkRequestState(params['requestState'], subjectOf(context, call.method, call.name));
+    const check = checkRequestState(params['requestState'], stateSubject(context, call.method, call.name));
     if (check === 'foreign') return body;
     if (check === 'invalid') {
       throw new KeygateError('bad_request', {
@@ -124,7 +124,7 @@ function header(headers: IncomingHttpHeaders, name: string): string | undefined 
   return typeof value === 'string' ? value : undefined;
 }
 
-function subjectOf(context: ReauthContext, method: string, name: string | undefined): StateSubject {
+function stateSubject(context: ReauthContext, method: string, name: string | undefined): StateSubject {
   const { keyId, tenant, integration, account } = context;
   return { keyId, tenant, integration, account, method, name };
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as oauth from 'oauth4webapi';
 import { KeygateError, isKeygateError } from '../errors.ts';
 import { digest, flowCookieName, matchesDigest, readCookie } from '../http/cookies.ts';
-import { subjectOf } from '../identity/subject.ts';
+import { subjectHash } from '../identity/subject.ts';
 import type { KvStore } from '../vault/kv.ts';
 import type { TransitKeys } from '../vault/transit.ts';
 import type { ConnectLink, ConnectLinks } from './links.ts';
@@ -142,7 +142,7 @@ export class LinkSignIn {
         verifier,
         redirectUri: pending.redirectUri,
       });
-      const subject = subjectOf(sub);
+      const subject = subjectHash(sub);
       const sameUser = (live: ConnectLink) => {
         if (live.subject !== subject) throw new SignInError('connect_identity_invalid', 'another user');
       };
