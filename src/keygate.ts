@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { adminRoutes } from './admin/index.ts';
+import { Budgets } from './budgets/budgets.ts';
+import { OwnLimits } from './budgets/own-limits.ts';
 import type { Config } from './config/schema.ts';
 import { consoleRoutes } from './console/plugin.ts';
 import { Inventory, INVENTORY_MAX_AGE_MS } from './credentials/fleet-index.ts';
@@ -43,6 +45,8 @@ export interface Keygate {
   webhooks: WebhookSender;
   /** Fast fleet agreement (the changes record); undefined when fleet.pollSeconds is 0. */
   fleet: FleetSync | undefined;
+  /** Upstream budgets learned from the providers' answers, this replica's. */
+  budgets: Budgets;
   /** The address the server listens on, e.g. http://127.0.0.1:8080. */
   url: string;
   close(): Promise<void>;
@@ -93,6 +97,12 @@ export async function startKeygate(
     registry: refresh.metrics.registry,
   });
   const connect = new ConnectFlow({ config, kv, transit, store, schedule: refresh.scheduler });
+  const budgets = new Budgets({
+    replica: events.replica,
+    integrations: config.integrations,
+    events,
+    registry: refresh.metrics.registry,
+  });
   await app.register(adminRoutes, {
     prefix: '/v1',
     config,
@@ -103,6 +113,7 @@ export async function startKeygate(
     connect,
     schedule: refresh.scheduler,
     events,
+    budgets,
   });
   await app.register(eventRoutes, { prefix: '/v1', config, log: eventLog });
   await app.register(oauthCallbackRoute, { connect, events });
@@ -118,6 +129,8 @@ export async function startKeygate(
     refresher,
     metrics: refresh.metrics.registry,
     reauth: new ReauthResponder({ config, links, logger }),
+    budgets,
+    limits: new OwnLimits(config.tenants, refresh.metrics.registry),
   });
 
   const url = await app.listen({ host: config.server.host, port: config.server.port });
@@ -152,6 +165,7 @@ export async function startKeygate(
     events,
     webhooks,
     fleet,
+    budgets,
     url,
     close() {
       closing ??= (async () => {
@@ -160,6 +174,7 @@ export async function startKeygate(
         // Idle connections close at once; busy ones get the grace period, then are cut
         // (a half-open connection that never sent a request would otherwise hold close).
         const cut = setTimeout(() => app.server.closeAllConnections(), config.server.shutdownGraceMs);
+        budgets.close();
         await app.close();
         clearTimeout(cut);
         await refresher.close();

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { EVENT_TYPES } from '../events/catalogue.ts';
+import { BudgetSchema, TenantsSchema } from './budgets.ts';
 
 /** Names of tenants and integrations; anything else is a 400, never a Vault path. */
 export const NAME_PATTERN = '^[a-z0-9][a-z0-9_-]{0,62}$';
@@ -71,6 +72,7 @@ export const IntegrationSchema = Type.Object(
     /** Always sent, replacing the caller's (the injected credential still wins). */
     forceHeaders: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.String())),
     upstream: Type.Optional(UpstreamOptionsSchema),
+    budget: Type.Optional(BudgetSchema),
   },
   Strict,
 );
@@ -316,6 +318,7 @@ export const ConfigSchema = Type.Object(
       { ...Strict, default: {} },
     ),
     integrations: Type.Record(Type.String(), IntegrationSchema, { default: {} }),
+    tenants: TenantsSchema,
     /** Receivers of every replica's events, signed per Standard Webhooks. */
     webhooks: Type.Array(WebhookSchema, { default: [] }),
   },

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
+import type { Budgets } from '../budgets/budgets.ts';
 import type { ProxyReply, ProxyRequest } from '../http/exchange.ts';
 import { upstreamRequestHeaders } from './headers.ts';
 import type { RetryPolicy } from './retry-policy.ts';
@@ -22,6 +23,8 @@ export interface AttemptDeps {
   canRefresh: boolean;
   /** True where a 401 that outlived the refresh is answered with a connect link instead of passed through. */
   reauthAfter401?: ((integration: string) => boolean) | undefined;
+  /** Learns each answer's rate-limit headers (src/budgets). */
+  budgets?: Budgets | undefined;
 }
 
 /** The upstream path with the caller's query and, where the integration says so, the injected parameter. */
@@ -72,6 +75,7 @@ export function sendAttempt(
   };
   const verdict = (status: number, responseHeaders: IncomingHttpHeaders): Outcome | undefined => {
     time();
+    deps.budgets?.learn(state, status, responseHeaders);
     if (
       status === 401 &&
       deps.canRefresh &&

@@ -1,6 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
+import type { Budgets } from '../budgets/budgets.ts';
+import type { OwnLimits } from '../budgets/own-limits.ts';
 import type { Config } from '../config/schema.ts';
 import { NAME_PATTERN } from '../config/schema.ts';
 import type { Credential } from '../credentials/types.ts';
@@ -44,6 +46,10 @@ export interface ProxyDeps {
   reauth?: ReauthResponder | undefined;
   /** Where the lean path takes the requests it can serve before Fastify's router; without it, all go through Fastify. */
   front?: FrontDoor | undefined;
+  /** Upstream budgets learned from answers (src/budgets); without them nothing is held. */
+  budgets?: Budgets | undefined;
+  /** Keygate's own per-key and per-tenant limits; without them none apply. */
+  limits?: OwnLimits | undefined;
 }
 
 const NAME = new RegExp(NAME_PATTERN);
@@ -59,7 +65,7 @@ const stateOf = (request: object) => (request as Record<typeof STATE, ProxyState
  * and hooks stay inside this plugin.
  */
 export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promise<void> {
-  const { config, logger, store, keys, refresher, reauth } = deps;
+  const { config, logger, store, keys, refresher, reauth, budgets, limits } = deps;
   const metrics = deps.metrics && new ProxyMetrics(deps.metrics, Object.keys(config.integrations));
   const upstreams = new Upstreams(config);
   const audit = infoWriter(logger);
@@ -74,6 +80,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
     policy: new RetryPolicy(config.proxy),
     canRefresh: refresher !== undefined,
     reauthAfter401: (integration) => reauth?.covers(integration) ?? false,
+    budgets,
   };
   const websockets = new WebSocketProxy({ config, logger, keys, throttle, store, upstreams, plans });
   app.server.on('upgrade', websockets.onUpgrade);
@@ -134,6 +141,7 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
       target.integration,
     );
     state.caller = key.id;
+    limits?.check(target.tenant, key);
     const upstream = upstreams.get(target.integration);
     const plan = plans.get(target.integration);
     if (!upstream || !plan) throw new KeygateError('unknown_integration');
@@ -171,6 +179,8 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
     const ready = state.ready as ReadyState;
     const gone = state.callerGone;
     for (;;) {
+      const turn = budgets?.admit(state); // undefined unless the upstream budget makes it wait
+      if (turn) await turn;
       const outcome = await sendAttempt(request, reply, state, gone, attemptDeps);
       if (outcome.type === 'sent') return reply;
       if (outcome.type === 'reauth') {

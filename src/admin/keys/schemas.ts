@@ -4,11 +4,22 @@ import { KEY_ID_PATTERN } from '../../keys/key-format.ts';
 
 const Name = Type.String({ pattern: NAME_PATTERN });
 
+/** Keygate's own limits on the key's requests, per replica (docs/budgets.md#own-limits). */
+const KeyLimits = Type.Object(
+  {
+    requestsPerMinute: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 10_000_000, description: 'Requests per minute, per replica.' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const CreateKeyBody = Type.Object(
   {
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
     tenants: Type.Array(Type.Union([Type.Literal('*'), Name]), { minItems: 1, maxItems: 1000 }),
     integrations: Type.Optional(Type.Array(Name, { minItems: 1, maxItems: 1000 })),
+    limits: Type.Optional(KeyLimits),
   },
   { additionalProperties: false },
 );
@@ -20,6 +31,7 @@ export const CreatedKey = Type.Object({
   name: Type.Optional(Type.String()),
   tenants: Type.Array(Type.String()),
   integrations: Type.Optional(Type.Array(Type.String())),
+  limits: Type.Optional(KeyLimits),
   createdAt: Type.String(),
 });
 
@@ -31,6 +43,7 @@ export const KeyInfoSchema = Type.Object({
   integrations: Type.Optional(
     Type.Array(Type.String(), { description: 'Integrations it may reach; absent: every integration.' }),
   ),
+  limits: Type.Optional(KeyLimits),
   createdAt: Type.String(),
 });
 
