@@ -16,7 +16,7 @@ describe('budget and tenants configuration', () => {
 `,
       env,
     );
-    const of = (name: string) => budgetOf(config.integrations[name] as { budget?: never });
+    const of = (name: string) => budgetOf(config.integrations[name] ?? {});
     expect(of('a')).toEqual({ headers: 'auto', maxWaitMs: 10_000, fairShare: true });
     expect(of('b')).toEqual({ headers: 'ietf', maxWaitMs: 0, fairShare: false });
     expect(of('c')).toBeUndefined();
