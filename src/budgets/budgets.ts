@@ -107,16 +107,17 @@ export class Budgets {
     const integration = this.#integrations.get(holder.integration);
     if (integration === undefined) return undefined;
     const budget = integration.find(holder.tenant, holder.account) ?? this.#track(integration, holder);
-    return budget?.admit(holder, this.#now());
+    return budget?.admit(holder, this.#now);
   }
 
   /** After an upstream answer's head arrived: what it says about the credential's rate limit. */
   learn(holder: BudgetHolder, status: number, headers: IncomingHttpHeaders): void {
     const integration = this.#integrations.get(holder.integration);
     if (integration === undefined) return;
+    if (!integration.parse.has(status, headers)) return;
     const news = this.#news;
     const now = this.#now();
-    integration.parse(status, headers, news, now);
+    integration.parse.read(status, headers, news, now);
     if (news.count === 0 && Number.isNaN(news.retryAfterMs)) return;
     const budget = integration.find(holder.tenant, holder.account) ?? this.#track(integration, holder);
     budget?.learn(news, holder.budgetSeq ?? budget.seq, now);

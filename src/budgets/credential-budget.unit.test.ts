@@ -76,8 +76,8 @@ describe('CredentialBudget', () => {
   it('lets requests go at once while nothing is learned, and counts them', () => {
     const budget = new CredentialBudget(ref, policy(1000));
     const h = holder('k');
-    expect(budget.admit(h, 0)).toBeUndefined();
-    expect(budget.admit(h, 0)).toBeUndefined();
+    expect(budget.admit(h, () => 0)).toBeUndefined();
+    expect(budget.admit(h, () => 0)).toBeUndefined();
     expect(h.budgetSeq).toBe(2);
   });
 
@@ -85,11 +85,11 @@ describe('CredentialBudget', () => {
     const p = policy(1500);
     const budget = new CredentialBudget(ref, p);
     const news = new Observations();
-    parserFor('ietf')(200, { ratelimit: '"w";r=0;t=1', 'ratelimit-policy': '"w";q=5;w=1' }, news, 0);
+    parserFor('ietf').read(200, { ratelimit: '"w";r=0;t=1', 'ratelimit-policy': '"w";q=5;w=1' }, news, 0);
     const h = holder('k');
-    budget.admit(h, 0);
+    budget.admit(h, () => 0);
     budget.learn(news, h.budgetSeq as number, 0);
-    const held = budget.admit(holder('k'), 0);
+    const held = budget.admit(holder('k'), () => 0);
     expect(held).toBeInstanceOf(Promise);
     let done = false;
     void held?.then(() => (done = true));
@@ -99,11 +99,11 @@ describe('CredentialBudget', () => {
     expect(done).toBe(true);
     expect(p.events).toEqual([1000]); // one budget-exhausted notice for that window
 
-    parserFor('ietf')(200, { ratelimit: '"w";r=0;t=30' }, news, 1000);
+    parserFor('ietf').read(200, { ratelimit: '"w";r=0;t=30' }, news, 1000);
     budget.learn(news, budget.seq, 1000);
     let refusal: unknown;
     try {
-      budget.admit(holder('k'), 1000);
+      budget.admit(holder('k'), () => 1000);
     } catch (err) {
       refusal = err;
     }
@@ -119,11 +119,11 @@ describe('CredentialBudget', () => {
     const p = policy(200);
     const budget = new CredentialBudget(ref, p);
     const news = new Observations();
-    parserFor('auto')(429, { 'retry-after': '0.5' }, news, 0);
+    parserFor('auto').read(429, { 'retry-after': '0.5' }, news, 0);
     budget.learn(news, 0, 0);
     expect(budget.blockedUntil).toBe(500);
-    await expect(() => budget.admit(holder('k'), 0)).toThrow(/spent/); // 500 ms > 200 ms: at once
-    parserFor('auto')(429, { 'retry-after': '86400' }, news, 0);
+    await expect(() => budget.admit(holder('k'), () => 0)).toThrow(/spent/); // 500 ms > 200 ms: at once
+    parserFor('auto').read(429, { 'retry-after': '86400' }, news, 0);
     budget.learn(news, 0, 0);
     expect(budget.blockedUntil).toBe(5 * 60_000); // capped
   });
@@ -131,7 +131,7 @@ describe('CredentialBudget', () => {
   it('lets a waiting request go when the caller hangs up, without counting it', async () => {
     const budget = new CredentialBudget(ref, policy(5000));
     const news = new Observations();
-    parserFor('ietf')(200, { ratelimit: '"w";r=0;t=2' }, news, 0);
+    parserFor('ietf').read(200, { ratelimit: '"w";r=0;t=2' }, news, 0);
     budget.learn(news, 0, 0);
     const controller = new AbortController();
     const h: BudgetHolder = {
@@ -143,7 +143,7 @@ describe('CredentialBudget', () => {
         signal: controller.signal,
       },
     };
-    const held = budget.admit(h, 0) as Promise<void>;
+    const held = budget.admit(h, () => 0) as Promise<void>;
     controller.abort();
     await expect(held).rejects.toMatchObject({ code: 'client_closed_request' });
     expect(budget.waiting).toBe(0);
@@ -168,7 +168,7 @@ describe('CredentialBudget', () => {
       tally.asked += 1;
       const h = holder(caller);
       try {
-        const turn = budget.admit(h, Date.now());
+        const turn = budget.admit(h, () => Date.now());
         if (turn) await turn;
       } catch {
         await vi.advanceTimersByTimeAsync(0);
@@ -176,7 +176,7 @@ describe('CredentialBudget', () => {
       }
       await new Promise((r) => setTimeout(r, 30)); // the provider's latency
       const { status, headers } = provider.answer(Date.now());
-      parserFor('ietf')(status, headers, news, Date.now());
+      parserFor('ietf').read(status, headers, news, Date.now());
       budget.learn(news, h.budgetSeq as number, Date.now());
       if (status === 200) tally.got += 1;
     };

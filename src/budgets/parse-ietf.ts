@@ -39,6 +39,19 @@ function parsed<T>(parse: (text: string) => T, text: string | undefined): T | un
   }
 }
 
+// RateLimit-Policy "SHOULD remain consistent over a sequence of HTTP responses": the last
+// one parsed is kept, so a provider sending the same policy on every answer is parsed once.
+let lastPolicyText: string | undefined;
+let lastPolicy: List | undefined;
+
+function policies(text: string | undefined): List | undefined {
+  if (text !== lastPolicyText) {
+    lastPolicy = parsed(parseList, text);
+    lastPolicyText = text;
+  }
+  return lastPolicy;
+}
+
 function policyParams(policies: List | undefined, name: string): Parameters | undefined {
   if (!policies) return undefined;
   for (const member of policies) {
@@ -55,14 +68,14 @@ export function readIetf(headers: IncomingHttpHeaders, into: Observations): void
     readDraft07(field, into);
     return;
   }
-  const policies = parsed(parseList, joined(headers['ratelimit-policy']));
+  const known = policies(joined(headers['ratelimit-policy']));
   for (const member of limits) {
     const [value, params] = member;
     if (Array.isArray(value)) continue; // an inner list is no service limit
     const name = nameOf(value);
     const remaining = count(params.get('r'));
     if (name === undefined || Number.isNaN(remaining)) continue;
-    const policy = policyParams(policies, name);
+    const policy = policyParams(known, name);
     const unit = policy?.get('qu');
     // A concurrency quota is not a rate: nothing to learn about a window from it.
     if (unit === 'concurrent-requests') continue;

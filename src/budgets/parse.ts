@@ -15,17 +15,15 @@ import {
 } from './values.ts';
 
 /**
- * Reads what an answer says about the credential's rate limit into `into` (cleared
- * first). Most answers carry none of these headers, so each family first looks up the
- * one or two names it cannot do without; when they are absent nothing else is read and
- * nothing is allocated.
+ * Reads what an answer says about the credential's rate limit. Most answers carry none of
+ * these headers, so `has` first looks up the few names a family cannot do without,
+ * reading no clock and allocating nothing; only when it says yes does `read` fill `into`
+ * (cleared first).
  */
-export type HeaderParser = (
-  status: number,
-  headers: IncomingHttpHeaders,
-  into: Observations,
-  now: number,
-) => void;
+export interface HeaderParser {
+  has(status: number, headers: IncomingHttpHeaders): boolean;
+  read(status: number, headers: IncomingHttpHeaders, into: Observations, now: number): void;
+}
 
 // OpenAI (and OpenAI-compatible APIs such as Groq): x-ratelimit-{limit,remaining,reset}-{requests,tokens}.
 const OPENAI = ['requests', 'tokens'].map((name) => ({
@@ -106,6 +104,10 @@ const hasAnthropic = (h: IncomingHttpHeaders) =>
   h['anthropic-ratelimit-tokens-remaining'] !== undefined ||
   h['anthropic-ratelimit-input-tokens-remaining'] !== undefined ||
   h['anthropic-ratelimit-output-tokens-remaining'] !== undefined;
+const hasIetf = (h: IncomingHttpHeaders) =>
+  h['ratelimit'] !== undefined || h['ratelimit-remaining'] !== undefined;
+const hasRetryAfter = (status: number, h: IncomingHttpHeaders) =>
+  (status === 429 || status === 503) && (h['retry-after'] !== undefined || h['retry-after-ms'] !== undefined);
 
 /** The structured fields (draft -07 on), else the older separate ones. */
 function readIetfOrLegacy(headers: IncomingHttpHeaders, into: Observations, now: number): void {
@@ -114,28 +116,40 @@ function readIetfOrLegacy(headers: IncomingHttpHeaders, into: Observations, now:
 }
 
 const PARSERS: Readonly<Record<ResolvedBudget['headers'], HeaderParser>> = {
-  openai(status, headers, into, now) {
-    into.clear();
-    if (hasOpenAi(headers)) readOpenAi(headers, into);
-    readRetryAfter(status, headers, into, now);
+  openai: {
+    has: (status, h) => hasOpenAi(h) || hasRetryAfter(status, h),
+    read(status, headers, into, now) {
+      into.clear();
+      if (hasOpenAi(headers)) readOpenAi(headers, into);
+      readRetryAfter(status, headers, into, now);
+    },
   },
-  anthropic(status, headers, into, now) {
-    into.clear();
-    if (hasAnthropic(headers)) readAnthropic(headers, into, now);
-    readRetryAfter(status, headers, into, now);
+  anthropic: {
+    has: (status, h) => hasAnthropic(h) || hasRetryAfter(status, h),
+    read(status, headers, into, now) {
+      into.clear();
+      if (hasAnthropic(headers)) readAnthropic(headers, into, now);
+      readRetryAfter(status, headers, into, now);
+    },
   },
-  ietf(status, headers, into, now) {
-    into.clear();
-    readIetfOrLegacy(headers, into, now);
-    readRetryAfter(status, headers, into, now);
+  ietf: {
+    has: (status, h) => hasIetf(h) || hasRetryAfter(status, h),
+    read(status, headers, into, now) {
+      into.clear();
+      readIetfOrLegacy(headers, into, now);
+      readRetryAfter(status, headers, into, now);
+    },
   },
   // One family per answer: the first whose names are there.
-  auto(status, headers, into, now) {
-    into.clear();
-    if (hasOpenAi(headers)) readOpenAi(headers, into);
-    else if (hasAnthropic(headers)) readAnthropic(headers, into, now);
-    else readIetfOrLegacy(headers, into, now);
-    readRetryAfter(status, headers, into, now);
+  auto: {
+    has: (status, h) => hasOpenAi(h) || hasAnthropic(h) || hasIetf(h) || hasRetryAfter(status, h),
+    read(status, headers, into, now) {
+      into.clear();
+      if (hasOpenAi(headers)) readOpenAi(headers, into);
+      else if (hasAnthropic(headers)) readAnthropic(headers, into, now);
+      else readIetfOrLegacy(headers, into, now);
+      readRetryAfter(status, headers, into, now);
+    },
   },
 };
 

@@ -9,7 +9,10 @@ const NOW = Date.parse('2026-01-01T00:00:00Z');
 
 function read(style: Parameters<typeof parserFor>[0], headers: IncomingHttpHeaders, status = 200) {
   const into = new Observations();
-  parserFor(style)(status, headers, into, NOW);
+  const parser = parserFor(style);
+  parser.read(status, headers, into, NOW);
+  // `has` is the cheap look the proxy takes first: it never misses what `read` finds.
+  if (into.count > 0 || !Number.isNaN(into.retryAfterMs)) expect(parser.has(status, headers)).toBe(true);
   const seen: Observation[] = into.items.slice(0, into.count).map((o) => ({ ...o }));
   return { seen, retryAfterMs: into.retryAfterMs };
 }

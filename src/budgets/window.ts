@@ -89,6 +89,14 @@ export class Window {
     return now;
   }
 
+  /** How many more requests fit at `now` without pacing (Infinity for a unit not charged yet). */
+  room(now: number, seq: number): number {
+    if (this.paced) return 0;
+    const spare = this.available(now, seq) - this.need;
+    if (!(spare >= 0)) return 0;
+    return this.cost > 0 ? Math.floor(spare / this.cost) + 1 : Infinity;
+  }
+
   /** Whether what stands in the way at `now` is the quota itself (not the pacing). */
   exhausted(now: number, seq: number): boolean {
     return this.available(now, seq) < this.need;
