@@ -81,6 +81,23 @@ describe('CredentialBudget', () => {
     expect(h.budgetSeq).toBe(2);
   });
 
+  it('counts a run of requests without looking, and charges those that may straddle a reset to the new window', () => {
+    const budget = new CredentialBudget(ref, policy(1000));
+    const news = new Observations();
+    parserFor('ietf').read(200, { ratelimit: '"w";r=20;t=1', 'ratelimit-policy': '"w";q=20;w=1' }, news, 0);
+    budget.learn(news, 0, 0);
+    let looks = 0;
+    const clock = (t: number) => () => {
+      looks += 1;
+      return t;
+    };
+    for (let i = 0; i < 11; i += 1) expect(budget.admit(holder('k'), clock(0))).toBeUndefined();
+    expect(looks).toBe(1); // one look, then a free run
+    // The window reset at 1000 ms; when the ten requests went is not known, so they count in the new one.
+    expect(budget.admit(holder('k'), clock(1000))).toBeUndefined();
+    expect(budget.windows[0]?.available(1000, budget.seq)).toBe(20 - 11);
+  });
+
   it('holds a request until the reset when that is within maxWaitMs, else refuses at once', async () => {
     const p = policy(1500);
     const budget = new CredentialBudget(ref, p);

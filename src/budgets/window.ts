@@ -51,6 +51,8 @@ export class Window {
   pressed = false;
   #paceTokens = 1;
   #paceAt = 0;
+  /** Attempts up to this number are known to have gone before the last look at the clock. */
+  #lookedSeq = 0;
 
   constructor(name: string, unit: string, refill: Refill) {
     this.name = name;
@@ -67,6 +69,7 @@ export class Window {
   /** Units left at `now`, with `seq` attempts admitted so far. */
   available(now: number, seq: number): number {
     if (this.refill === WINDOW && now >= this.resetAt) this.#roll(now, seq);
+    this.#lookedSeq = seq;
     return this.#level(now) - this.cost * (seq - this.basisSeq);
   }
 
@@ -106,6 +109,7 @@ export class Window {
   admitted(now: number, seq: number): void {
     if (this.available(now, seq) < this.need) this.probedAt = now; // the cap let a probe through
     if (this.paced) this.#paceTokens -= 1;
+    this.#lookedSeq = seq + 1;
   }
 
   /** What an answer about attempt `attemptSeq` said; `seq` is how many are admitted by now. */
@@ -159,7 +163,9 @@ export class Window {
     const { resetAt, periodMs } = this;
     this.remaining = Number.isNaN(this.limit) ? Infinity : this.limit;
     this.basisAt = resetAt;
-    this.basisSeq = seq;
+    // Requests let through since the last look (a free run, see CredentialBudget.admit) may
+    // have gone after the reset: they are charged to the new epoch, to be on the safe side.
+    this.basisSeq = Math.min(this.#lookedSeq, seq);
     this.#rolled = true;
     this.resetAt = periodMs > 0 ? resetAt + periodMs * Math.ceil((now - resetAt + 1) / periodMs) : Infinity;
   }
