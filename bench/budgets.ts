@@ -46,7 +46,7 @@ const holder = (integration: string, tenant = 'acme'): BudgetHolder => ({
   tenant,
   integration,
   account: 'default',
-  caller: 'kg_bench',
+  caller: { id: 'kg_bench' },
 });
 
 // A typical answer's head, without rate-limit headers.
@@ -123,7 +123,7 @@ async function held(n: number): Promise<void> {
     spent.learn(first, 200, { ratelimit: `"w";r=0;t=1`, 'ratelimit-policy': `"w";q=${n};w=1` });
     const holders = Array.from({ length: n }, (_, i) => ({
       ...holder('ai', tenant),
-      caller: `caller-${i % 10}`,
+      caller: { id: `caller-${i % 10}` },
     }));
     const waits: Promise<void>[] = new Array(n);
     (gc as () => void)();

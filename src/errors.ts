@@ -21,6 +21,11 @@ export const ERRORS = {
     message: 'The OAuth callback has an unknown, used or expired state; start the connect flow again.',
   },
   oauth_denied: { status: 400, message: 'The provider did not grant access; start the connect flow again.' },
+  oauth_callback_malformed: {
+    status: 400,
+    message:
+      "The OAuth callback has neither a code nor an error, so it is not the provider's answer; the connect flow is still open.",
+  },
   oauth_issuer_mismatch: {
     status: 400,
     message:
@@ -30,6 +35,16 @@ export const ERRORS = {
     status: 400,
     message:
       'returnTo is not under any of oauth.allowedReturnUrls (same origin, path on a segment boundary).',
+  },
+  keygate_user_invalid: {
+    status: 400,
+    message:
+      'The keygate-user header must name the user in 1 to 1024 bytes of UTF-8; Keygate cannot bind a connect link to this value.',
+  },
+  connect_signin_invalid: {
+    status: 400,
+    message:
+      'This sign-in is unknown, already used, expired, or was started in another browser; open the connect link again.',
   },
   connect_code_invalid: {
     status: 400,
@@ -46,7 +61,13 @@ export const ERRORS = {
   },
   connect_identity_invalid: {
     status: 403,
-    message: 'The application did not vouch for a user of this tenant (and of this request) for this link.',
+    message:
+      'The user who signed in (or whom the application vouched for) is not one this link was made for.',
+  },
+  connect_cross_site: {
+    status: 403,
+    message:
+      "This confirmation did not come from the connect page opened in this browser (another site sent it, or the page's token is missing); nothing was spent. Open the connect link and continue there only if you started this.",
   },
   forbidden: { status: 403, message: 'This key may not be used for that tenant or integration.' },
   not_found: { status: 404, message: 'No such route.' },
@@ -94,6 +115,11 @@ export const ERRORS = {
   token_endpoint_unavailable: {
     status: 502,
     message: "The integration's token endpoint failed; the refresh will be retried.",
+  },
+  identity_provider_unavailable: {
+    status: 502,
+    message:
+      'The identity provider (reauth.identity.oidc) could not be reached or answered badly; retry later.',
   },
   vault_unavailable: {
     status: 503,

@@ -15,20 +15,27 @@ import { WebhookSender } from './events/webhooks/sender.ts';
 import { absentAndOutage } from './cache/options.ts';
 import type { FleetSync } from './fleet/fleet-sync.ts';
 import { FrontDoor } from './http/front-door.ts';
+import { metricsRoute } from './http/metrics-route.ts';
 import { watchFleet } from './fleet/metrics.ts';
 import { setupFleet } from './fleet/setup.ts';
+import { KeyCallers } from './identity/key-callers.ts';
+import { AuthThrottle } from './keys/auth-throttle.ts';
 import { CallerKeys } from './keys/key-store.ts';
 import type { Logger } from './observability/logger.ts';
+import { tracingOptions } from './observability/telemetry-options.ts';
+import { startTracing, type Telemetry } from './observability/tracing.ts';
 import { ConnectFlow } from './oauth/connect.ts';
 import { oauthCallbackRoute } from './oauth/callback-route.ts';
 import { proxyRoutes } from './proxy/plugin.ts';
 import { ConnectLinks } from './reauth/links.ts';
 import { ReauthResponder } from './reauth/responder.ts';
 import { connectPageRoutes } from './reauth/routes.ts';
+import { signInRoutes } from './reauth/sign-in-routes.ts';
 import { Refresher } from './refresh/refresher.ts';
 import { setupRefresh, type RefreshService } from './refresh/service.ts';
 import { buildServer, type ServerDeps } from './server.ts';
 import type { KvStore } from './vault/kv.ts';
+import { watchVault } from './vault/metrics.ts';
 import { VaultSession } from './vault/session.ts';
 
 export interface Keygate {
@@ -47,6 +54,8 @@ export interface Keygate {
   fleet: FleetSync | undefined;
   /** Upstream budgets learned from the providers' answers, this replica's. */
   budgets: Budgets;
+  /** The trace exporter (does nothing without telemetry.otlp.endpoint). */
+  telemetry: Telemetry;
   /** The address the server listens on, e.g. http://127.0.0.1:8080. */
   url: string;
   close(): Promise<void>;
@@ -55,6 +64,8 @@ export interface Keygate {
 export interface StartOptions {
   /** Sees every route as it is registered (for the OpenAPI completeness test). */
   onRoute?: ServerDeps['onRoute'];
+  /** false: every proxied request goes through Fastify's router, not the lean path (the differential test). */
+  leanPath?: boolean;
 }
 
 /** Wires every part together and starts listening. */
@@ -63,6 +74,9 @@ export async function startKeygate(
   logger: Logger,
   options: StartOptions = {},
 ): Promise<Keygate> {
+  const replica = replicaId(config.replica.id);
+  // First: the Vault session's login is traced too.
+  const telemetry = await startTracing(tracingOptions(config.telemetry, replica, logger));
   const vault = new VaultSession(config.vault, logger);
   await vault.start();
   const { kv, transit, store } = createCredentialStore(vault, config, logger);
@@ -75,7 +89,7 @@ export async function startKeygate(
   });
   const refresher = new Refresher({ store, kv, config, logger });
 
-  const events = new EventBus({ replica: replicaId(config.replica.id), logger });
+  const events = new EventBus({ replica, logger });
   const eventLog = new EventLog({ size: config.events.bufferSize, bus: events });
   logEvents(events, logger);
 
@@ -88,7 +102,7 @@ export async function startKeygate(
     maxAgeMs: INVENTORY_MAX_AGE_MS,
   });
   // The scheduler's listings (at start, each resync) fill the inventory as they pass.
-  const refresh = await setupRefresh({ app, config, logger, refresher, source: inventory.tap(), events });
+  const refresh = setupRefresh({ config, logger, refresher, source: inventory.tap(), events });
   const webhooks = new WebhookSender({
     webhooks: config.webhooks,
     delivery: config.events.delivery,
@@ -114,18 +128,21 @@ export async function startKeygate(
     schedule: refresh.scheduler,
     events,
     budgets,
+    refresher,
   });
+  metricsRoute(app, refresh.metrics.registry, config.metrics.token);
   await app.register(eventRoutes, { prefix: '/v1', config, log: eventLog });
   await app.register(oauthCallbackRoute, { connect, events });
   const links = new ConnectLinks({ kv, ttlSeconds: config.reauth.linkTtlSeconds });
   await app.register(connectPageRoutes, { config, links, connect });
+  await app.register(signInRoutes, { config, links, connect, kv, transit, logger });
   await app.register(consoleRoutes);
   await app.register(proxyRoutes, {
-    front,
+    front: options.leanPath === false ? undefined : front,
     config,
     logger,
     store,
-    keys,
+    callers: new KeyCallers(keys, new AuthThrottle(config.authThrottle, refresh.metrics.registry)),
     refresher,
     metrics: refresh.metrics.registry,
     reauth: new ReauthResponder({ config, links, logger }),
@@ -153,6 +170,7 @@ export async function startKeygate(
   });
   fleet?.start();
   watchFleet(refresh.metrics.registry, vault, fleet);
+  watchVault(refresh.metrics.registry, vault);
   let closing: Promise<void> | undefined;
   return {
     app,
@@ -166,6 +184,7 @@ export async function startKeygate(
     webhooks,
     fleet,
     budgets,
+    telemetry,
     url,
     close() {
       closing ??= (async () => {
@@ -180,6 +199,7 @@ export async function startKeygate(
         await refresher.close();
         await webhooks.close();
         vault.close();
+        await telemetry.shutdown();
       })();
       return closing;
     },

@@ -6,6 +6,7 @@ import type { CallerKeys } from '../keys/key-store.ts';
 import type { EventPublisher } from '../events/bus.ts';
 import type { ConnectFlow } from '../oauth/connect.ts';
 import type { Logger } from '../observability/logger.ts';
+import type { Refresher } from '../refresh/refresher.ts';
 import type { RefreshScheduler } from '../refresh/scheduler.ts';
 
 /** What admin routes are built from. */
@@ -19,6 +20,8 @@ export interface AdminDeps {
   schedule?: Pick<RefreshScheduler, 'track' | 'cancel'> & Partial<Pick<RefreshScheduler, 'dueAt'>>;
   keys: CallerKeys;
   connect: ConnectFlow;
+  /** POST .../refresh: the same single-flight, leased refresh as every other. */
+  refresher: Pick<Refresher, 'refresh'>;
   events: EventPublisher;
   /** This replica's learned upstream budgets, behind GET /v1/budgets; none without it. */
   budgets?: Pick<Budgets, 'list' | 'replica'> | undefined;

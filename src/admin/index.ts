@@ -1,12 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import { adminAuth } from './auth.ts';
+import { adminAuth } from '../http/admin-auth.ts';
 import { listBudgets } from './budgets/listBudgets.ts';
 import { deleteCredential } from './credentials/deleteCredential.ts';
 import { getCredential } from './credentials/getCredential.ts';
-import { listAllCredentials } from './credentials/listAllCredentials.ts';
 import { listCredentials } from './credentials/listCredentials.ts';
-import { listFleet } from './credentials/listFleet.ts';
+import { listInventory } from './credentials/listInventory.ts';
 import { putCredential } from './credentials/putCredential.ts';
+import { refreshCredential } from './credentials/refreshCredential.ts';
 import { startConnect } from './connect/startConnect.ts';
 import type { AdminDeps } from './deps.ts';
 import { createKey } from './keys/createKey.ts';
@@ -22,9 +22,9 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminDeps): Promis
   putCredential(app, deps);
   getCredential(app, deps);
   listCredentials(app, deps);
-  listAllCredentials(app, deps);
-  listFleet(app, deps);
+  listInventory(app, deps);
   deleteCredential(app, deps);
+  refreshCredential(app, deps);
   createKey(app, deps);
   deleteKey(app, deps);
   listKeys(app, deps);

@@ -10,8 +10,8 @@ export interface BudgetHolder {
   readonly tenant: string;
   readonly integration: string;
   readonly account: string;
-  /** Who is calling (`Caller.id`): fair shares are counted per caller. */
-  readonly caller?: string | undefined;
+  /** Who is calling: fair shares are counted per `Caller.id`. */
+  readonly caller?: { readonly id: string } | undefined;
   /** The number budgets gave the attempt in flight; its answer is news about the provider's count after it. */
   budgetSeq?: number | undefined;
   /** A request whose caller hangs up stops waiting. */
@@ -197,7 +197,7 @@ export class CredentialBudget {
       this.#policy.refused();
       throw this.#refusal(at, now);
     }
-    const waiting = new Waiting(this.#policy.fairShare ? (holder.caller ?? '') : '', now, holder);
+    const waiting = new Waiting(this.#policy.fairShare ? (holder.caller?.id ?? '') : '', now, holder);
     const promise = new Promise<void>((resolve, reject) => {
       waiting.resolve = resolve;
       waiting.reject = reject;

@@ -69,7 +69,7 @@ describe('CredentialBudget', () => {
     tenant: 't',
     integration: 'i',
     account: 'default',
-    caller,
+    caller: { id: caller },
   });
   const ref = credentialRef('t', 'i');
 

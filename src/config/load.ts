@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
 import { ConfigSchema, NAME_PATTERN, type Config } from './schema.ts';
+import { reauthIdentityProblems } from './reauth-identity.ts';
 import { substitute } from './substitute.ts';
+import { applyOtelEnv } from './telemetry-env.ts';
 import { placeholderProblems, TEMPLATES } from './templates.ts';
 
 /** The configuration is wrong; `problems` names every bad field. Exit status 2 at the CLI. */
@@ -83,6 +85,7 @@ function applyEnvOverrides(tree: Tree, env: Env): void {
     set(env['VAULT_ROLE_ID'], (v) => (appRole['roleId'] = v));
     set(env['VAULT_SECRET_ID'], (v) => (appRole['secretId'] = v));
   }
+  applyOtelEnv(tree, env, section);
 }
 
 function applyTemplates(tree: Tree, problems: string[]): void {
@@ -124,11 +127,16 @@ const isPlain = (v: unknown) => v !== null && typeof v === 'object' && !Array.is
 
 function crossFieldProblems(config: Config): string[] {
   const problems: string[] = [];
-  if (!config.vault.token && !config.vault.appRole) {
+  const { token, appRole, auth } = config.vault;
+  if (!token && !appRole && !auth.kubernetes) {
     problems.push(
-      'vault: no credentials; set vault.token (VAULT_TOKEN) or vault.appRole (VAULT_ROLE_ID and VAULT_SECRET_ID)',
+      'vault: no credentials; set vault.token (VAULT_TOKEN), vault.appRole (VAULT_ROLE_ID and VAULT_SECRET_ID) or vault.auth.kubernetes',
     );
   }
+  if (appRole && auth.kubernetes) {
+    problems.push('vault.auth.kubernetes: choose one login method, vault.appRole or vault.auth.kubernetes');
+  }
+  problems.push(...reauthIdentityProblems(config.reauth.identity));
   if (config.refresh.leaseSeconds * 1000 <= config.refresh.tokenTimeoutMs) {
     // A lease that lapses mid-request would let a second replica spend the same refresh token.
     problems.push('refresh.leaseSeconds: must be longer than refresh.tokenTimeoutMs');

@@ -1,6 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { EVENT_TYPES } from '../events/catalogue.ts';
 import { BudgetSchema, TenantsSchema } from './budgets.ts';
+import { ReauthIdentitySchema } from './reauth-identity.ts';
+import { TelemetrySchema } from './telemetry.ts';
+import { VaultAuthSchema } from './vault-auth.ts';
 
 /** Names of tenants and integrations; anything else is a 400, never a Vault path. */
 export const NAME_PATTERN = '^[a-z0-9][a-z0-9_-]{0,62}$';
@@ -130,6 +133,7 @@ export const ConfigSchema = Type.Object(
             Strict,
           ),
         ),
+        auth: VaultAuthSchema,
         namespace: Type.Optional(Type.String({ minLength: 1 })),
         caFile: Type.Optional(Type.String({ minLength: 1 })),
         kvMount: Type.String({ minLength: 1, default: 'secret' }),
@@ -203,12 +207,8 @@ export const ConfigSchema = Type.Object(
         publicUrl: Type.Optional(Url),
         /** How long a connect link offered to a caller stays usable. */
         linkTtlSeconds: Type.Integer({ minimum: 30, maximum: 86_400, default: 600 }),
-        /**
-         * Binds links to the tenant's user through the embedding application: the page sends
-         * the browser to `url`, which answers with an assertion signed with `secret`
-         * (docs/mcp.md). Without it, a confirmation code shown to the caller is the binding.
-         */
-        identity: Type.Optional(Type.Object({ url: Url, secret: Type.String({ minLength: 32 }) }, Strict)),
+        /** Binds links to the tenant's user (src/config/reauth-identity.ts, docs/mcp.md); else a confirmation code. */
+        identity: Type.Optional(ReauthIdentitySchema),
       },
       { ...Strict, default: {} },
     ),
@@ -317,6 +317,7 @@ export const ConfigSchema = Type.Object(
       },
       { ...Strict, default: {} },
     ),
+    telemetry: TelemetrySchema,
     integrations: Type.Record(Type.String(), IntegrationSchema, { default: {} }),
     tenants: TenantsSchema,
     /** Receivers of every replica's events, signed per Standard Webhooks. */

@@ -1,6 +1,6 @@
 import type { EventBus } from '../events/bus.ts';
 import type { KeygateEvent } from '../events/catalogue.ts';
-import { dueTime } from '../refresh/due-time.ts';
+import { dueTime } from './due-time.ts';
 import {
   OAUTH,
   fromListing,
@@ -10,6 +10,7 @@ import {
   type InventoryView,
 } from './fleet-entry.ts';
 import { compare, decodeCursor, encodeCursor, upperBound } from './fleet-order.ts';
+import { refKey, type CredentialRef } from './ref.ts';
 import type { AuthType, CredentialListing, CredentialStatus } from './types.ts';
 
 export { decodeCursor } from './fleet-order.ts';
@@ -18,16 +19,22 @@ export type { InventoryEntry, InventoryStatus, InventoryView } from './fleet-ent
 export interface InventoryQuery {
   tenant?: string | undefined;
   integration?: string | undefined;
+  account?: string | undefined;
+  /** The stored status; `expiring_soon` is the active ones that expire soon (statusOf). */
   status?: InventoryStatus | undefined;
   /** Case-insensitive part of the tenant, integration or account name. */
   q?: string | undefined;
   limit: number;
+  /** A page's `nextCursor` (checked by decodeCursor before it comes here). */
   cursor?: string | undefined;
+  /** When this replica's scheduler renews a credential; else the scheduler's rule is applied to the entry. */
+  dueAt?: ((ref: CredentialRef) => number | undefined) | undefined;
 }
 
 export interface InventoryPage {
   credentials: InventoryView[];
-  nextCursor?: string;
+  /** Pass back as `cursor` for the next page; null on the last one. */
+  nextCursor: string | null;
   /** How many credentials match the filter, on every page. */
   total: number;
 }
@@ -42,7 +49,8 @@ type Source = {
 };
 type Listing = CredentialListing & { account?: string };
 
-const keyOf = (t: string, i: string, a: string) => `${t}\u0000${i}\u0000${a}`;
+const keyOf = (tenant: string, integration: string, account: string) =>
+  refKey({ tenant, integration, account });
 
 export interface InventoryOptions {
   /** Where listings come from: Vault metadata, no decryption (the credential store). */
@@ -105,16 +113,24 @@ export class Inventory {
     return this.#listing;
   }
 
+  /**
+   * One page of the fleet (GET /v1/credentials), filtered, in (tenant, integration, account)
+   * order. The cursor is the last row's position, so a page is stable while credentials come
+   * and go around it; `total` counts every match, on every page.
+   */
   query(query: InventoryQuery): InventoryPage {
     const now = this.#now();
+    const buffer = this.#opts.refreshBufferMs;
     const sorted = this.sorted();
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
     const start = after === undefined ? 0 : upperBound(sorted, after);
+    const { tenant, integration, account, status } = query;
     const q = query.q?.toLowerCase();
     const matches = (e: InventoryEntry) =>
-      (!query.tenant || e.tenant === query.tenant) &&
-      (!query.integration || e.integration === query.integration) &&
-      (!query.status || statusOf(e, now, this.#opts.refreshBufferMs) === query.status) &&
+      (!tenant || e.tenant === tenant) &&
+      (!integration || e.integration === integration) &&
+      (!account || e.account === account) &&
+      (!status || (status === 'expiring_soon' ? statusOf(e, now, buffer) === status : e.status === status)) &&
       (!q || e.tenant.includes(q) || e.integration.includes(q) || e.account.includes(q));
     let total = 0;
     const page: InventoryView[] = [];
@@ -124,11 +140,11 @@ export class Inventory {
       if (!matches(entry)) continue;
       total += 1;
       if (i < start) continue;
-      if (page.length < query.limit) page.push(this.#view(entry, now));
+      if (page.length < query.limit) page.push(this.#view(entry, now, query.dueAt));
       else more = true;
     }
     const last = page.at(-1);
-    return { credentials: page, total, ...(more && last ? { nextCursor: encodeCursor(last) } : {}) };
+    return { credentials: page, total, nextCursor: more && last ? encodeCursor(last) : null };
   }
 
   async #list(): Promise<CredentialListing[]> {
@@ -267,12 +283,14 @@ export class Inventory {
     return this.#sorted;
   }
 
-  #view(entry: InventoryEntry, now: number): InventoryView {
+  #view(entry: InventoryEntry, now: number, dueAt: InventoryQuery['dueAt']): InventoryView {
     const expiringSoon = statusOf(entry, now, this.#opts.refreshBufferMs) === 'expiring_soon';
-    if (!OAUTH.has(entry.authType)) return { ...entry, expiringSoon };
-    // The scheduler's own rule, so the column says what the scheduler will do.
-    const due = dueTime(entry, this.#opts.refreshBufferMs, now);
-    return { ...entry, expiringSoon, nextRefreshAt: due === undefined ? null : new Date(due).toISOString() };
+    const lastRefreshError = entry.status === 'active' ? null : entry.lastRefreshError;
+    if (!OAUTH.has(entry.authType)) return { ...entry, lastRefreshError, expiringSoon };
+    // What this replica's scheduler will do; else its rule, so the column says the same.
+    const due = dueAt?.(entry) ?? dueTime(entry, this.#opts.refreshBufferMs, now);
+    const nextRefreshAt = due === undefined ? null : new Date(due).toISOString();
+    return { ...entry, lastRefreshError, expiringSoon, nextRefreshAt };
   }
 }
 

@@ -60,11 +60,11 @@ describe('Inventory', () => {
     const first = inventory.query({ limit: 10 });
     expect(first.credentials.map((c) => c.tenant)).toEqual(Array.from({ length: 10 }, (_, i) => `t0${i}`));
     expect(first.total).toBe(25);
-    const second = inventory.query({ limit: 10, cursor: first.nextCursor });
+    const second = inventory.query({ limit: 10, cursor: first.nextCursor ?? undefined });
     expect(second.credentials[0]?.tenant).toBe('t10');
-    const third = inventory.query({ limit: 10, cursor: second.nextCursor });
+    const third = inventory.query({ limit: 10, cursor: second.nextCursor ?? undefined });
     expect(third.credentials).toHaveLength(5);
-    expect(third.nextCursor).toBeUndefined();
+    expect(third.nextCursor).toBeNull();
     expect(decodeCursor('not-a-cursor')).toBeUndefined();
   });
 
@@ -82,7 +82,8 @@ describe('Inventory', () => {
     expect(names({ limit: 50, integration: 'crm', status: 'needs_reauth' })).toEqual(['beta/crm']);
     // An API key expiring within the hour; an OAuth token whose refresh is already late.
     expect(names({ limit: 50, status: 'expiring_soon' })).toEqual(['acme/anthropic', 'gamma/crm']);
-    expect(names({ limit: 50, status: 'active' })).toEqual(['acme/crm']);
+    // `active` is the stored status: the expiring ones are active too.
+    expect(names({ limit: 50, status: 'active' })).toEqual(['acme/anthropic', 'acme/crm', 'gamma/crm']);
     expect(names({ limit: 50, q: 'AM' })).toEqual(['gamma/crm']);
     const acme = inventory.query({ limit: 1, tenant: 'acme', integration: 'crm' }).credentials[0];
     expect(acme).toMatchObject({ expiringSoon: false, nextRefreshAt: at(3300_000), lastRefresh: null });

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { adminAuth } from '../admin/auth.ts';
+import { adminAuth } from '../http/admin-auth.ts';
 import type { Config } from '../config/schema.ts';
 import type { EventLog } from './event-log.ts';
 import { sseRoute } from './sse-route.ts';

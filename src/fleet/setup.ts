@@ -58,7 +58,7 @@ export function setupFleet(deps: FleetDeps): FleetSync | undefined {
   if (members) {
     scheduler.useShard({
       rank: (key) => rendezvousRank(key, members.self, members.live()),
-      lookup: (tenant, integration, account) => store.metadata(tenant, integration, account),
+      lookup: (ref) => store.metadata(ref.tenant, ref.integration, ref.account),
       graceMs: config.fleet.shardGraceSeconds * 1000,
     });
   }

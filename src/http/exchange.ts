@@ -3,6 +3,9 @@ import { requestIdOf } from './request-id.ts';
 
 type HeaderValue = string | number | readonly string[];
 
+const TEXT = 'text/plain; charset=utf-8';
+const JSON_TYPE = 'application/json; charset=utf-8';
+
 /** What the proxy reads of a request: a subset of FastifyRequest, which satisfies it. */
 export interface ProxyRequest {
   readonly id: string;
@@ -144,13 +147,16 @@ export class RawReply implements ProxyReply {
     const headers = this.#headers;
     let body: string | Buffer | undefined;
     if (payload === undefined || payload === null) body = undefined;
-    else if (typeof payload === 'string') {
-      body = payload;
-      headers['content-type'] ??= 'text/plain; charset=utf-8';
-    } else if (Buffer.isBuffer(payload)) body = payload;
+    else if (Buffer.isBuffer(payload)) body = payload;
     else {
-      body = JSON.stringify(payload);
-      headers['content-type'] ??= 'application/json; charset=utf-8';
+      const text = typeof payload === 'string';
+      body = text ? payload : JSON.stringify(payload);
+      const type = headers['content-type'];
+      if (type === undefined) headers['content-type'] = text ? TEXT : JSON_TYPE;
+      // Fastify's rule (lib/reply.js): a JSON media type without a charset gets utf-8.
+      else if (typeof type === 'string' && type.includes('json') && !/charset/i.test(type)) {
+        headers['content-type'] = `${type.trim().replace(/;$/, '')}; charset=utf-8`;
+      }
     }
     if (body !== undefined) headers['content-length'] = Buffer.byteLength(body);
     else if (this.statusCode !== 204 && this.statusCode !== 304) headers['content-length'] = 0;

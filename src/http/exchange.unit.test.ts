@@ -29,7 +29,7 @@ describe('RawRequest and RawReply', () => {
     expect(made.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 
-  it('send objects as JSON, strings as text, with a length, and keep a content type set', async () => {
+  it('send objects as JSON, strings as text, with a length, and keep a content type set (a JSON one gains utf-8, as in Fastify)', async () => {
     act = (reply) => reply.code(418).send({ a: 1 });
     const json = await fetch(url);
     expect(json.status).toBe(418);
@@ -37,7 +37,9 @@ describe('RawRequest and RawReply', () => {
     expect(json.headers.get('content-length')).toBe('7');
     expect(await json.json()).toEqual({ a: 1 });
     act = (reply) => reply.header('Content-Type', 'application/problem+json').send({ b: 2 });
-    expect((await fetch(url)).headers.get('content-type')).toBe('application/problem+json');
+    expect((await fetch(url)).headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
+    act = (reply) => reply.header('content-type', 'text/html').send('<p>');
+    expect((await fetch(url)).headers.get('content-type')).toBe('text/html');
     act = (reply) => reply.send('hi');
     const text = await fetch(url);
     expect(text.headers.get('content-type')).toBe('text/plain; charset=utf-8');

@@ -1,4 +1,4 @@
-import { escape, layout } from '../reauth/page.ts';
+import { escape, layout } from '../http/page.ts';
 import type { KeygateError } from '../errors.ts';
 import type { FlowRef } from './connect.ts';
 

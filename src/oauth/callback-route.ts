@@ -1,11 +1,20 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { CredentialMetadataSchema } from '../admin/credentials/schemas.ts';
+import { CredentialMetadataSchema } from '../http/credential-schema.ts';
 import { errorResponses } from '../http/schemas.ts';
 import type { EventPublisher } from '../events/bus.ts';
 import { publishCredentialStored } from '../events/credential-stored.ts';
 import type { KeygateError } from '../errors.ts';
-import { PAGE_HEADERS } from '../reauth/page.ts';
+import { bindingCookie, flowCookieName, readCookie } from '../http/cookies.ts';
+import { PAGE_HEADERS } from '../http/page.ts';
+import {
+  NOOP_SPAN,
+  endServerSpan,
+  startServerSpan,
+  tracing,
+  withSpan,
+  type Span,
+} from '../observability/tracing.ts';
 import { connectFailedPage, connectedPage } from './callback-page.ts';
 import type { CallbackOutcome, ConnectFlow, FlowRef } from './connect.ts';
 import { withOutcome } from './return-to.ts';
@@ -31,6 +40,7 @@ const CALLBACK_SCHEMA = {
     303: Type.Null({ description: 'To the flow’s returnTo, with the outcome in its query.' }),
     ...errorResponses(
       'oauth_state_invalid',
+      'oauth_callback_malformed',
       'oauth_denied',
       'oauth_issuer_mismatch',
       'connect_unsupported',
@@ -51,16 +61,58 @@ export async function oauthCallbackRoute(
   app: FastifyInstance,
   { connect, events }: { connect: ConnectFlow; events: EventPublisher },
 ): Promise<void> {
-  app.get('/oauth/callback', { schema: CALLBACK_SCHEMA }, async (request, reply) => {
-    const query = request.raw.url?.split('?', 2)[1] ?? '';
-    const outcome = await connect.complete(new URLSearchParams(query));
+  const handle = async (request: FastifyRequest, reply: FastifyReply, span: Span) => {
+    const [path = '/', query = ''] = request.raw.url?.split('?', 2) ?? [];
+    const parameters = new URLSearchParams(query);
+    // A flow started from a connect page is bound to that browser's cookie; it is spent now either way.
+    const cookie = connectCookieName(parameters.get('state') ?? '');
+    const browser = readCookie(request.headers.cookie, cookie);
+    if (browser !== undefined)
+      reply.header('set-cookie', bindingCookie(cookie, '', { path, maxAge: 0, secure: false }));
+    const outcome = await connect.complete(parameters, browser);
+    if (outcome.flow) {
+      const { tenant, integration, account } = outcome.flow;
+      span.setAttributes({
+        'keygate.tenant': tenant,
+        'keygate.integration': integration,
+        'keygate.account': account,
+      });
+    }
     report(events, outcome);
     reply.header('cache-control', 'no-store');
     return outcome.ok
       ? succeeded(request, reply, outcome)
       : failed(request, reply, outcome.error, outcome.flow);
-  });
+  };
+  app.get('/oauth/callback', { schema: CALLBACK_SCHEMA }, (request, reply) =>
+    tracing.enabled ? traced(request, reply, handle) : handle(request, reply, NOOP_SPAN),
+  );
 }
+
+/**
+ * The callback as a SERVER span continuing the browser's `traceparent` if any; its path only
+ * (the query holds the code and the state), and whose credential it was once the state is known.
+ */
+async function traced(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  handle: (request: FastifyRequest, reply: FastifyReply, span: Span) => Promise<unknown>,
+): Promise<unknown> {
+  const span = startServerSpan({
+    method: 'GET',
+    path: '/oauth/callback',
+    route: '/oauth/callback',
+    headers: request.headers,
+    scheme: request.protocol,
+    clientAddress: request.ip,
+  });
+  // 'close' comes whether the answer was written or the browser went away.
+  reply.raw.once('close', () => endServerSpan(span, reply.statusCode));
+  return withSpan(span, () => handle(request, reply, span));
+}
+
+/** The cookie that binds a connect flow started from a connect page to its browser (`src/reauth/to-provider.ts`). */
+export const connectCookieName = (state: string) => flowCookieName('keygate-connect', state);
 
 function report(events: EventPublisher, outcome: CallbackOutcome): void {
   if (outcome.ok) {

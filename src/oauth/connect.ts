@@ -5,6 +5,7 @@ import { assertNames } from '../credentials/names.ts';
 import type { CredentialStore } from '../credentials/store.ts';
 import type { CredentialMetadata } from '../credentials/types.ts';
 import { KeygateError, isKeygateError } from '../errors.ts';
+import { digest, matchesDigest } from '../http/cookies.ts';
 import type { RefreshScheduler } from '../refresh/scheduler.ts';
 import type { KvStore } from '../vault/kv.ts';
 import type { TransitKeys } from '../vault/transit.ts';
@@ -24,6 +25,8 @@ interface PendingConnect {
   expiresAt: string;
   /** Where the callback sends the browser (checked against oauth.allowedReturnUrls at start). */
   returnTo?: string;
+  /** Digest of the secret the starting browser holds in a cookie (flows started from a connect page). */
+  browser?: string;
   used?: boolean;
 }
 
@@ -48,6 +51,8 @@ export interface StartOptions {
   account?: string | undefined;
   returnTo?: string | undefined;
   fallbackCallbackUrl: string;
+  /** A secret the browser keeps in a cookie: the callback then must come from that browser. */
+  browser?: string | undefined;
 }
 
 const STATE = /^[A-Za-z0-9_-]{20,128}$/;
@@ -105,6 +110,7 @@ export class ConnectFlow {
       scopes,
       expiresAt,
       ...(returnTo === undefined ? {} : { returnTo }),
+      ...(options.browser === undefined ? {} : { browser: digest(options.browser) }),
     };
     await kv.write(`oauth-state/${state}`, { ...pending }, { cas: 0 });
     const url = new URL(auth.authorizationUrl);
@@ -121,14 +127,20 @@ export class ConnectFlow {
 
   /**
    * Handles `GET /oauth/callback?code&state` (or `?error&state`): never throws a Keygate error,
-   * it answers how the flow ended, with the flow when its state was found.
+   * it answers how the flow ended, with the flow when its state was found (and claimed: a
+   * callback refused before that, a malformed one or a bad state, names no flow).
    */
-  async complete(parameters: URLSearchParams): Promise<CallbackOutcome> {
+  async complete(parameters: URLSearchParams, browser?: string): Promise<CallbackOutcome> {
     const state = parameters.get('state') ?? '';
     if (!STATE.test(state)) return { ok: false, error: new KeygateError('oauth_state_invalid') };
+    // Neither a code nor an error: not the provider's answer (a truncated URL, a probe). Refused
+    // before the state is read, so the flow is not spent and the real callback still works.
+    if (!parameters.get('code') && !parameters.get('error')) {
+      return { ok: false, error: new KeygateError('oauth_callback_malformed') };
+    }
     let flow: FlowRef | undefined;
     try {
-      const pending = await this.#claim(state, (found) => (flow = found));
+      const pending = await this.#claim(state, browser, (found) => (flow = found));
       const metadata = await this.#exchange(pending, state, parameters);
       return { ok: true, flow: flow as FlowRef, metadata };
     } catch (err) {
@@ -201,10 +213,19 @@ export class ConnectFlow {
 
   // Single use: the first callback marks the state used with check-and-set; any other fails.
   // `found` hears of the flow as soon as its record is read, even when it has expired.
-  async #claim(state: string, found: (flow: FlowRef) => void): Promise<PendingConnect> {
+  // A flow bound to a browser is not even reported to another one (a forwarded provider URL):
+  // it stays for the browser that started it.
+  async #claim(
+    state: string,
+    browser: string | undefined,
+    found: (flow: FlowRef) => void,
+  ): Promise<PendingConnect> {
     const { kv } = this.#deps;
     const record = await kv.read<PendingConnect>(`oauth-state/${state}`);
     if (!record || record.data.used) throw new KeygateError('oauth_state_invalid');
+    if (record.data.browser !== undefined && !matchesDigest(browser, record.data.browser)) {
+      throw new KeygateError('oauth_state_invalid');
+    }
     const { tenant, integration, account = DEFAULT_ACCOUNT, returnTo } = record.data;
     found({ tenant, integration, account, ...(returnTo === undefined ? {} : { returnTo }) });
     if (Date.parse(record.data.expiresAt) <= Date.now()) throw new KeygateError('oauth_state_invalid');

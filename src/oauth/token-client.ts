@@ -1,5 +1,6 @@
 import * as oauth from 'oauth4webapi';
 import type { AuthConfig } from '../config/schema.ts';
+import { oauthErrorCode } from './error-codes.ts';
 
 /** What a token endpoint granted; expiry already converted to an absolute time. */
 export interface TokenSet {
@@ -63,7 +64,8 @@ export interface TokenRequestOptions {
  * A failed token request. `transient` failures (network, timeout, 408, 429, 5xx,
  * `temporarily_unavailable`) are worth retrying; the others (`invalid_grant`,
  * `invalid_client`, revoked) will not heal without the tenant. The message holds
- * only the status and the OAuth error code, never the provider's text.
+ * only the status and the OAuth error code, never the provider's text: `oauthError` is a
+ * registered OAuth error code (error-codes.ts), `provider_error`, or one of Keygate's own.
  */
 export class TokenEndpointError extends Error {
   readonly transient: boolean;
@@ -185,10 +187,12 @@ export function clientAuthentication(auth: AuthConfig): oauth.ClientAuth {
 
 function classify(err: unknown, status: number): TokenEndpointError {
   if (err instanceof oauth.ResponseBodyError) {
+    // The provider's `error` is its own text: only a registered code passes (error-codes.ts).
+    const oauthError = oauthErrorCode(err.error);
     return new TokenEndpointError({
-      transient: TRANSIENT_OAUTH_ERRORS.has(err.error),
+      transient: TRANSIENT_OAUTH_ERRORS.has(oauthError),
       status: err.status,
-      oauthError: err.error,
+      oauthError,
     });
   }
   if (err instanceof oauth.WWWAuthenticateChallengeError) {

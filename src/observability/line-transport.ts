@@ -33,15 +33,20 @@ export class LineTransport extends Transport {
   }
 
   override log(info: Record<symbol, unknown>, next: () => void): void {
+    this.writeLine(String(info[MESSAGE]), String(info[LEVEL]));
+    next();
+  }
+
+  /** One line already formatted (the proxy's audit line, hot-line.ts), at `level`. */
+  writeLine(line: string, level: string): void {
     const first = this.#pending === '';
-    this.#pending += `${String(info[MESSAGE])}\n`;
-    if (AT_ONCE.has(String(info[LEVEL]))) {
+    this.#pending += `${line}\n`;
+    if (AT_ONCE.has(level)) {
       this.flush();
     } else if (first) {
       unflushed.add(this);
       setImmediate(() => this.flush());
     }
-    next();
   }
 
   /** Writes what is pending now. */

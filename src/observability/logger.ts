@@ -17,13 +17,19 @@ const MESSAGE = Symbol.for('message'); // triple-beam's: the formatted line
 // written in the same millisecond (many, under load: one audit line per request) share one.
 let stampedAt = 0;
 let stamp = '';
-const timestampFormat = winston.format((info) => {
+
+/** The ISO timestamp log lines carry, made once per millisecond. */
+export function logTimestamp(): string {
   const now = Date.now();
   if (now !== stampedAt) {
     stampedAt = now;
     stamp = new Date(now).toISOString();
   }
-  info['timestamp'] = stamp;
+  return stamp;
+}
+
+const timestampFormat = winston.format((info) => {
+  info['timestamp'] = logTimestamp();
   return info;
 });
 

@@ -1,31 +1,11 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
-import type { Budgets } from '../budgets/budgets.ts';
 import type { ProxyReply, ProxyRequest } from '../http/exchange.ts';
 import { upstreamRequestHeaders } from './headers.ts';
-import type { RetryPolicy } from './retry-policy.ts';
-import type { CallerGone, ProxyState, ReadyState } from './state.ts';
+import type { ProxyPipeline } from './pipeline.ts';
+import type { ProxyState, ReadyState } from './state.ts';
 import { UpstreamExchange } from './upstream-exchange.ts';
-import type { UpstreamFailure } from './upstream-errors.ts';
-
-/** How one attempt ended: answered, or to be tried again after a wait or a refresh. */
-export type Outcome =
-  | { type: 'sent' }
-  | { type: 'retry'; delayMs: number; reason: 'rate_limited' | 'server_error' }
-  | { type: 'refresh' }
-  /** A 401 after the refresh-and-replay: the tenant must connect again (see src/reauth). */
-  | { type: 'reauth' }
-  | { type: 'failed'; failure: UpstreamFailure };
-
-export interface AttemptDeps {
-  policy: RetryPolicy;
-  /** False without a refresher: a 401 is then passed through. */
-  canRefresh: boolean;
-  /** True where a 401 that outlived the refresh is answered with a connect link instead of passed through. */
-  reauthAfter401?: ((integration: string) => boolean) | undefined;
-  /** Learns each answer's rate-limit headers (src/budgets). */
-  budgets?: Budgets | undefined;
-}
+import type { Outcome } from './outcome.ts';
 
 /** The upstream path with the caller's query and, where the integration says so, the injected parameter. */
 export function pathWithQuery(
@@ -51,8 +31,7 @@ export function sendAttempt(
   request: ProxyRequest,
   reply: ProxyReply,
   state: ProxyState,
-  callerGone: CallerGone,
-  deps: AttemptDeps,
+  pipeline: ProxyPipeline,
 ): Promise<Outcome> {
   const ready = state.ready as ReadyState;
   state.attempts += 1;
@@ -75,18 +54,10 @@ export function sendAttempt(
   };
   const verdict = (status: number, responseHeaders: IncomingHttpHeaders): Outcome | undefined => {
     time();
-    deps.budgets?.learn(state, status, responseHeaders);
-    if (
-      status === 401 &&
-      deps.canRefresh &&
-      replayable &&
-      !ready.refreshed &&
-      ready.credential.authType !== 'api_key'
-    ) {
-      return { type: 'refresh' };
-    }
-    if (status === 401 && ready.refreshed && deps.reauthAfter401?.(state.integration)) {
-      return { type: 'reauth' };
+    pipeline.learn(state, status, responseHeaders);
+    if (status === 401) {
+      const next = pipeline.onRejected(state, replayable);
+      if (next !== undefined) return { type: next };
     }
     const context = {
       method: request.method,
@@ -94,13 +65,13 @@ export function sendAttempt(
       replayable,
       callerRetrying: ready.callerRetrying,
     };
-    const decision = deps.policy.forStatus(status, responseHeaders, context);
+    const decision = pipeline.policy.forStatus(status, responseHeaders, context);
     if (!decision.retry) return undefined;
     const reason = decision.reason === 'rate_limited' ? 'rate_limited' : 'server_error';
     return { type: 'retry', delayMs: decision.delayMs, reason };
   };
   return new Promise<Outcome>((settle) => {
-    const exchange = new UpstreamExchange(request, reply, ready, callerGone, verdict, (outcome) => {
+    const exchange = new UpstreamExchange(request, reply, ready, state.callerGone, verdict, (outcome) => {
       time();
       settle(outcome);
     });

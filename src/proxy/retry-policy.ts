@@ -36,7 +36,7 @@ export function requestedWaitMs(headers: Headers, now = Date.now()): number | un
 }
 
 /**
- * Keygate's own retry policy (reply-from's is off): 429 honours the upstream's wait up
+ * Keygate's retry policy (undici's pools retry nothing themselves): 429 honours the upstream's wait up
  * to a cap and is retried for any method, since the request was not processed; 5xx
  * and connection errors are retried only for idempotent methods. Without a requested
  * wait, exponential backoff with full jitter. Attempts are bounded.

@@ -1,23 +1,28 @@
 import type { Credential } from '../credentials/types.ts';
+import type { Caller } from '../identity/caller.ts';
 import type { ProxyBody } from './body.ts';
 import type { UpstreamHeaderPlan } from './headers.ts';
 import type { ProxyTarget } from './path.ts';
 import type { Upstream } from './upstreams.ts';
 
-/** Everything one proxied request carries from its preHandler to its last attempt and its audit line. */
+/** How the caller's request arrived, and so how it is forwarded. */
+export type Transport = 'http' | 'websocket';
+
+/** Everything one proxied request carries from its first step (pipeline.ts) to its last attempt and its audit line. */
 export interface ProxyState {
+  transport: Transport;
   /** The raw request target split; undefined when it is not a proxy URL (a 400). */
   target: ProxyTarget | undefined;
   tenant: string;
   integration: string;
-  /** From `keygate-account`, once the preHandler has read it; `default` until then. */
+  /** The account used, once the pipeline has decided it; `default` until then. */
   account: string;
   method: string;
   /** The caller's path below the integration, without query string: what the audit line shows. */
   path: string;
   startedAt: number;
-  /** The caller's Keygate key id, once authenticated. */
-  caller?: string;
+  /** Who calls, once authenticated. */
+  caller: Caller | undefined;
   /** The number src/budgets gave the attempt in flight (its answer is news about the provider's count after it). */
   budgetSeq?: number | undefined;
   attempts: number;
@@ -25,9 +30,9 @@ export interface ProxyState {
   /** Set when the caller hangs up before the answer is complete; cancels the upstream request and any backoff. */
   callerGone: CallerGone;
   /** The attempt in flight, cancelled when the caller hangs up. */
-  exchange?: { abort(): void } | undefined;
-  /** Filled by the preHandler once the caller, the integration and the credential are known. */
-  ready?: ReadyState;
+  exchange: { abort(): void } | undefined;
+  /** Filled by the pipeline once the caller, the integration and the credential are known. */
+  ready: ReadyState | undefined;
 }
 
 export interface ReadyState {

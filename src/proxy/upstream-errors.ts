@@ -25,7 +25,6 @@ const CAUSES: Readonly<Record<string, string>> = {
   ENETUNREACH: 'unreachable',
   UND_ERR_CONNECT_TIMEOUT: 'connect timeout',
   UND_ERR_HEADERS_TIMEOUT: 'headers timeout',
-  FST_REPLY_FROM_GATEWAY_TIMEOUT: 'headers timeout',
   UND_ERR_BODY_TIMEOUT: 'body timeout',
 };
 
@@ -63,18 +62,15 @@ const CONNECTION = new Set([
   'UND_ERR_SOCKET',
   'UND_ERR_CLOSED',
 ]);
-const TIMEOUT_HEADERS = new Set([
-  'UND_ERR_HEADERS_TIMEOUT',
-  'FST_REPLY_FROM_GATEWAY_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-]);
+const TIMEOUT_HEADERS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 const TIMEOUT_CONNECT = 'UND_ERR_CONNECT_TIMEOUT';
 const INVALID_ARG = 'UND_ERR_INVALID_ARG';
 const ABORTED = new Set(['UND_ERR_ABORTED', 'ABORT_ERR']);
 // OpenSSL verification failures: a configuration problem, never worth a retry.
 const TLS = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS|ERR_SSL/;
 
-// reply-from wraps undici's error (sometimes twice); the most specific code is innermost.
+// An error can carry the one it stems from as its cause (a socket error under undici's, a
+// Keygate error under a failed body stream); the most specific code is innermost.
 function codes(err: unknown): string[] {
   const out: string[] = [];
   for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth += 1) {
@@ -92,7 +88,7 @@ function keygateCause(err: unknown): KeygateError | undefined {
   return undefined;
 }
 
-/** Maps a reply-from/undici error to the Keygate error the caller gets. Messages hold no upstream text. */
+/** Maps an undici (or Node socket) error to the Keygate error the caller gets. Messages hold no upstream text. */
 export function classifyUpstreamError(err: unknown, callerGone: boolean): UpstreamFailure {
   const own = keygateCause(err); // e.g. a streamed body that went over the limit
   const all = codes(err);

@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { KeygateError } from '../errors.ts';
 import { classifyUpstreamError, upstreamFailureLog } from './upstream-errors.ts';
 
-// reply-from wraps undici's error in its own; the code that matters is the innermost.
+// An error that carries the one it stems from as its cause: the code that matters is the innermost.
 const wrapped = (code: string) =>
   Object.assign(new Error('wrapped'), {
-    code: 'FST_REPLY_FROM_INTERNAL_SERVER_ERROR',
+    code: 'UND_ERR_REQ_RETRY',
     cause: Object.assign(new Error('x'), { code }),
   });
 

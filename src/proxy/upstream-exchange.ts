@@ -7,7 +7,7 @@ import { callerResponseHeaders } from './headers.ts';
 import { scrubResponseHeaders } from './scrub-response.ts';
 import type { CallerGone, ReadyState } from './state.ts';
 import { classifyUpstreamError } from './upstream-errors.ts';
-import type { Outcome } from './attempt.ts';
+import type { Outcome } from './outcome.ts';
 
 /** A response we will not forward is read up to this much (so its connection is reused), then cut. */
 const DRAIN_LIMIT = 64 * 1024;

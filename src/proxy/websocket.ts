@@ -1,88 +1,84 @@
-import { randomUUID } from 'node:crypto';
-import { request as httpRequest, STATUS_CODES, type IncomingMessage, type ClientRequest } from 'node:http';
+import { request as httpRequest, ServerResponse, type IncomingMessage, type ClientRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { Config } from '../config/schema.ts';
-import { NAME_PATTERN } from '../config/schema.ts';
-import type { Credential } from '../credentials/types.ts';
 import { KeygateError } from '../errors.ts';
-import { toKeygateError } from '../http/error-handler.ts';
-import { authenticateThrottled, type AuthThrottle } from '../keys/auth-throttle.ts';
-import type { CallerKeys } from '../keys/key-store.ts';
+import { answerError, sendError } from '../http/error-handler.ts';
+import { RawReply, RawRequest } from '../http/exchange.ts';
 import type { Logger } from '../observability/logger.ts';
-import { accountOf } from './account.ts';
 import { pathWithQuery } from './attempt.ts';
 import { CALLER_CLOSED } from './audit.ts';
-import { callerResponseHeaders, upstreamRequestHeaders, type UpstreamHeaderPlan } from './headers.ts';
-import { tokenOf } from './inject.ts';
-import { splitProxyUrl, withoutQueryParam } from './path.ts';
+import { callerResponseHeaders, upstreamRequestHeaders } from './headers.ts';
+import { splitProxyUrl } from './path.ts';
+import type { ProxyPipeline } from './pipeline.ts';
 import { scrubResponseHeaders } from './scrub-response.ts';
+import type { ProxyState, ReadyState } from './state.ts';
 import { classifyUpstreamError } from './upstream-errors.ts';
-import type { Upstream, Upstreams } from './upstreams.ts';
 
 export interface WebSocketDeps {
-  config: Readonly<Config>;
+  pipeline: ProxyPipeline;
   logger: Logger;
-  keys: CallerKeys;
-  throttle: AuthThrottle;
-  store: { get(tenant: string, integration: string, account?: string): Promise<Credential> };
-  upstreams: Upstreams;
-  plans: ReadonlyMap<string, UpstreamHeaderPlan>;
 }
 
-interface Handshake {
-  upstream: Upstream;
-  plan: UpstreamHeaderPlan;
-  credential: Credential;
-  token: string;
-  path: string;
-}
+/** How one upstream handshake ended. */
+type Handshake =
+  | { type: 'upgraded'; res: IncomingMessage; socket: Socket; head: Buffer }
+  | { type: 'refused'; status: number }
+  | { type: 'failed'; error: KeygateError };
 
-const NAME = new RegExp(NAME_PATTERN);
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const SWITCHING = 101;
 
 /**
- * `Upgrade: websocket` on `/proxy/{tenant}/{integration}/{path}`: the caller is
- * authenticated and the credential fetched as for any proxied request, then the
+ * `Upgrade: websocket` on `/proxy/{tenant}/{integration}/{path}`: the same steps as any
+ * proxied request (pipeline.ts: caller, integration, account, credential, expiry
+ * refresh, the reauth answer), answered on the caller's socket through a ServerResponse
+ * of its own, so every refusal is the HTTP answer the HTTP route would give. Then the
  * upstream handshake is sent with the credential injected (header or query) and the
- * caller's credentials stripped. Only once the upstream has switched protocols does
- * the caller get its 101; from then on the two sockets are piped both ways, frames
- * untouched, until either side closes. Anything that fails before is an HTTP error
- * with `x-keygate-error`, as for any request. Node sends every upgrade request here
- * (Fastify routes none), so an upgrade elsewhere is a 404.
+ * caller's credentials stripped; a 401 to it gets the one refresh-and-replay, then the
+ * reauth answer, as over HTTP. Only once the upstream has switched protocols does the
+ * caller get its 101; from then on the two sockets are piped both ways, frames
+ * untouched, until either side closes. Node sends every upgrade request here (Fastify
+ * routes none), so an upgrade elsewhere is a 404.
  */
 export class WebSocketProxy {
-  readonly #deps: WebSocketDeps;
+  readonly #pipeline: ProxyPipeline;
+  readonly #logger: Logger;
   readonly #live = new Set<Duplex>();
 
-  constructor(deps: WebSocketDeps) {
-    this.#deps = deps;
+  constructor({ pipeline, logger }: WebSocketDeps) {
+    this.#pipeline = pipeline;
+    this.#logger = logger;
   }
 
   /** The server's `upgrade` listener. */
   readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const incoming = req.headers['x-request-id'];
-    const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-    const started = performance.now();
-    const target = splitProxyUrl(req.url ?? '');
-    const audit = (status: number) =>
-      this.#audit(
-        requestId,
-        target?.tenant ?? '',
-        target?.integration ?? '',
-        target?.rest || '/',
-        status,
-        started,
-      );
     socket.on('error', () => socket.destroy());
-    this.#handshake(req, target)
-      .then((handshake) => this.#connect(req, socket, head, handshake, requestId, audit))
-      .catch((err: unknown) => {
-        const error = toKeygateError(err);
-        refuse(socket, error, requestId);
-        audit(error.statusCode);
-      });
+    const request = new RawRequest(req);
+    // Answers that refuse the upgrade are plain HTTP on the caller's socket, then it closes.
+    const res = new ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket as Socket);
+    res.once('finish', () => socket.end());
+    res.on('error', () => socket.destroy()); // the caller left while its answer was written
+    const reply = new RawReply(res, request);
+    const target = splitProxyUrl(req.url ?? '');
+    const state = this.#pipeline.begin(request, target, 'websocket');
+    let finished = false;
+    const finish = (status: number) => {
+      if (finished) return;
+      finished = true;
+      this.#pipeline.finish(request, reply, state, status);
+    };
+    // Answered (a refusal or the reauth answer): audited once the answer is out or the caller left.
+    res.once('close', () => finish(res.writableFinished ? reply.statusCode : CALLER_CLOSED));
+    socket.once('close', () => {
+      state.callerGone.abort();
+      state.exchange?.abort();
+    });
+    this.#serve(request, reply, state, socket, head, finish).catch((err: unknown) => {
+      if (!reply.sent && !socket.destroyed) answerError(this.#logger, reply, err);
+      else socket.destroy();
+    });
   };
 
   /** Cuts every open WebSocket (on shutdown: they are no longer the HTTP server's to close). */
@@ -90,45 +86,69 @@ export class WebSocketProxy {
     for (const socket of this.#live) socket.destroy();
   }
 
-  async #handshake(req: IncomingMessage, target: ReturnType<typeof splitProxyUrl>): Promise<Handshake> {
-    if (!target) throw new KeygateError('not_found');
-    if (!NAME.test(target.tenant) || !NAME.test(target.integration)) throw new KeygateError('invalid_name');
-    if (req.method !== 'GET' || String(req.headers.upgrade).toLowerCase() !== 'websocket') {
-      throw new KeygateError('bad_request', { message: 'Only WebSocket upgrades (GET) are proxied.' });
-    }
-    const { keys, throttle, store, upstreams, plans } = this.#deps;
-    const account = accountOf(req.headers);
-    const address = req.socket.remoteAddress ?? '';
-    await authenticateThrottled(throttle, address, keys, req.headers, target.tenant, target.integration);
-    const upstream = upstreams.get(target.integration);
-    const plan = plans.get(target.integration);
-    if (!upstream || !plan) throw new KeygateError('unknown_integration');
-    const upstreamPath = upstream.pathFor(target.rest);
-    const credential = await store.get(target.tenant, target.integration, account);
-    const token = tokenOf(credential);
-    const name = plan.injector.query;
-    const query = name === undefined ? target.query : withoutQueryParam(target.query, name);
-    return { upstream, plan, credential, token, path: pathWithQuery({ upstreamPath, query, plan }, token) };
-  }
-
-  #connect(
-    req: IncomingMessage,
+  async #serve(
+    request: RawRequest,
+    reply: RawReply,
+    state: ProxyState,
     socket: Duplex,
     head: Buffer,
-    handshake: Handshake,
-    requestId: string,
-    audit: (status: number) => void,
-  ): void {
-    const { upstream, plan, token } = handshake;
+    finish: (status: number) => void,
+  ): Promise<void> {
+    const pipeline = this.#pipeline;
+    if (!state.target) throw new KeygateError('not_found');
+    if (!(await pipeline.prepare(request, reply, state))) return;
+    for (;;) {
+      if (state.callerGone.aborted) return;
+      const turn = pipeline.admit(state); // the upstream budget, as for an HTTP attempt
+      if (turn) await turn;
+      const outcome = await this.#handshake(request, state);
+      if (socket.destroyed || state.callerGone.aborted) {
+        if (outcome.type === 'upgraded') outcome.socket.destroy();
+        finish(CALLER_CLOSED); // the caller left during the handshake (nginx's 499)
+        return;
+      }
+      if (outcome.type === 'failed') {
+        sendError(reply, outcome.error);
+        return;
+      }
+      if (outcome.type === 'upgraded') {
+        this.#switch(request, reply, state, socket, head, outcome, finish);
+        return;
+      }
+      const next = outcome.status === 401 ? pipeline.onRejected(state, true) : undefined;
+      if (next === 'refresh') {
+        const result = await pipeline.refreshRejected(request, reply, state);
+        if (result === 'answered') return;
+        if (result instanceof KeygateError) {
+          sendError(reply, result);
+          return;
+        }
+        continue;
+      }
+      if (next === 'reauth') {
+        await pipeline.answerReauth(request, reply, state);
+        return;
+      }
+      const message = `The upstream refused the WebSocket handshake (HTTP ${outcome.status}).`;
+      sendError(reply, new KeygateError('upstream_handshake_failed', { message }));
+      return;
+    }
+  }
+
+  /** One upstream handshake with the credential injected; resolves once the upstream has answered. */
+  #handshake(request: RawRequest, state: ProxyState): Promise<Handshake> {
+    const ready = state.ready as ReadyState;
+    const { upstream, plan, token } = ready;
+    state.attempts += 1;
     // The caller's headers minus its credentials and hop-by-hop fields, the credential
     // injected; the handshake's own hop-by-hop pair is put back.
-    const headers = upstreamRequestHeaders(req.headers, plan, token, undefined);
+    const headers = upstreamRequestHeaders(request.headers, plan, token, undefined);
     Object.assign(headers, { host: upstream.host, connection: 'Upgrade', upgrade: 'websocket' });
     const url = new URL(upstream.origin);
     const options = {
       host: url.hostname,
       port: url.port,
-      path: handshake.path,
+      path: pathWithQuery(ready, token),
       method: 'GET',
       headers: headers as Record<string, string | string[]>,
       agent: false as const,
@@ -139,42 +159,58 @@ export class WebSocketProxy {
       url.protocol === 'https:'
         ? httpsRequest({ ...options, rejectUnauthorized: true, ...(ca ? { ca } : {}) })
         : httpRequest(options);
-    let settled = false; // destroying the request can raise an 'error' of its own
-    const fail = (error: KeygateError) => {
-      if (settled) return;
-      settled = true;
-      out.destroy();
-      refuse(socket, error, requestId);
-      audit(error.statusCode);
-    };
-    const message = 'The upstream did not answer the WebSocket handshake in time.';
-    out.setTimeout(timeoutMs, () => fail(new KeygateError('upstream_timeout', { message })));
-    out.on('error', (err) => fail(classifyUpstreamError(err, false).error));
-    out.on('response', (res) => {
-      res.resume(); // a refused handshake: its body is not the caller's business
-      const message = `The upstream refused the WebSocket handshake (HTTP ${res.statusCode ?? 0}).`;
-      fail(new KeygateError('upstream_handshake_failed', { message }));
+    const started = performance.now();
+    return new Promise<Handshake>((resolve) => {
+      let settled = false; // destroying the request can raise an 'error' of its own
+      const settle = (outcome: Handshake) => {
+        if (settled) return;
+        settled = true;
+        state.exchange = undefined;
+        state.upstreamMs += performance.now() - started;
+        out.setTimeout(0);
+        if (outcome.type !== 'upgraded') out.destroy();
+        resolve(outcome);
+      };
+      state.exchange = {
+        abort: () => settle({ type: 'failed', error: new KeygateError('client_closed_request') }),
+      };
+      const message = 'The upstream did not answer the WebSocket handshake in time.';
+      out.setTimeout(timeoutMs, () =>
+        settle({ type: 'failed', error: new KeygateError('upstream_timeout', { message }) }),
+      );
+      out.on('error', (err) => settle({ type: 'failed', error: classifyUpstreamError(err, false).error }));
+      out.on('response', (res) => {
+        res.resume(); // a refused handshake: its body is not the caller's business
+        this.#pipeline.learn(state, res.statusCode ?? 0, res.headers);
+        settle({ type: 'refused', status: res.statusCode ?? 0 });
+      });
+      out.on('upgrade', (res, socket, head) => {
+        this.#pipeline.learn(state, res.statusCode ?? 101, res.headers);
+        settle({ type: 'upgraded', res, socket, head });
+      });
+      out.end();
     });
-    out.on('upgrade', (res, upSocket, upHead) => {
-      settled = true;
-      out.setTimeout(0);
-      if (socket.destroyed) {
-        upSocket.destroy();
-        return;
-      }
-      const answer = scrubResponseHeaders(callerResponseHeaders(res.headers), handshake);
-      socket.write(head101(answer, requestId));
-      if (upHead.length > 0) socket.write(upHead);
-      if (head.length > 0) upSocket.write(head);
-      this.#pipe(socket, upSocket, () => audit(101));
-    });
-    socket.once('close', () => {
-      if (settled) return;
-      settled = true; // the caller left during the handshake (nginx's 499)
-      out.destroy();
-      audit(CALLER_CLOSED);
-    });
-    out.end();
+  }
+
+  /** The upstream switched protocols: the caller gets its 101, then the sockets are piped. */
+  #switch(
+    request: RawRequest,
+    reply: RawReply,
+    state: ProxyState,
+    socket: Duplex,
+    head: Buffer,
+    upgraded: Extract<Handshake, { type: 'upgraded' }>,
+    finish: (status: number) => void,
+  ): void {
+    const ready = state.ready as ReadyState;
+    const answer = scrubResponseHeaders(callerResponseHeaders(upgraded.res.headers), ready);
+    reply.code(SWITCHING);
+    socket.write(head101(answer, request.id));
+    if (upgraded.head.length > 0) socket.write(upgraded.head);
+    if (head.length > 0) upgraded.socket.write(head);
+    // The ServerResponse is not the caller's answer any more; the pipe is.
+    reply.raw.detachSocket(socket as Socket);
+    this.#pipe(socket, upgraded.socket, () => finish(SWITCHING));
   }
 
   #pipe(caller: Duplex, upstream: Socket, done: () => void): void {
@@ -198,31 +234,6 @@ export class WebSocketProxy {
     caller.pipe(upstream);
     upstream.pipe(caller);
   }
-
-  #audit(
-    requestId: string,
-    tenant: string,
-    integration: string,
-    path: string,
-    status: number,
-    started: number,
-  ) {
-    const { logger } = this.#deps;
-    if (!logger.isInfoEnabled()) return;
-    logger.info({
-      message: 'proxy websocket',
-      event: 'proxy_request',
-      requestId,
-      tenant: tenant.slice(0, 64),
-      integration: integration.slice(0, 64),
-      method: 'GET',
-      path: path.slice(0, 512),
-      websocket: true,
-      status,
-      attempts: 1,
-      totalMs: Math.round(performance.now() - started),
-    });
-  }
 }
 
 function head101(headers: Record<string, unknown>, requestId: string): string {
@@ -233,21 +244,4 @@ function head101(headers: Record<string, unknown>, requestId: string): string {
   }
   lines.push(`x-request-id: ${requestId}`);
   return `${lines.join('\r\n')}\r\n\r\n`;
-}
-
-/** The contract's JSON error on a socket that never became a WebSocket. */
-function refuse(socket: Duplex, error: KeygateError, requestId: string): void {
-  if (socket.destroyed) return;
-  const body = JSON.stringify({ error: { code: error.code, message: error.message, requestId } });
-  const lines = [
-    `HTTP/1.1 ${error.statusCode} ${STATUS_CODES[error.statusCode] ?? ''}`,
-    'content-type: application/json',
-    `content-length: ${Buffer.byteLength(body)}`,
-    `x-keygate-error: ${error.code}`,
-    `x-request-id: ${requestId}`,
-    'connection: close',
-  ];
-  if (error.retryAfter !== undefined) lines.push(`retry-after: ${Math.max(0, Math.ceil(error.retryAfter))}`);
-  for (const [name, value] of Object.entries(error.headers ?? {})) lines.push(`${name}: ${value}`);
-  socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
 }

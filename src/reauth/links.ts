@@ -1,6 +1,7 @@
 import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { KeygateError, isKeygateError } from '../errors.ts';
 import type { KvStore } from '../vault/kv.ts';
+import { formToken, newFormKey, newNonce, tokenMatches } from './forgery.ts';
 
 /** Who a connect link is for: one credential (tenant × integration × account). */
 export interface LinkTarget {
@@ -19,16 +20,34 @@ export interface ConnectLink extends LinkTarget {
   expiresAt: string;
 }
 
+/** The confirmation page as shown to one browser: its nonce (the cookie) and the form's token. */
+export interface OpenedLink {
+  link: ConnectLink;
+  nonce: string;
+  token: string;
+}
+
+/** What a post of the confirmation form carries besides the code: the page's proof (forgery.ts). */
+export interface FormProof {
+  nonce: string | undefined;
+  token: string;
+}
+
 interface StoredLink extends ConnectLink {
   createdAt: string;
   used: boolean;
   wrongCodes: number;
+  /** The key of the page's anti-forgery token; absent in links made before it existed. */
+  formKey?: string;
 }
 
 const ID = /^[A-Za-z0-9_-]{22}$/;
 // No 0/O, 1/I/L: the code is read off a screen and typed.
 const CODE_ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
 const MAX_WRONG_CODES = 5;
+// Writes a live link can take: the wrong codes and one spend. A judgement meets at most that
+// many conflicts; more means something else writes the record, and it fails rather than guess.
+const MAX_CONFLICTS = 2 * (MAX_WRONG_CODES + 1);
 // A link offered with less life than this left is not shared: the next caller gets a fresh one.
 const MIN_SHARED_LIFE_MS = 60_000;
 
@@ -57,6 +76,7 @@ const isLive = (link: StoredLink, now = Date.now()) => !link.used && Date.parse(
  * points at the one currently offered, so every caller meeting the same dead credential
  * gets the same link (one Vault round trip per replica, shared by concurrent callers).
  * A link is spent by its first successful use, after too many wrong codes, or by expiry.
+ * Every change to a link is a check-and-set write (`#judge`), so replicas agree on it.
  */
 export class ConnectLinks {
   readonly #kv: KvStore;
@@ -85,40 +105,73 @@ export class ConnectLinks {
   }
 
   /**
-   * Spends the link if `code` is the one shown with it (check-and-set, so two submits
-   * cannot both win). A wrong code counts; the fifth spends the link.
+   * The confirmation page for one browser: the live link, and the form token for the
+   * browser's nonce (a new nonce when it has none). Writes nothing.
    */
-  async redeem(id: string, code: string): Promise<ConnectLink> {
-    const { data, version } = await this.#live(id);
-    if (!sameCode(code, data.code)) {
-      const wrongCodes = data.wrongCodes + 1;
-      await this.#kv
-        .write(linkPath(id), { ...data, wrongCodes, used: wrongCodes >= MAX_WRONG_CODES }, { cas: version })
-        .catch(ignoreConflict);
-      throw new KeygateError('connect_code_invalid');
-    }
-    return this.#spend(data, version);
+  async open(id: string, nonce: string | undefined): Promise<OpenedLink> {
+    const { data } = await this.#live(id);
+    if (data.formKey === undefined) throw new KeygateError('connect_link_invalid');
+    const pageNonce = nonce ?? newNonce();
+    return { link: publicPart(data), nonce: pageNonce, token: formToken(data.formKey, id, pageNonce) };
+  }
+
+  /**
+   * Spends the link if the post comes from its page in this browser (`proof`, else
+   * `connect_cross_site` and nothing is written) and `code` is the one shown with it. A
+   * wrong code counts; the fifth spends the link. Each judgement is one check-and-set
+   * write on the link, retried on what a concurrent one left, here or on another replica:
+   * however many codes arrive at once, five wrong ones are judged and the rest find the
+   * link spent.
+   */
+  async redeem(id: string, code: string, proof: FormProof): Promise<ConnectLink> {
+    const { before, after } = await this.#judge(id, (link) => {
+      const { nonce, token } = proof;
+      if (link.formKey === undefined) throw new KeygateError('connect_link_invalid');
+      if (nonce === undefined || !tokenMatches(link.formKey, id, nonce, token)) {
+        throw new KeygateError('connect_cross_site');
+      }
+      if (sameCode(code, link.code)) return { ...link, used: true };
+      const wrongCodes = link.wrongCodes + 1;
+      return { ...link, wrongCodes, used: wrongCodes >= MAX_WRONG_CODES };
+    });
+    if (after.wrongCodes > before.wrongCodes) throw new KeygateError('connect_code_invalid');
+    await this.#unoffer(before);
+    return publicPart(before);
   }
 
   /** Spends the link for a user the embedding application vouched for (`check` throws otherwise). */
   async redeemFor(id: string, check: (link: ConnectLink) => void): Promise<ConnectLink> {
-    const { data, version } = await this.#live(id);
-    check(publicPart(data));
-    return this.#spend(data, version);
+    const { before } = await this.#judge(id, (link) => {
+      check(publicPart(link));
+      return { ...link, used: true };
+    });
+    await this.#unoffer(before);
+    return publicPart(before);
   }
 
-  async #spend(data: StoredLink, version: number): Promise<ConnectLink> {
-    const { id } = data;
-    try {
-      await this.#kv.write(linkPath(id), { ...data, used: true }, { cas: version });
-    } catch (err) {
-      if (isKeygateError(err, 'conflict')) throw new KeygateError('connect_link_invalid');
-      throw err;
+  // Reads the live link, writes what `next` makes of it with check-and-set, and on a conflict
+  // reads and decides again (a link spent meanwhile is then `connect_link_invalid`): a
+  // concurrent judgement is never overwritten, and a lost write is never taken as done.
+  async #judge(
+    id: string,
+    next: (link: StoredLink) => StoredLink,
+  ): Promise<{ before: StoredLink; after: StoredLink }> {
+    for (let conflicts = 0; ; conflicts++) {
+      const { data, version } = await this.#live(id);
+      const after = next(data);
+      try {
+        await this.#kv.write(linkPath(id), { ...after }, { cas: version });
+        return { before: data, after };
+      } catch (err) {
+        if (!isKeygateError(err, 'conflict') || conflicts >= MAX_CONFLICTS) throw err;
+      }
     }
-    // No longer offered: the next caller meeting the credential still dead gets a new link.
-    const offer = await this.#kv.read<{ id: string }>(offerPath(data));
-    if (offer?.data.id === id) await this.#kv.destroy(offerPath(data)).catch(() => {});
-    return publicPart(data);
+  }
+
+  // No longer offered: the next caller meeting the credential still dead gets a new link.
+  async #unoffer(link: StoredLink): Promise<void> {
+    const offer = await this.#kv.read<{ id: string }>(offerPath(link));
+    if (offer?.data.id === link.id) await this.#kv.destroy(offerPath(link)).catch(() => {});
   }
 
   async #live(id: string): Promise<{ data: StoredLink; version: number }> {
@@ -133,7 +186,9 @@ export class ConnectLinks {
       const offer = await this.#kv.read<{ id: string }>(offerPath(target));
       if (offer) {
         const current = await this.#kv.read<StoredLink>(linkPath(offer.data.id));
-        if (current && isLive(current.data, Date.now() + MIN_SHARED_LIFE_MS)) return publicPart(current.data);
+        // A link made before form keys existed cannot show its page any more: offer a new one.
+        const usable = current && current.data.formKey !== undefined;
+        if (usable && isLive(current.data, Date.now() + MIN_SHARED_LIFE_MS)) return publicPart(current.data);
       }
       const link = await this.#create(target);
       try {
@@ -160,6 +215,7 @@ export class ConnectLinks {
       expiresAt: new Date(now + this.#ttlMs).toISOString(),
       used: false,
       wrongCodes: 0,
+      formKey: newFormKey(),
     };
     await this.#kv.write(linkPath(link.id), { ...link }, { cas: 0 });
     return publicPart(link);
@@ -169,8 +225,4 @@ export class ConnectLinks {
 function publicPart(link: StoredLink | ConnectLink): ConnectLink {
   const { id, code, expiresAt, tenant, integration, account, subject } = link;
   return { id, code, expiresAt, tenant, integration, account, ...(subject === undefined ? {} : { subject }) };
-}
-
-function ignoreConflict(err: unknown): void {
-  if (!isKeygateError(err, 'conflict')) throw err;
 }

@@ -5,6 +5,7 @@ import type { Credential } from '../credentials/types.ts';
 import { KeygateError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { ProxyBody } from '../proxy/body.ts';
+import { linkBinding } from './binding.ts';
 import { mcpAnswer, offerMessage, problemAnswer, type ReauthOffer } from './answers.ts';
 import type { ConnectLinks, LinkTarget } from './links.ts';
 import { mcpCallOf, speaksMrtr } from './mcp-request.ts';
@@ -52,7 +53,7 @@ export class ReauthResponder {
     body: ProxyBody,
   ): Promise<void> {
     const link = await this.#links.offer(context);
-    const code = this.#config.reauth.identity ? undefined : link.code;
+    const code = linkBinding(this.#config, link) === 'code' ? link.code : undefined;
     const offer: ReauthOffer = {
       link,
       url: `${publicOrigin(this.#config, request)}/connect/${link.id}`,

@@ -33,11 +33,12 @@ export const IDENTIFIED_SCHEMA = {
 export const REDEEM_LINK_SCHEMA = {
   tags: ['oauth'],
   summary: 'Spend the link with its confirmation code (form field `code`) and go on to the provider',
-  description: 'application/x-www-form-urlencoded body with `code`.',
+  description:
+    'application/x-www-form-urlencoded body with `code` and the page’s `form_token`, posted from the page (same origin) with the cookie it set; anything else is 403 connect_cross_site and spends nothing.',
   params: Params,
   response: {
     303: { description: 'On to the provider (Location: the authorization URL).' },
-    ...htmlErrors('connect_code_invalid', 'connect_link_invalid'),
+    ...htmlErrors('connect_code_invalid', 'connect_cross_site', 'connect_link_invalid'),
     ...errorResponses('not_found', 'internal_error', 'vault_unavailable'),
   },
 };

@@ -6,7 +6,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { RefreshEvent, RefreshEventName, RefreshReason } from './events.ts';
 import type { Lease } from './lease.ts';
 import { persistRefreshed } from './persist.ts';
-import type { RefreshStore } from './refresher.ts';
+import type { RefreshStore } from './persist.ts';
 
 export interface PendingWrite {
   credential: Credential;

@@ -1,6 +1,9 @@
 import type { Credential, CredentialWrite } from '../credentials/types.ts';
 import { isKeygateError } from '../errors.ts';
-import type { RefreshStore } from './refresher.ts';
+import type { CredentialStore } from '../credentials/store.ts';
+
+/** The part of the credential store a refresh needs. */
+export type RefreshStore = Pick<CredentialStore, 'read' | 'put' | 'setStatus' | 'prime' | 'invalidate'>;
 
 /** How many times a refreshed pair is written again over a record whose tokens did not change. */
 const RETRIES = 3;

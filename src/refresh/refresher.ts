@@ -3,22 +3,19 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { AuthConfig, Config } from '../config/schema.ts';
 import { DEFAULT_ACCOUNT, credentialKey } from '../credentials/accounts.ts';
-import type { CredentialStore } from '../credentials/store.ts';
 import type { Credential } from '../credentials/types.ts';
 import { KeygateError, isKeygateError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
+import { inSpan } from '../observability/tracing.ts';
 import { authFor } from '../oauth/client.ts';
 import { TokenEndpointError, type TokenSet } from '../oauth/token-client.ts';
-import { dueTime } from './due-time.ts';
+import { dueTime } from '../credentials/due-time.ts';
 import type { RefreshEvent, RefreshEventName, RefreshReason } from './events.ts';
 import { LeaseManager, type Lease, type LeaseKv } from './lease.ts';
 import { PendingWrites } from './pending-writes.ts';
-import { persistRefreshed } from './persist.ts';
+import { persistRefreshed, type RefreshStore } from './persist.ts';
 import { grantFor, refreshed } from './refreshed-credential.ts';
 import { failureCode, requestWithRetries } from './token-request.ts';
-
-/** The part of the credential store a refresh needs. */
-export type RefreshStore = Pick<CredentialStore, 'read' | 'put' | 'setStatus' | 'prime' | 'invalidate'>;
 
 export interface RefreshOptions {
   reason: RefreshReason;
@@ -102,7 +99,16 @@ export class Refresher extends EventEmitter {
     const key = credentialKey(tenant, integration, account);
     let flight = this.#inflight.get(key);
     if (!flight) {
-      flight = this.#run(tenant, integration, account, options).finally(() => this.#inflight.delete(key));
+      // A scheduled refresh starts a trace of its own; any other is a child of who asked (a proxied request).
+      flight = inSpan(
+        'keygate.refresh',
+        {
+          root: options.reason === 'scheduled',
+          who: { tenant, integration, account },
+          attributes: { 'keygate.refresh.reason': options.reason },
+        },
+        () => this.#run(tenant, integration, account, options),
+      ).finally(() => this.#inflight.delete(key));
       this.#inflight.set(key, flight);
     }
     return flight;

@@ -1,4 +1,4 @@
-import { credentialKey } from '../credentials/accounts.ts';
+import { refKey } from '../credentials/ref.ts';
 import type { CredentialListing } from '../credentials/types.ts';
 import { isKeygateError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -52,7 +52,7 @@ export class ScheduleResync {
     let removed = 0;
     try {
       for (const listing of listings) {
-        const key = credentialKey(listing.tenant, listing.integration, listing.account);
+        const key = refKey(listing);
         seen.add(key);
         // Changed since the listing read it (a fleet change, a refresh): the newer news stands.
         if (touched.keys.has(key) || scheduler.reflects(listing)) continue;
@@ -60,7 +60,7 @@ export class ScheduleResync {
         changed += 1;
       }
       for (const [tenant, integration, account] of [...scheduler.known()]) {
-        const key = credentialKey(tenant, integration, account);
+        const key = refKey({ tenant, integration, account });
         if (seen.has(key) || touched.keys.has(key)) continue;
         if (scheduler.cancelListed(tenant, integration, account)) removed += 1;
       }

@@ -1,21 +1,20 @@
 import { EventEmitter } from 'node:events';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { Config } from '../config/schema.ts';
-import { DEFAULT_ACCOUNT, credentialKey } from '../credentials/accounts.ts';
+import { type CredentialRef, credentialRef } from '../credentials/ref.ts';
 import type { Credential, CredentialListing, CredentialStatus } from '../credentials/types.ts';
 import { isKeygateError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
+import { DueRule } from './due-rule.ts';
 import { DueTimer } from './due-timer.ts';
-import { dueTime } from './due-time.ts';
 import type { RefreshEvent, RefreshEventName, RefreshListener } from './events.ts';
-import { MinHeap, type HeapItem } from './min-heap.ts';
+import { ListingGuard, type TouchedKeys } from './listing-guard.ts';
+import { ListingLoad } from './listing-load.ts';
+import { MinHeap } from './min-heap.ts';
 import type { Refresher } from './refresher.ts';
-
-/** What the scheduler needs to know of a credential: no secret, no decryption. */
-export type Trackable = Pick<
-  CredentialListing,
-  'tenant' | 'integration' | 'authType' | 'status' | 'expiresAt' | 'lastRefreshedAt'
-> & { /** `default` when absent. */ account?: string };
+import { ScheduleEntries, type ScheduleEntry as Entry } from './schedule-entries.ts';
+import { type AfterGrace, type Shard, type ShardCounts, ShardGate } from './shard-gate.ts';
+import type { Trackable } from './trackable.ts';
 
 export interface SchedulerDeps {
   refresher: {
@@ -30,76 +29,42 @@ export interface SchedulerDeps {
 }
 
 /**
- * Sharding of due refreshes across live replicas (see shard.ts and src/fleet/members.ts): a
- * due credential is attempted by its owner at once and by the replica of rank r only
- * `r × graceMs` later, after a cheap look at what is stored says it is still due.
- */
-export interface Shard {
-  /** This replica's place in the credential's order among the live replicas: 0 owns it. */
-  rank(key: string): number;
-  /** What is stored about the credential now (no decryption). */
-  lookup(tenant: string, integration: string, account: string): Promise<Trackable>;
-  graceMs: number;
-}
-
-const START_RETRY_MS = 5000;
-const LOAD_SLICE = 10_000;
-
-interface Entry extends HeapItem {
-  tenant: string;
-  integration: string;
-  account: string;
-  status: CredentialStatus;
-  /** Consecutive failed scheduled refreshes; the next attempt is failures + 1. */
-  failures: number;
-  running: boolean;
-  /** Due, but owned by another live replica: pushed back by the grace, to be checked before it runs. */
-  deferred: boolean;
-}
-
-/**
  * Renews every OAuth credential refresh.bufferSeconds before it expires. One timer
  * serves the whole schedule: a min-heap by due time, with the timer aimed at its top,
  * so a million credentials cost one timer and O(log n) per change. Due refreshes run
  * under refresh.concurrency, so a backlog of expired tokens never stampedes a provider.
+ *
+ * The schedule itself lives here: the heap, the timer, running the due refreshes. Beside
+ * it: the credentials it knows (schedule-entries.ts), when one is due (due-rule.ts), which
+ * due refresh this replica attempts (shard-gate.ts), and the listings it is loaded and
+ * reconciled from (listing-load.ts, listing-guard.ts, resync.ts); its methods for those
+ * hand over to them.
  *
  * Emits refresh-scheduled and refresh-cancelled itself, and forwards the Refresher's
  * refresh-retry, refresh-success and refresh-failed (whoever asked for the refresh).
  */
 export class RefreshScheduler extends EventEmitter {
   readonly #deps: SchedulerDeps;
-  readonly #refresh: Config['refresh'];
   readonly #now: () => number;
+  readonly #rule: DueRule;
   readonly #heap = new MinHeap<Entry>();
-  readonly #entries = new Map<string, Entry>();
-  readonly #statusCounts: Record<CredentialStatus, number> = {
-    active: 0,
-    refresh_failed: 0,
-    needs_reauth: 0,
-  };
+  readonly #entries = new ScheduleEntries();
   readonly #timer: DueTimer;
   readonly #limit: LimitFunction;
+  readonly #gate: ShardGate<Entry>;
+  readonly #guard = new ListingGuard();
+  readonly #load: ListingLoad;
   #stopped = false;
-  #loading = false;
-  // Keys tracked or cancelled from fresher news (a change, a refresh) while a listing was under
-  // way: that listing's older view of them must not win.
-  readonly #watches = new Set<Set<string>>();
-  #shard: Shard | undefined;
-  readonly #deferred = new Set<Entry>();
-  /**
-   * Due refreshes by what sharding made of them: run as the owner, deferred to another
-   * replica, found refreshed by it (one metadata read), or taken over after the grace.
-   */
-  readonly shardCounts = { owned: 0, deferred: 0, checkedFresh: 0, takenOver: 0 };
-  #applyingListing = false;
 
   constructor(deps: SchedulerDeps) {
     super();
     this.#deps = deps;
-    this.#refresh = deps.config.refresh;
     this.#now = deps.now ?? Date.now;
+    this.#rule = new DueRule(deps.config, this.#now);
     this.#timer = new DueTimer(() => this.#fire(), this.#now);
-    this.#limit = pLimit(this.#refresh.concurrency);
+    this.#limit = pLimit(deps.config.refresh.concurrency);
+    this.#gate = new ShardGate(this.#rule, this.#now);
+    this.#load = new ListingLoad({ schedule: this, source: deps.source, logger: deps.logger });
     for (const name of ['refresh-retry', 'refresh-success', 'refresh-failed'] as const) {
       deps.refresher.on(name, (event: RefreshEvent) => {
         // Forward first, so listeners see success before the reschedule it causes.
@@ -109,26 +74,68 @@ export class RefreshScheduler extends EventEmitter {
     }
   }
 
+  // --- The shard gate (shard-gate.ts) ---
+
   /** Shards due refreshes from now on (undefined: every due credential is attempted here). */
   useShard(shard: Shard | undefined): void {
-    this.#shard = shard;
+    this.#gate.use(shard);
   }
 
   /** The live replicas changed: deferred refreshes this replica now owns are due at once. */
   reshard(): void {
-    const shard = this.#shard;
-    if (!shard) return;
     const now = this.#now();
-    for (const entry of this.#deferred) {
-      if (
-        entry.due > now &&
-        shard.rank(credentialKey(entry.tenant, entry.integration, entry.account)) === 0
-      ) {
-        this.#heap.update(entry, now);
-      }
-    }
+    for (const entry of this.#gate.ownedNow(now)) this.#heap.update(entry, now);
     this.#arm();
   }
+
+  /** Due refreshes by what the shard gate made of them. */
+  get shardCounts(): Readonly<ShardCounts> {
+    return this.#gate.counts;
+  }
+
+  // --- Listings (listing-load.ts, listing-guard.ts, resync.ts) ---
+
+  /** Lists every stored credential (metadata only) and schedules it. */
+  start(): Promise<number> {
+    return this.#load.run();
+  }
+
+  /** start(), retried in the background while Vault cannot list (down at boot). */
+  startInBackground(): void {
+    this.#load.runInBackground();
+  }
+
+  /**
+   * Collects the credentials tracked or cancelled from fresher news (a fleet change, a
+   * refresh) until `stop()`: a listing read before them must not undo them.
+   */
+  watchTouched(): TouchedKeys {
+    return this.#guard.watch();
+  }
+
+  /** Schedules what a listing says, without counting it as fresher news (see watchTouched). */
+  applyListing(listing: Trackable): void {
+    this.#track(listing, false);
+  }
+
+  /** Removes a credential a listing no longer holds (see watchTouched). */
+  cancelListed(tenant: string, integration: string, account: string): boolean {
+    return this.#cancel(credentialRef(tenant, integration, account), false);
+  }
+
+  /** True when the schedule already reflects this listing: same status, same due time. */
+  reflects(credential: Trackable): boolean {
+    const entry = this.#entries.get(
+      credentialRef(credential.tenant, credential.integration, credential.account),
+    );
+    if (!entry) return !this.#rule.schedules(credential);
+    if (entry.running) return true;
+    if (entry.status !== credential.status) return false;
+    const due = this.#rule.dueOf(credential);
+    return due === undefined ? !this.#heap.has(entry) : this.#heap.has(entry) && entry.due === due;
+  }
+
+  // --- The schedule ---
 
   /** Credentials in the schedule (due or waiting). */
   get size(): number {
@@ -147,123 +154,16 @@ export class RefreshScheduler extends EventEmitter {
 
   /** Known credentials by status (needs_reauth ones are known but not scheduled). */
   get statusCounts(): Readonly<Record<CredentialStatus, number>> {
-    return this.#statusCounts;
-  }
-
-  /** Lists every stored credential (metadata only) and schedules it. */
-  async start(): Promise<number> {
-    const touched = this.watchTouched();
-    let listings: CredentialListing[];
-    try {
-      listings = await this.#deps.source.listAll();
-    } catch (err) {
-      touched.stop();
-      throw err;
-    }
-    // The initial load is one summary line, not a refresh-scheduled event per credential, and
-    // it yields now and then: a million credentials must not hold the event loop for seconds.
-    this.#loading = true;
-    try {
-      for (let i = 0; i < listings.length; i += 1) {
-        const listing = listings[i] as CredentialListing;
-        if (!touched.keys.has(credentialKey(listing.tenant, listing.integration, listing.account))) {
-          this.applyListing(listing);
-        }
-        if (i % LOAD_SLICE === LOAD_SLICE - 1) await new Promise((resolve) => setImmediate(resolve));
-      }
-    } finally {
-      this.#loading = false;
-      touched.stop();
-    }
-    this.#deps.logger.info('refresh schedule loaded', {
-      event: 'refresh_schedule_loaded',
-      credentials: listings.length,
-      scheduled: this.#heap.size,
-    });
-    return listings.length;
+    return this.#entries.counts;
   }
 
   /**
-   * Schedules (or reschedules) a credential from what is stored about it (see dueTime):
+   * Schedules (or reschedules) a credential from what is stored about it (see DueRule):
    * due refresh.bufferSeconds before expiry, at once when that has passed. API keys,
    * credentials without expiry and needs_reauth ones are not scheduled.
    */
   track(credential: Trackable): void {
-    if (this.#stopped) return;
-    const account = credential.account ?? DEFAULT_ACCOUNT;
-    this.#touch(credentialKey(credential.tenant, credential.integration, account));
-    if (credential.authType === 'api_key' || !this.#refreshable(credential.integration)) {
-      this.cancel(credential.tenant, credential.integration, account);
-      return;
-    }
-    const entry = this.#entry(credential.tenant, credential.integration, account);
-    this.#setStatus(entry, credential.status);
-    if (entry.running) return; // its outcome reschedules it
-    entry.deferred = false;
-    this.#deferred.delete(entry);
-    const due = this.#dueOf(credential);
-    if (due === undefined) this.#heap.remove(entry);
-    else this.#scheduleAt(entry, due);
-    this.#arm();
-  }
-
-  /** start(), retried in the background while Vault cannot list (down at boot). */
-  startInBackground(): void {
-    this.start().catch((err: unknown) => {
-      if (this.#stopped) return;
-      this.#deps.logger.warn('cannot list credentials to schedule; retrying', {
-        event: 'refresh_schedule_load_failed',
-        errorCode: isKeygateError(err) ? err.code : 'unknown',
-      });
-      setTimeout(() => this.startInBackground(), START_RETRY_MS).unref();
-    });
-  }
-
-  /**
-   * Collects the credentials tracked or cancelled from fresher news (a fleet change, a
-   * refresh) until `stop()`: a listing read before them must not undo them.
-   */
-  watchTouched(): { keys: Set<string>; stop(): void } {
-    const keys = new Set<string>();
-    this.#watches.add(keys);
-    return { keys, stop: () => this.#watches.delete(keys) };
-  }
-
-  /** Schedules what a listing says, without counting it as fresher news (see watchTouched). */
-  applyListing(listing: Trackable): void {
-    this.#applyingListing = true;
-    try {
-      this.track(listing);
-    } finally {
-      this.#applyingListing = false;
-    }
-  }
-
-  /** Removes a credential a listing no longer holds (see watchTouched). */
-  cancelListed(tenant: string, integration: string, account: string): boolean {
-    this.#applyingListing = true;
-    try {
-      return this.cancel(tenant, integration, account);
-    } finally {
-      this.#applyingListing = false;
-    }
-  }
-
-  #touch(key: string): void {
-    if (this.#applyingListing) return;
-    for (const keys of this.#watches) keys.add(key);
-  }
-
-  /** True when the schedule already reflects this listing: same status, same due time. */
-  reflects(credential: Trackable): boolean {
-    const entry = this.#entries.get(
-      credentialKey(credential.tenant, credential.integration, credential.account),
-    );
-    if (!entry) return credential.authType === 'api_key' || !this.#refreshable(credential.integration);
-    if (entry.running) return true;
-    if (entry.status !== credential.status) return false;
-    const due = this.#dueOf(credential);
-    return due === undefined ? !this.#heap.has(entry) : this.#heap.has(entry) && entry.due === due;
+    this.#track(credential, true);
   }
 
   /** Every credential the scheduler knows, as [tenant, integration, account]. */
@@ -272,15 +172,46 @@ export class RefreshScheduler extends EventEmitter {
   }
 
   /** When the credential's next scheduled refresh is due (ms since the epoch), if it is scheduled. */
-  dueAt(tenant: string, integration: string, account = DEFAULT_ACCOUNT): number | undefined {
-    const entry = this.#entries.get(credentialKey(tenant, integration, account));
+  dueAt(tenant: string, integration: string, account?: string): number | undefined {
+    const entry = this.#entries.get(credentialRef(tenant, integration, account));
     return entry && this.#heap.has(entry) ? entry.due : undefined;
   }
 
   /** Removes a credential from the schedule (deleted, or replaced by an API key). */
-  cancel(tenant: string, integration: string, account = DEFAULT_ACCOUNT): boolean {
-    this.#touch(credentialKey(tenant, integration, account));
-    const entry = this.#entries.get(credentialKey(tenant, integration, account));
+  cancel(tenant: string, integration: string, account?: string): boolean {
+    return this.#cancel(credentialRef(tenant, integration, account), true);
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#load.stop();
+    this.#timer.clear();
+    this.#limit.clearQueue();
+  }
+
+  // `news`: told by a write, a fleet change or a refresh, which a listing under way must not
+  // undo (ListingGuard); false when the listing itself says it.
+  #track(credential: Trackable, news: boolean): void {
+    if (this.#stopped) return;
+    const ref = credentialRef(credential.tenant, credential.integration, credential.account);
+    if (!this.#rule.schedules(credential)) {
+      this.#cancel(ref, news);
+      return;
+    }
+    const entry = this.#entries.ensure(ref);
+    if (news) this.#guard.touch(entry);
+    this.#entries.setStatus(entry, credential.status);
+    if (entry.running) return; // its outcome reschedules it
+    this.#gate.release(entry);
+    const due = this.#rule.dueOf(credential);
+    if (due === undefined) this.#heap.remove(entry);
+    else this.#scheduleAt(entry, due);
+    this.#arm();
+  }
+
+  #cancel(ref: CredentialRef, news: boolean): boolean {
+    if (news) this.#guard.touch(ref);
+    const entry = this.#entries.get(ref);
     if (!entry) return false;
     const wasScheduled = this.#heap.remove(entry);
     this.#forget(entry);
@@ -289,28 +220,14 @@ export class RefreshScheduler extends EventEmitter {
     return wasScheduled;
   }
 
-  stop(): void {
-    this.#stopped = true;
-    this.#timer.clear();
-    this.#limit.clearQueue();
-  }
-
   #fire(): void {
     const now = this.#now();
     for (let top = this.#heap.peek(); top && top.due <= now; top = this.#heap.peek()) {
       this.#heap.remove(top);
-      const shard = this.#shard;
-      if (shard && !top.deferred) {
-        const rank = shard.rank(credentialKey(top.tenant, top.integration, top.account));
-        if (rank > 0) {
-          // Another live replica owns it: give it the grace (no Vault call, no event).
-          top.deferred = true;
-          this.#deferred.add(top);
-          this.shardCounts.deferred += 1;
-          this.#heap.update(top, Math.max(now + 1, top.due + rank * shard.graceMs));
-          continue;
-        }
-        this.shardCounts.owned += 1;
+      const deferredTo = this.#gate.deferral(top, now);
+      if (deferredTo !== undefined) {
+        this.#heap.update(top, deferredTo);
+        continue;
       }
       top.running = true;
       void this.#limit(() => this.#run(top));
@@ -319,25 +236,25 @@ export class RefreshScheduler extends EventEmitter {
   }
 
   async #run(entry: Entry): Promise<void> {
-    const { tenant, integration, account } = entry;
-    const key = credentialKey(tenant, integration, account);
     if (entry.deferred) {
-      entry.deferred = false;
-      this.#deferred.delete(entry);
-      if (await this.#doneElsewhere(entry)) return;
+      const after = await this.#gate.afterGrace(entry);
+      if (after !== 'refresh') return this.#follow(entry, after);
     }
-    let credential: Credential | undefined;
+    const { tenant, integration, account } = entry;
+    let credential: Credential;
     try {
       credential = await this.#deps.refresher.refresh(tenant, integration, { reason: 'scheduled' }, account);
     } catch (err) {
       entry.running = false;
-      if (this.#stopped || this.#entries.get(key) !== entry) return;
+      if (this.#stopped || !this.#entries.holds(entry)) return;
       if (isKeygateError(err, 'credential_not_found')) return this.#forget(entry);
-      if (isKeygateError(err, 'credential_refresh_failed')) return this.#setStatus(entry, 'needs_reauth');
+      if (isKeygateError(err, 'credential_refresh_failed')) {
+        return this.#entries.setStatus(entry, 'needs_reauth');
+      }
       // Transient: try again later. The refresher reported token endpoint failures itself;
       // anything else (Vault down, a lease held too long) is reported here.
       if (isKeygateError(err, 'token_endpoint_unavailable')) {
-        this.#setStatus(entry, 'refresh_failed');
+        this.#entries.setStatus(entry, 'refresh_failed');
       } else {
         const error = isKeygateError(err) ? err.code : 'internal_error';
         this.#deps.logger.warn('scheduled refresh failed', {
@@ -350,45 +267,26 @@ export class RefreshScheduler extends EventEmitter {
         this.#emit('refresh-failed', entry, { reason: 'scheduled', permanent: false, error });
       }
       entry.failures += 1;
-      this.#scheduleAt(entry, this.#now() + this.#refresh.retryFailedAfterSeconds * 1000);
+      this.#scheduleAt(entry, this.#now() + this.#deps.config.refresh.retryFailedAfterSeconds * 1000);
       return this.#arm();
     }
     entry.running = false;
     entry.failures = 0;
-    if (this.#stopped || this.#entries.get(key) !== entry) return;
+    if (this.#stopped || !this.#entries.holds(entry)) return;
     this.track(credential);
   }
 
-  // After the grace: did the owner refresh it (one metadata read)? Then follow what it stored.
-  async #doneElsewhere(entry: Entry): Promise<boolean> {
-    const { tenant, integration, account } = entry;
-    const key = credentialKey(tenant, integration, account);
-    const shard = this.#shard;
-    if (!shard || shard.rank(key) === 0) return false; // the owner went: it is ours now
-    let stored: Trackable;
-    try {
-      stored = await shard.lookup(tenant, integration, account);
-    } catch (err) {
-      if (!isKeygateError(err, 'credential_not_found')) return false; // cannot tell: refresh
-      entry.running = false;
-      this.#forget(entry);
-      return true;
-    }
-    const due = this.#dueOf(stored);
-    if (due !== undefined && due <= this.#now()) {
-      this.shardCounts.takenOver += 1;
-      return false;
-    }
-    this.shardCounts.checkedFresh += 1;
+  // After the grace, its owner had refreshed it, or it was deleted: follow what is stored.
+  #follow(entry: Entry, after: Exclude<AfterGrace, 'refresh'>): void {
     entry.running = false;
-    if (!this.#stopped && this.#entries.get(key) === entry) this.track(stored);
-    return true;
+    if (after === 'gone') this.#forget(entry);
+    else if (!this.#stopped && this.#entries.holds(entry)) this.track(after);
   }
 
   // Refreshes asked for by others (the proxy's 401 path, an operator) move the schedule too.
   #observe(name: RefreshEventName, event: RefreshEvent): void {
-    const account = event.account ?? DEFAULT_ACCOUNT;
-    const entry = this.#entries.get(credentialKey(event.tenant, event.integration, account));
+    const ref = credentialRef(event.tenant, event.integration, event.account);
+    const entry = this.#entries.get(ref);
     if (entry?.running) return;
     // A credential refreshed anywhere (even one stored after the start-up listing) is followed.
     if (name === 'refresh-success' && event.expiresAt) {
@@ -396,37 +294,23 @@ export class RefreshScheduler extends EventEmitter {
       // The event's time is when the new token arrived: what lastRefreshedAt holds in Vault.
       this.track({
         ...event,
-        account,
+        account: ref.account,
         authType: 'oauth2',
         status: 'active',
         expiresAt: event.expiresAt,
         lastRefreshedAt: event.time,
       });
     } else if (name === 'refresh-failed' && event.permanent) {
-      const known = entry ?? this.#entry(event.tenant, event.integration, account);
+      const known = entry ?? this.#entries.ensure(ref);
       this.#heap.remove(known);
-      this.#setStatus(known, 'needs_reauth');
+      this.#entries.setStatus(known, 'needs_reauth');
       this.#arm();
     }
   }
 
-  // Stored credentials of integrations this configuration does not have (or not as OAuth) stay put.
-  #refreshable(integration: string): boolean {
-    const type = this.#deps.config.integrations[integration]?.auth.type;
-    return type === 'oauth2' || type === 'oauth2_client_credentials';
-  }
-
-  #dueOf(credential: Trackable): number | undefined {
-    return dueTime(
-      { ...credential, lastRefreshedAt: credential.lastRefreshedAt ?? null },
-      this.#refresh.bufferSeconds * 1000,
-      this.#now(),
-    );
-  }
-
   #scheduleAt(entry: Entry, due: number): void {
     this.#heap.update(entry, due);
-    if (!this.#loading && this.listenerCount('refresh-scheduled') > 0) {
+    if (!this.#load.loading && this.listenerCount('refresh-scheduled') > 0) {
       this.#emit('refresh-scheduled', entry, { dueAt: new Date(due).toISOString() });
     }
   }
@@ -435,39 +319,8 @@ export class RefreshScheduler extends EventEmitter {
     this.#timer.set(this.#stopped ? undefined : this.#heap.peek()?.due);
   }
 
-  #entry(tenant: string, integration: string, account: string): Entry {
-    const key = credentialKey(tenant, integration, account);
-    let entry = this.#entries.get(key);
-    if (!entry) {
-      entry = {
-        tenant,
-        integration,
-        account,
-        due: 0,
-        index: -1,
-        status: 'active',
-        failures: 0,
-        running: false,
-        deferred: false,
-      };
-      this.#entries.set(key, entry);
-      this.#statusCounts.active += 1;
-    }
-    return entry;
-  }
-
-  #setStatus(entry: Entry, status: CredentialStatus): void {
-    this.#statusCounts[entry.status] -= 1;
-    this.#statusCounts[status] += 1;
-    entry.status = status;
-  }
-
   #forget(entry: Entry): void {
-    const key = credentialKey(entry.tenant, entry.integration, entry.account);
-    if (this.#entries.get(key) !== entry) return;
-    this.#entries.delete(key);
-    this.#deferred.delete(entry);
-    this.#statusCounts[entry.status] -= 1;
+    if (this.#entries.forget(entry)) this.#gate.release(entry);
   }
 
   #emit(name: RefreshEventName, entry: Entry, extra: Partial<RefreshEvent> = {}): void {

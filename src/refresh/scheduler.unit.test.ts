@@ -6,7 +6,8 @@ import { KeygateError } from '../errors.ts';
 import { createLogger } from '../observability/logger.ts';
 import type { RefreshEvent } from './events.ts';
 import type { RefreshOptions } from './refresher.ts';
-import { RefreshScheduler, type Trackable } from './scheduler.ts';
+import { RefreshScheduler } from './scheduler.ts';
+import type { Trackable } from './trackable.ts';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const MIN = 60_000;

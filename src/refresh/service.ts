@@ -1,5 +1,3 @@
-import type { FastifyInstance } from 'fastify';
-import { refreshAdminRoutes } from '../admin/refresh-routes.ts';
 import type { Config } from '../config/schema.ts';
 import type { CredentialListing } from '../credentials/types.ts';
 import type { EventPublisher } from '../events/bus.ts';
@@ -12,7 +10,6 @@ import { ScheduleResync } from './resync.ts';
 import { RefreshScheduler } from './scheduler.ts';
 
 export interface RefreshServiceDeps {
-  app: FastifyInstance;
   config: Readonly<Config>;
   logger: Logger;
   refresher: Refresher;
@@ -34,14 +31,13 @@ export interface RefreshService {
  * bus (a permanent failure also as needs-reauth), POST .../refresh, and the metrics on
  * GET /metrics.
  */
-export async function setupRefresh({
-  app,
+export function setupRefresh({
   config,
   logger,
   refresher,
   source,
   events,
-}: RefreshServiceDeps): Promise<RefreshService> {
+}: RefreshServiceDeps): RefreshService {
   const scheduler = new RefreshScheduler({ refresher, source, config, logger });
   for (const name of REFRESH_EVENTS) {
     scheduler.on(name, (event: RefreshEvent) => {
@@ -69,8 +65,6 @@ export async function setupRefresh({
       (config.fleet.pollSeconds > 0 ? config.fleet.fullResyncSeconds : config.refresh.resyncSeconds) * 1000,
     logger,
   });
-  await app.register(refreshAdminRoutes, { prefix: '/v1', config, refresher });
-  metrics.route(app, config.metrics.token);
   return {
     scheduler,
     metrics,

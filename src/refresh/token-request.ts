@@ -1,6 +1,7 @@
 import pRetry from 'p-retry';
 import type { AuthConfig, Config } from '../config/schema.ts';
 import { requestTokens, TokenEndpointError, type Grant, type TokenSet } from '../oauth/token-client.ts';
+import { endClientSpan, startClientSpan, tracing } from '../observability/tracing.ts';
 
 export interface RetriedRequest {
   auth: AuthConfig;
@@ -24,12 +25,14 @@ export function requestWithRetries(request: RetriedRequest): Promise<TokenSet> {
   return pRetry(
     async (attempt) => {
       await request.beforeAttempt(attempt);
-      return requestTokens(request.auth, request.grant, {
-        timeoutMs: refresh.tokenTimeoutMs,
-        defaultExpiresInSeconds: refresh.defaultExpiresInSeconds,
-        clockSkewSeconds: refresh.clockSkewSeconds,
-        ...(request.now ? { now: request.now } : {}),
-      });
+      const send = () =>
+        requestTokens(request.auth, request.grant, {
+          timeoutMs: refresh.tokenTimeoutMs,
+          defaultExpiresInSeconds: refresh.defaultExpiresInSeconds,
+          clockSkewSeconds: refresh.clockSkewSeconds,
+          ...(request.now ? { now: request.now } : {}),
+        });
+      return tracing.enabled && request.auth.tokenUrl ? traced(request, attempt, send) : send();
     },
     {
       retries: refresh.retries,
@@ -48,6 +51,25 @@ export function requestWithRetries(request: RetriedRequest): Promise<TokenSet> {
       },
     },
   );
+}
+
+/** One token request as a CLIENT span (`POST`, the token endpoint without its query). */
+async function traced(
+  request: RetriedRequest,
+  attempt: number,
+  send: () => Promise<TokenSet>,
+): Promise<TokenSet> {
+  const span = startClientSpan({ method: 'POST', url: request.auth.tokenUrl as string, attempt });
+  span.setAttribute('keygate.oauth.grant_type', request.grant.type);
+  try {
+    const tokens = await send();
+    endClientSpan(span, 200);
+    return tokens;
+  } catch (err) {
+    const status = err instanceof TokenEndpointError ? err.status : undefined;
+    endClientSpan(span, status, { code: failureCode(err) });
+    throw err;
+  }
 }
 
 /** A stable, secret-free code for a failure: the OAuth error, `http_503`, `timeout`, ... */

@@ -1,10 +1,12 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import nodeVault from 'node-vault';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../observability/logger.ts';
 import { ActiveNode } from './active-node.ts';
 import { describeVaultError, vaultStatus } from './errors.ts';
+import { traceVaultRequests } from './traced-requests.ts';
 
 export type VaultClient = nodeVault.client;
 
@@ -12,7 +14,8 @@ export interface Readiness {
   ready: boolean;
   /**
    * Why not ready: vault_unreachable, vault_sealed, vault_uninitialized, vault_token_refused,
-   * vault_no_active_node (a cluster between leaders).
+   * vault_no_active_node (a cluster between leaders), vault_login_failed (AppRole or Kubernetes
+   * login has not succeeded yet).
    */
   reason?: string;
 }
@@ -28,7 +31,7 @@ function nodeFailure(err: unknown): boolean {
 }
 
 /**
- * Keygate's own session with Vault: logs in (token or AppRole), renews its token,
+ * Keygate's own session with Vault: logs in (token, AppRole or Kubernetes), renews its token,
  * and logs in again when a renewal fails or Vault answers 403. node-vault's own
  * renewal stops at the first error, so it is not used.
  */
@@ -40,6 +43,8 @@ export class VaultSession extends EventEmitter {
   #timer: NodeJS.Timeout | undefined;
   #failures = 0;
   #loginTtl = 0;
+  #loggedIn = false;
+  #lastReadiness: { at: number; readiness: Readiness } | undefined;
   #closed = false;
   #requests = 0;
   /** Set with several addresses (`vault.addresses`): follows the cluster's active node. */
@@ -62,6 +67,7 @@ export class VaultSession extends EventEmitter {
         requestOptions: { timeout, ...(ca ? { ca } : {}) },
       });
     this.client = clientFor(addresses[0] as string, config.timeoutMs);
+    traceVaultRequests(this.client);
     if (addresses.length > 1) {
       this.#nodes = new ActiveNode({
         addresses,
@@ -79,7 +85,9 @@ export class VaultSession extends EventEmitter {
     }
   }
 
-  get authMethod(): 'token' | 'approle' {
+  /** How Keygate logs in: Kubernetes (vault.auth.kubernetes), AppRole, or a static token. */
+  get authMethod(): 'token' | 'approle' | 'kubernetes' {
+    if (this.#config.auth.kubernetes) return 'kubernetes';
     return this.#config.appRole ? 'approle' : 'token';
   }
 
@@ -97,7 +105,7 @@ export class VaultSession extends EventEmitter {
     }
   }
 
-  /** Logs in again (AppRole) or re-checks the token; concurrent callers share one attempt. */
+  /** Logs in again (AppRole, Kubernetes) or re-checks the token; concurrent callers share one attempt. */
   relogin(): Promise<void> {
     this.#login ??= this.#doLogin().finally(() => {
       this.#login = undefined;
@@ -121,7 +129,7 @@ export class VaultSession extends EventEmitter {
       try {
         return await op(this.client);
       } catch (err) {
-        if (vaultStatus(err) !== 403 || this.authMethod !== 'approle') throw err;
+        if (vaultStatus(err) !== 403 || this.authMethod === 'token') throw err;
         await this.relogin();
         this.#requests += 1;
         return op(this.client);
@@ -145,7 +153,19 @@ export class VaultSession extends EventEmitter {
     if ((await nodes.state(nodes.current)) !== 'active') await nodes.locate();
   }
 
+  /** The last readiness() answer and when it came (ms since the epoch); undefined before the first. */
+  get lastReadiness(): { at: number; readiness: Readiness } | undefined {
+    return this.#lastReadiness;
+  }
+
+  /** Whether Keygate can use Vault now (what /readyz answers); costs one or two Vault requests. */
   async readiness(): Promise<Readiness> {
+    const readiness = await this.#readiness();
+    this.#lastReadiness = { at: Date.now(), readiness };
+    return readiness;
+  }
+
+  async #readiness(): Promise<Readiness> {
     if (this.#nodes) return this.#clusterReadiness(this.#nodes);
     let health: { sealed?: boolean; initialized?: boolean };
     try {
@@ -173,6 +193,8 @@ export class VaultSession extends EventEmitter {
   }
 
   async #tokenReadiness(): Promise<Readiness> {
+    // No token yet: the login itself failed (its line says why); there is nothing to look up.
+    if (this.authMethod !== 'token' && !this.#loggedIn) return { ready: false, reason: 'vault_login_failed' };
     try {
       await this.call((c) => c.tokenLookupSelf());
       return { ready: true };
@@ -194,9 +216,14 @@ export class VaultSession extends EventEmitter {
 
   async #doLogin(): Promise<void> {
     const appRole = this.#config.appRole;
+    const kubernetes = this.#config.auth.kubernetes;
     try {
+      // Read at every login: the kubelet rotates a projected token (hourly by default).
+      const jwt = kubernetes ? await readServiceAccountToken(kubernetes.tokenPath) : undefined;
       const self = (await this.#onActive(async () => {
-        if (appRole) {
+        if (kubernetes) {
+          await this.client.kubernetesLogin({ mount_point: kubernetes.mount, role: kubernetes.role, jwt });
+        } else if (appRole) {
           await this.client.approleLogin({
             mount_point: appRole.mount,
             role_id: appRole.roleId,
@@ -206,6 +233,7 @@ export class VaultSession extends EventEmitter {
         return this.client.tokenLookupSelf();
       })) as { data?: { ttl?: number; renewable?: boolean } };
       this.#failures = 0;
+      this.#loggedIn = true;
       const ttl = self.data?.ttl ?? 0;
       this.#loginTtl = ttl;
       this.#logger.info('vault login', { event: 'vault_login', method: this.authMethod, ttlSeconds: ttl });
@@ -217,8 +245,9 @@ export class VaultSession extends EventEmitter {
       this.#logger.warn('vault login failed', {
         event: 'vault_login_failed',
         method: this.authMethod,
-        status: failure.status,
-        network: failure.network,
+        ...(err instanceof TokenFileError
+          ? { serviceAccountFile: err.reason }
+          : { status: failure.status, network: failure.network }),
       });
       throw err;
     }
@@ -247,7 +276,7 @@ export class VaultSession extends EventEmitter {
         this.#logger.debug('vault token renewed', { event: 'vault_token_renewed', ttlSeconds: ttl });
         // A TTL shorter than the one the login gave means the token is nearing its
         // max TTL: renewing again would not extend it, so log in again before it ends.
-        const capped = this.authMethod === 'approle' && ttl < this.#loginTtl * 0.9;
+        const capped = this.authMethod !== 'token' && ttl < this.#loginTtl * 0.9;
         this.#scheduleRenewal(ttl, renewed.auth?.renewable === true && !capped);
         return;
       } catch (err) {
@@ -268,4 +297,25 @@ export class VaultSession extends EventEmitter {
     const base = RELOGIN_BACKOFF_MS[Math.min(this.#failures, RELOGIN_BACKOFF_MS.length - 1)] ?? 5000;
     return base / 2 + Math.random() * (base / 2);
   }
+}
+
+/** The service-account token file could not be read; `reason` is its error code, never its content. */
+class TokenFileError extends Error {
+  readonly reason: string;
+  constructor(reason: string) {
+    super(`cannot read the service-account token file (${reason})`);
+    this.reason = reason;
+  }
+}
+
+async function readServiceAccountToken(path: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new TokenFileError((err as NodeJS.ErrnoException).code ?? 'error');
+  }
+  const jwt = text.trim();
+  if (jwt === '') throw new TokenFileError('empty');
+  return jwt;
 }

@@ -5,7 +5,7 @@ import { startTestKeygate, type TestKeygate } from '../support/keygate.ts';
 const vault = inject('vault');
 const ADMIN = 'admin-token-fleet-inventory-0123456789';
 
-describe('GET /v1/inventory: the fleet inventory, paged from memory', () => {
+describe('GET /v1/credentials (alias /v1/inventory): the fleet inventory, paged from memory', () => {
   let keygate: TestKeygate;
   const get = async (query: string) => {
     const res = await jsonFetch(`${keygate.url}/v1/inventory${query}`, 'GET', undefined, ADMIN);
@@ -59,7 +59,7 @@ integrations:
     expect((await get('?integration=openai&q=T1')).body.credentials).toMatchObject([
       { tenant: 't1', integration: 'openai', authType: 'api_key', status: 'active', expiringSoon: false },
     ]);
-    expect((await get('?status=needs_reauth')).body).toEqual({ credentials: [], total: 0 });
+    expect((await get('?status=needs_reauth')).body).toEqual({ credentials: [], nextCursor: null, total: 0 });
   });
 
   it('follows a delete at once', async () => {
@@ -73,17 +73,25 @@ integrations:
     expect((await get('?tenant=t6')).body.credentials.map((c: any) => c.integration)).toEqual(['anthropic']);
   });
 
-  it('refuses a bad filter, limit or cursor with validation_failed', async () => {
-    for (const query of [
-      '?status=gone',
-      '?limit=0',
-      '?limit=5000',
-      '?tenant=../x',
-      '?cursor=bogus',
-      '?x=1',
-    ]) {
+  it('refuses a bad filter, limit or cursor with validation_failed, and a bad name with invalid_name', async () => {
+    for (const query of ['?status=gone', '?limit=0', '?limit=5000', '?cursor=bogus', '?x=1']) {
       const { status, code } = await get(query);
       expect([query, status, code]).toEqual([query, 400, 'validation_failed']);
+    }
+    for (const query of ['?tenant=../x', '?integration=A', '?account=a%20b']) {
+      const { status, code } = await get(query);
+      expect([query, status, code]).toEqual([query, 400, 'invalid_name']);
+    }
+  });
+
+  it('is one route under two names: /v1/inventory answers what /v1/credentials answers', async () => {
+    for (const query of ['?limit=3', '?tenant=t2', '?status=active&q=open', '?tenant=..']) {
+      const alias = await get(query);
+      const res = await jsonFetch(`${keygate.url}/v1/credentials${query}`, 'GET', undefined, ADMIN);
+      const body = (await res.json()) as any;
+      // An error's requestId is each request's own.
+      for (const b of [body, alias.body]) delete b.error?.requestId;
+      expect([query, res.status, body]).toEqual([query, alias.status, alias.body]);
     }
   });
 });

@@ -132,7 +132,7 @@ integrations:
     const audit = await waitFor('the audit line', () =>
       keygate.lines
         .map((l) => JSON.parse(l) as Record<string, unknown>)
-        .find((e) => e['websocket'] === true && e['status'] === 101),
+        .find((e) => e['transport'] === 'websocket' && e['status'] === 101),
     );
     expect(audit).toMatchObject({ tenant, integration: 'realtime', path: '/realtime' });
     expect(keygate.lines.join('\n')).not.toContain(TOKEN);

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signAssertion } from '../../src/reauth/identity.ts';
+import { withCookies } from '../support/browser.ts';
 import type { TestKeygate } from '../support/keygate.ts';
 import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provider.ts';
 import { startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
@@ -151,7 +152,10 @@ integrations:
     expect(aliceBack.status).toBe(303);
     const consent = await fetch(aliceBack.headers.get('location') as string, { redirect: 'manual' });
     expect(consent.status).toBe(302);
-    const callback = await fetch(consent.headers.get('location') as string, { redirect: 'manual' });
+    const callback = await fetch(consent.headers.get('location') as string, {
+      redirect: 'manual',
+      ...withCookies(aliceBack.headers),
+    });
     expect(callback.status).toBe(200);
     await callback.text();
     expect((await keygate.store.read(tenant, 'remote')).status).toBe('active');

@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { codeIn, completeConnect, type Seen } from '../support/browser.ts';
+import {
+  SAME_ORIGIN_FORM,
+  codeIn,
+  completeConnect,
+  openConnectPage,
+  submitCode,
+  type Seen,
+} from '../support/browser.ts';
 import type { TestKeygate } from '../support/keygate.ts';
 import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provider.ts';
 import { ADMIN_TOKEN, startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
@@ -151,14 +158,15 @@ integrations:
     const fresh = await call(tenant, 'remote');
     expect(fresh.body['connect_url']).not.toBe(url);
     const freshUrl = fresh.body['connect_url'] as string;
-    for (let i = 1; i <= 4; i++) {
-      const wrong = await postCode(freshUrl, 'AAAA-AAAA');
+    const page = await openConnectPage(freshUrl);
+    for (let i = 1; i <= 5; i++) {
+      const wrong = await submitCode(freshUrl, page, 'AAAA-AAAA', SAME_ORIGIN_FORM);
       expect([wrong.status, wrong.headers.get('x-keygate-error')]).toEqual([400, 'connect_code_invalid']);
-      await wrong.text();
+      // The fifth ends the link: no form on that page.
+      expect((await wrong.text()).includes('<form')).toBe(i < 5);
     }
-    const fifth = await postCode(freshUrl, 'AAAA-AAAA');
-    expect(fifth.status).toBe(410);
-    expect((await postCode(freshUrl, fresh.body['confirmation_code'])).status).toBe(410);
+    const right = await submitCode(freshUrl, page, fresh.body['confirmation_code'], SAME_ORIGIN_FORM);
+    expect([right.status, right.headers.get('x-keygate-error')]).toEqual([410, 'connect_link_invalid']);
     expect(await keygate.store.has(tenant, 'remote')).toBe(false);
   });
 

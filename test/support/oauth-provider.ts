@@ -89,8 +89,8 @@ export interface OAuthProvider {
   revocationUrl: string;
   /** What the revocation endpoint was asked to revoke, in order (authenticated requests only). */
   revocations: Array<{ token: string; tokenTypeHint: string | null }>;
-  /** The next `count` revocation requests answer `status` (e.g. 503) without revoking. */
-  failRevocations(status: number, count?: number): void;
+  /** The next `count` revocation requests answer `status` (e.g. 503) without revoking, with `body` (default temporarily_unavailable). */
+  failRevocations(status: number, count?: number, body?: Record<string, unknown>): void;
   stop(): Promise<void>;
 }
 
@@ -116,7 +116,7 @@ export async function startOAuthProvider(opts: ProviderOptions = {}): Promise<OA
   const resources: OAuthProvider['resources'] = { authorize: [], token: [] };
   const counts = { requests: 0, refreshes: 0, invalidGrant: 0, invalidClient: 0, faults: 0, apiCalls: 0 };
   const revocations: Array<{ token: string; tokenTypeHint: string | null }> = [];
-  const revocationFaults: number[] = [];
+  const revocationFaults: Array<{ status: number; body: Record<string, unknown> }> = [];
 
   const mint = (kind: 'at' | 'rt', family: string) => {
     const token = `${kind}-${family}-${randomBytes(12).toString('hex')}`;
@@ -174,7 +174,8 @@ export async function startOAuthProvider(opts: ProviderOptions = {}): Promise<OA
     issuedTokens: () => [...issued],
     revocationUrl: '',
     revocations,
-    failRevocations: (status, count = 1) => void revocationFaults.push(...Array<number>(count).fill(status)),
+    failRevocations: (status, count = 1, body = { error: 'temporarily_unavailable' }) =>
+      void revocationFaults.push(...Array.from({ length: count }, () => ({ status, body }))),
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 
@@ -272,7 +273,7 @@ export async function startOAuthProvider(opts: ProviderOptions = {}): Promise<OA
   // RFC 7009: 200 for a revoked token and for one it does not know; the family's tokens die.
   function revoke(req: IncomingMessage, res: ServerResponse, body: string): void {
     const fault = revocationFaults.shift();
-    if (fault !== undefined) return json(res, fault, { error: 'temporarily_unavailable' });
+    if (fault !== undefined) return json(res, fault.status, fault.body);
     const form = new URLSearchParams(body);
     if (!authenticated(req, form)) return json(res, 401, { error: 'invalid_client' });
     const token = form.get('token') ?? '';

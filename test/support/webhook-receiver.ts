@@ -12,6 +12,8 @@ export interface Delivery {
   data?: Record<string, unknown>;
   raw: string;
   answered: number | 'dropped' | 'hung';
+  /** The W3C trace context the sender passed, if any. */
+  traceparent?: string;
 }
 
 /**
@@ -77,6 +79,9 @@ export async function startWebhookReceiver(mode: ReceiverMode = 'ok'): Promise<W
           answer === 'ok' ? 204 : answer === 'hang' ? 'hung' : answer === 'drop' ? 'dropped' : answer.status,
         ...(body?.type === undefined ? {} : { type: body.type }),
         ...(body?.data === undefined ? {} : { data: body.data }),
+        ...(typeof req.headers['traceparent'] === 'string'
+          ? { traceparent: req.headers['traceparent'] }
+          : {}),
       };
       deliveries.push(delivery);
       if (answer === 'ok') res.writeHead(204).end();

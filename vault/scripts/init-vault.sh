@@ -6,6 +6,16 @@
 # - writes the policy vault/policies/keygate.hcl as "keygate"
 # - enables AppRole and creates the role "keygate" with that policy
 # - prints VAULT_ROLE_ID=... and VAULT_SECRET_ID=... (a new secret id each run)
+# With KUBERNETES_HOST (the API server Vault asks to review tokens, e.g.
+# https://kubernetes.default.svc:443), also Vault's Kubernetes auth method:
+# - enables it at auth/$KEYGATE_K8S_MOUNT (default kubernetes) where absent
+# - configures it: KUBERNETES_CA_CERT names the API server's CA file (needed when Vault runs
+#   outside the cluster; inside it, Vault reads its own pod's CA and token); TOKEN_REVIEWER_JWT
+#   names a file with a reviewer token (else each login's own token reviews itself, which
+#   needs the system:auth-delegator binding of deploy/kubernetes/)
+# - creates the role "keygate" (KEYGATE_K8S_ROLE) with the policy, bound to the service
+#   account keygate (KEYGATE_K8S_SERVICE_ACCOUNT) in the namespace keygate (KEYGATE_K8S_NAMESPACE),
+#   and to the token audience KEYGATE_K8S_AUDIENCE (default vault, as deploy/kubernetes/ projects it)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -37,6 +47,27 @@ fi
 "$cli" write "auth/approle/role/$role" \
   token_policies=keygate token_ttl=1h token_max_ttl=24h \
   secret_id_ttl=0 token_type=service >/dev/null
+
+if [ -n "${KUBERNETES_HOST:-}" ]; then
+  k8s_mount="${KEYGATE_K8S_MOUNT:-kubernetes}"
+  has_k8s() { grep -q "\"$k8s_mount/\"" <<<"$("$cli" auth list -format=json)"; }
+  if ! has_k8s; then
+    "$cli" auth enable -path="$k8s_mount" kubernetes >/dev/null 2>&1 || has_k8s
+  fi
+  k8s_config=(kubernetes_host="$KUBERNETES_HOST")
+  if [ -n "${KUBERNETES_CA_CERT:-}" ]; then
+    k8s_config+=(kubernetes_ca_cert=@"$KUBERNETES_CA_CERT" disable_local_ca_jwt=true)
+  fi
+  if [ -n "${TOKEN_REVIEWER_JWT:-}" ]; then
+    k8s_config+=(token_reviewer_jwt=@"$TOKEN_REVIEWER_JWT")
+  fi
+  "$cli" write "auth/$k8s_mount/config" "${k8s_config[@]}" >/dev/null
+  "$cli" write "auth/$k8s_mount/role/${KEYGATE_K8S_ROLE:-keygate}" \
+    bound_service_account_names="${KEYGATE_K8S_SERVICE_ACCOUNT:-keygate}" \
+    bound_service_account_namespaces="${KEYGATE_K8S_NAMESPACE:-keygate}" \
+    audience="${KEYGATE_K8S_AUDIENCE:-vault}" \
+    token_policies=keygate token_ttl=1h token_max_ttl=24h token_type=service >/dev/null
+fi
 
 echo "VAULT_ROLE_ID=$("$cli" read -field=role_id "auth/approle/role/$role/role-id")"
 echo "VAULT_SECRET_ID=$("$cli" write -f -field=secret_id "auth/approle/role/$role/secret-id")"

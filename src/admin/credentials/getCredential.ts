@@ -1,12 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { AdminDeps } from '../deps.ts';
+import { CredentialMetadataSchema } from '../../http/credential-schema.ts';
 import { adminDoc, adminErrors } from '../../http/schemas.ts';
-import {
-  CredentialMetadataSchema,
-  accountParam,
-  credentialRoutes,
-  type CredentialRouteParams,
-} from './schemas.ts';
+import { accountParam, credentialRoutes, type CredentialRouteParams } from './schemas.ts';
 
 /** GET /v1/tenants/{tenant}/credentials/{integration}[/accounts/{account}]: metadata only, never the secret. */
 export function getCredential(app: FastifyInstance, { store }: AdminDeps): void {

@@ -1,8 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AdminDeps } from '../deps.ts';
+import { CredentialMetadataSchema } from '../../http/credential-schema.ts';
 import { adminDoc, adminErrors } from '../../http/schemas.ts';
-import { CredentialMetadataSchema, TenantParams } from './schemas.ts';
+import { TenantParams } from './schemas.ts';
 
 /** GET /v1/tenants/{tenant}/credentials: the tenant's credentials, metadata only. */
 export function listCredentials(app: FastifyInstance, { store }: AdminDeps): void {

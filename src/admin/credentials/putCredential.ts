@@ -7,14 +7,9 @@ import { publishCredentialStored } from '../../events/credential-stored.ts';
 import { injectionProblem } from '../../proxy/injectable.ts';
 import type { AdminDeps } from '../deps.ts';
 import { firstClientCredentialsToken, wantsClientCredentialsFetch } from './clientCredentials.ts';
+import { CredentialMetadataSchema } from '../../http/credential-schema.ts';
 import { adminDoc, adminErrors } from '../../http/schemas.ts';
-import {
-  CredentialMetadataSchema,
-  PutCredentialBody,
-  accountParam,
-  credentialRoutes,
-  type CredentialRouteParams,
-} from './schemas.ts';
+import { PutCredentialBody, accountParam, credentialRoutes, type CredentialRouteParams } from './schemas.ts';
 
 const OAUTH_ONLY = ['accessToken', 'refreshToken', 'expiresIn', 'expiresAt', 'scopes', 'tokenType'] as const;
 

@@ -4,12 +4,8 @@ import { assertNames } from '../../credentials/names.ts';
 import type { Credential, CredentialMetadata } from '../../credentials/types.ts';
 import { KeygateError } from '../../errors.ts';
 import type { Refresher } from '../../refresh/refresher.ts';
-import {
-  CredentialMetadataSchema,
-  accountParam,
-  credentialRoutes,
-  type CredentialRouteParams,
-} from './schemas.ts';
+import { accountParam, credentialRoutes, type CredentialRouteParams } from './schemas.ts';
+import { CredentialMetadataSchema } from '../../http/credential-schema.ts';
 import { adminDoc, adminErrors } from '../../http/schemas.ts';
 
 export interface RefreshRouteDeps {

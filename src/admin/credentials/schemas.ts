@@ -49,16 +49,3 @@ export const PutCredentialBody = Type.Object(
   { additionalProperties: false },
 );
 export type PutCredentialBody = Static<typeof PutCredentialBody>;
-
-export const CredentialMetadataSchema = Type.Object({
-  tenant: Type.String(),
-  integration: Type.String(),
-  account: Type.String(),
-  authType: Type.String(),
-  status: Type.String(),
-  expiresAt: Type.Union([Type.String(), Type.Null()]),
-  scopes: Type.Array(Type.String()),
-  createdAt: Type.String(),
-  updatedAt: Type.String(),
-  lastRefreshedAt: Type.Union([Type.String(), Type.Null()]),
-});

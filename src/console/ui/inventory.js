@@ -127,7 +127,7 @@ export class InventoryView {
       const filter = this.filter;
       this.#applied = JSON.stringify(filter);
       const [page, budgets] = await Promise.all([
-        this.#api.get('/v1/inventory', {
+        this.#api.get('/v1/credentials', {
           tenant: filter.tenant,
           integration: filter.integration,
           status: filter.status,

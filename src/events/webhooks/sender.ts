@@ -3,6 +3,14 @@ import { Webhook } from 'standardwebhooks';
 import { Agent, request } from 'undici';
 import type { Config, WebhookConfig } from '../../config/schema.ts';
 import type { Logger } from '../../observability/logger.ts';
+import {
+  activeSpanContext,
+  endClientSpan,
+  injectTraceContext,
+  startClientSpan,
+  tracing,
+  type SpanContext,
+} from '../../observability/tracing.ts';
 import type { EventBus } from '../bus.ts';
 import type { EventType, KeygateEvent } from '../catalogue.ts';
 import { DeliveryQueue, type DropReason, type Pending } from './delivery-queue.ts';
@@ -41,6 +49,8 @@ export class WebhookSender {
   readonly #agent: Agent;
   readonly #logger: Logger;
   readonly #unsubscribe: () => void;
+  /** With tracing on: the span each event was published in, linked from its deliveries. */
+  readonly #publishedIn = new WeakMap<KeygateEvent, SpanContext>();
 
   constructor({ webhooks, delivery, bus, logger, registry }: WebhookSenderDeps) {
     this.#logger = logger;
@@ -81,7 +91,10 @@ export class WebhookSender {
           retryForMs: delivery.retryForSeconds * 1000,
           minBackoffMs: delivery.minBackoffMs,
           maxBackoffMs: delivery.maxBackoffMs,
-          send: (item, signal) => this.#post(webhook.url, signer, item, signal, timeoutMs),
+          send: (item, signal) =>
+            tracing.enabled
+              ? this.#tracedPost(webhook.url, label, signer, item, signal, timeoutMs)
+              : this.#post(webhook.url, signer, item, signal, timeoutMs),
           onDelivered: () => deliveries.inc({ webhook: label, outcome: 'delivered' }),
           onFailedAttempt: (item) => {
             deliveries.inc({ webhook: label, outcome: 'failed' });
@@ -131,6 +144,10 @@ export class WebhookSender {
   }
 
   #enqueue(event: KeygateEvent): void {
+    if (tracing.enabled) {
+      const published = activeSpanContext();
+      if (published) this.#publishedIn.set(event, published);
+    }
     let body: string | undefined;
     for (const receiver of this.#receivers) {
       if (receiver.events && !receiver.events.has(event.type)) continue;
@@ -142,10 +159,65 @@ export class WebhookSender {
   async #post(
     url: string,
     signer: Webhook,
-    { event, body }: Pending,
+    pending: Pending,
     signal: AbortSignal,
     timeoutMs: number,
   ): Promise<boolean> {
+    const sent = await this.#send(url, signer, pending, signal, timeoutMs, {});
+    return 'status' in sent && sent.status >= 200 && sent.status < 300;
+  }
+
+  /**
+   * One delivery as a CLIENT span: a trace of its own (delivery happens later, maybe after
+   * retries), linked to the span the event was published in; `traceparent` goes to the receiver.
+   */
+  async #tracedPost(
+    url: string,
+    label: string,
+    signer: Webhook,
+    pending: Pending,
+    signal: AbortSignal,
+    timeoutMs: number,
+  ): Promise<boolean> {
+    const { event } = pending;
+    const data = event.data as { tenant?: unknown; integration?: unknown; account?: unknown };
+    const who = {
+      tenant: typeof data.tenant === 'string' ? data.tenant : undefined,
+      integration: typeof data.integration === 'string' ? data.integration : undefined,
+      account: typeof data.account === 'string' ? data.account : undefined,
+    };
+    const span = startClientSpan(
+      {
+        method: 'POST',
+        url,
+        attempt: pending.attempts,
+        originOnly: true,
+        follows: this.#publishedIn.get(event),
+      },
+      who,
+    );
+    span.setAttributes({
+      'keygate.webhook': label,
+      'keygate.event.type': event.type,
+      'keygate.event.id': event.id,
+    });
+    const headers: Record<string, string> = {};
+    injectTraceContext(span, headers);
+    const sent = await this.#send(url, signer, pending, signal, timeoutMs, headers);
+    if ('status' in sent) endClientSpan(span, sent.status);
+    else endClientSpan(span, undefined, sent.error);
+    return 'status' in sent && sent.status >= 200 && sent.status < 300;
+  }
+
+  /** The POST; its status, or what stopped it (never rejects). */
+  async #send(
+    url: string,
+    signer: Webhook,
+    { event, body }: Pending,
+    signal: AbortSignal,
+    timeoutMs: number,
+    extraHeaders: Record<string, string>,
+  ): Promise<{ status: number } | { error: unknown }> {
     const id = `msg_${event.id}`;
     const at = new Date();
     try {
@@ -154,6 +226,7 @@ export class WebhookSender {
         dispatcher: this.#agent,
         signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
         headers: {
+          ...extraHeaders,
           'content-type': 'application/json',
           'user-agent': 'keygate-webhooks',
           'webhook-id': id,
@@ -163,9 +236,9 @@ export class WebhookSender {
         body,
       });
       await res.body.dump();
-      return res.statusCode >= 200 && res.statusCode < 300;
-    } catch {
-      return false;
+      return { status: res.statusCode };
+    } catch (error) {
+      return { error };
     }
   }
 

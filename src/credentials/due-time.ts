@@ -1,4 +1,4 @@
-import type { CredentialListing } from '../credentials/types.ts';
+import type { CredentialListing } from './types.ts';
 
 const MIN_GAP_MS = 1000;
 

@@ -1,0 +1,273 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Budgets } from '../budgets/budgets.ts';
+import type { OwnLimits } from '../budgets/own-limits.ts';
+import type { Config } from '../config/schema.ts';
+import { NAME_PATTERN } from '../config/schema.ts';
+import type { Credential } from '../credentials/types.ts';
+import { KeygateError, isKeygateError } from '../errors.ts';
+import type { ProxyReply, ProxyRequest } from '../http/exchange.ts';
+import type { CallerAuthenticator } from '../identity/caller.ts';
+import type { LineWriter } from '../observability/hot-line.ts';
+import { USER_HEADER, subjectOf } from '../reauth/identity.ts';
+import type { ReauthContext, ReauthResponder } from '../reauth/responder.ts';
+import { accountOf } from './account.ts';
+import { assertMethod } from './methods.ts';
+import { writeAuditLine } from './audit.ts';
+import { takeBody, type ProxyBody } from './body.ts';
+import type { UpstreamHeaderPlan } from './headers.ts';
+import { tokenOf } from './inject.ts';
+import type { ProxyMetrics } from './metrics.ts';
+import { withoutQueryParam, type ProxyTarget } from './path.ts';
+import type { CredentialRefresher } from './refresher.ts';
+import type { RetryPolicy } from './retry-policy.ts';
+import { CallerGone, type ProxyState, type ReadyState, type Transport } from './state.ts';
+import type { Upstreams } from './upstreams.ts';
+
+export interface PipelineDeps {
+  config: Readonly<Config>;
+  store: { get(tenant: string, integration: string, account?: string): Promise<Credential> };
+  /** Who calls: Keygate keys, and (src/identity) verified access tokens. */
+  callers: CallerAuthenticator;
+  upstreams: Upstreams;
+  plans: ReadonlyMap<string, UpstreamHeaderPlan>;
+  policy: RetryPolicy;
+  /** The scheduler's refresh; without it an upstream 401 is passed through. */
+  refresher?: CredentialRefresher | undefined;
+  /** Answers a caller whose credential is missing or dead with a way to reconnect; without it, the plain error. */
+  reauth?: ReauthResponder | undefined;
+  metrics?: ProxyMetrics | undefined;
+  audit: LineWriter;
+  /** Upstream budgets learned from the answers (src/budgets); without them nothing is held. */
+  budgets?: Budgets | undefined;
+  /** Keygate's own per-key and per-tenant limits; without them none apply. */
+  limits?: OwnLimits | undefined;
+}
+
+const NAME = new RegExp(NAME_PATTERN);
+
+/**
+ * The proxy's steps, in one sequence that every transport runs: the HTTP route (lean
+ * path or Fastify's) and the WebSocket upgrade differ only in how they forward once
+ * `prepare` has made the request ready (plugin.ts, websocket.ts).
+ *
+ *   begin → authenticate → own limits → resolve integration and path → account →
+ *   credential (missing or dead: the reauth answer) → expiry refresh → body → ready to inject
+ *   … forward (per transport): before each attempt `admit` (the upstream budget), with each
+ *   answer `learn`; an upstream 401: `refreshRejected`, then the reauth answer
+ *   → finish: audit line and metrics, once the caller's connection is done with it.
+ */
+export class ProxyPipeline {
+  readonly #deps: PipelineDeps;
+  readonly #bodyLimits: Config['proxy'];
+
+  constructor(deps: PipelineDeps) {
+    this.#deps = deps;
+    this.#bodyLimits = deps.config.proxy;
+  }
+
+  get policy(): RetryPolicy {
+    return this.#deps.policy;
+  }
+
+  /** The per-request state, before anything is checked. */
+  begin(request: ProxyRequest, target: ProxyTarget | undefined, transport: Transport): ProxyState {
+    return {
+      transport,
+      target,
+      tenant: target?.tenant ?? '',
+      integration: target?.integration ?? '',
+      account: 'default',
+      method: request.method,
+      path: target?.rest || '/',
+      startedAt: performance.now(),
+      caller: undefined,
+      budgetSeq: undefined,
+      attempts: 0,
+      upstreamMs: 0,
+      callerGone: new CallerGone(),
+      exchange: undefined,
+      ready: undefined,
+    };
+  }
+
+  /**
+   * Every step before forwarding. True: `state.ready` holds what the transport injects
+   * and sends. False: the caller has been answered (a way to reconnect). Throws a
+   * KeygateError for a refusal; nothing has gone upstream then.
+   */
+  async prepare(request: ProxyRequest, reply: ProxyReply, state: ProxyState): Promise<boolean> {
+    const { callers, upstreams, plans, store, refresher } = this.#deps;
+    assertMethod(request, state.transport);
+    const { target } = state;
+    if (!target || !NAME.test(target.tenant) || !NAME.test(target.integration)) {
+      throw new KeygateError('invalid_name');
+    }
+    state.caller = await callers.authenticate(request.headers, request.ip, target.tenant, target.integration);
+    this.#deps.limits?.check(target.tenant, state.caller);
+    const upstream = upstreams.get(target.integration);
+    const plan = plans.get(target.integration);
+    if (!upstream || !plan) throw new KeygateError('unknown_integration');
+    const upstreamPath = upstream.pathFor(target.rest);
+    state.account = accountOf(request.headers);
+    const reauth = this.#reauthFor(state);
+    const found = await store.get(target.tenant, target.integration, state.account).catch((err: unknown) => {
+      if (reauth && isKeygateError(err, 'credential_not_found')) return undefined;
+      throw err;
+    });
+    if (reauth && (found === undefined || reauth.isDead(found))) {
+      await reauth.answer(request, reply, reauthContext(request, state), await this.#body(request));
+      return false;
+    }
+    let credential = found as Credential;
+    if (refresher && isExpired(credential)) credential = await refreshExpired(refresher, credential);
+    let body = await this.#body(request);
+    if (reauth) body = reauth.resume(request, reauthContext(request, state), body);
+    const query =
+      plan.injector.query === undefined ? target.query : withoutQueryParam(target.query, plan.injector.query);
+    state.ready = {
+      upstream,
+      plan,
+      upstreamPath,
+      query,
+      credential,
+      token: tokenOf(credential),
+      body,
+      refreshed: false,
+      callerRetrying: this.#deps.policy.callerIsRetrying(request.headers),
+    };
+    return true;
+  }
+
+  /**
+   * Before each upstream attempt: undefined when it may go now (nothing allocated), a
+   * promise when the credential's upstream budget makes it wait its turn. Throws (or the
+   * promise rejects with) 429 upstream_budget_exhausted: the upstream is not called.
+   */
+  admit(state: ProxyState): Promise<void> | undefined {
+    return this.#deps.budgets?.admit(state);
+  }
+
+  /** Each upstream answer's head: what it says about the credential's rate limit. */
+  learn(state: ProxyState, status: number, headers: IncomingHttpHeaders): void {
+    this.#deps.budgets?.learn(state, status, headers);
+  }
+
+  /** What a 401 from the upstream means: refresh and replay once, then (where covered) the reauth answer. */
+  onRejected(state: ProxyState, replayable: boolean): 'refresh' | 'reauth' | undefined {
+    const ready = state.ready as ReadyState;
+    if (!ready.refreshed) {
+      const canRefresh =
+        this.#deps.refresher !== undefined && replayable && ready.credential.authType !== 'api_key';
+      return canRefresh ? 'refresh' : undefined;
+    }
+    return this.#reauthFor(state) ? 'reauth' : undefined;
+  }
+
+  /**
+   * The upstream refused the injected credential: one refresh, shared by every caller of
+   * the credential (and every replica), then `state.ready` holds the fresh one. Answers
+   * the caller itself where the tenant must reconnect; otherwise returns the error to send.
+   */
+  async refreshRejected(
+    request: ProxyRequest,
+    reply: ProxyReply,
+    state: ProxyState,
+  ): Promise<'replay' | 'answered' | KeygateError> {
+    const ready = state.ready as ReadyState;
+    const fresh = await refreshOnce(this.#deps.refresher as CredentialRefresher, state, ready);
+    if (isKeygateError(fresh, 'credential_refresh_failed') && this.#reauthFor(state)) {
+      await this.answerReauth(request, reply, state);
+      return 'answered';
+    }
+    if (fresh instanceof KeygateError) return fresh;
+    ready.credential = fresh;
+    ready.token = tokenOf(fresh);
+    ready.refreshed = true;
+    this.#deps.metrics?.retry(state.integration, 'refresh');
+    return 'replay';
+  }
+
+  /** A 401 that outlived refresh-and-replay: the caller gets a way to reconnect. */
+  answerReauth(request: ProxyRequest, reply: ProxyReply, state: ProxyState): Promise<void> {
+    const body = state.ready?.body ?? NO_BODY;
+    return (this.#deps.reauth as ReauthResponder).answer(request, reply, reauthContext(request, state), body);
+  }
+
+  /** The audit line and metrics, once the caller's connection is done with the request. */
+  finish(request: ProxyRequest, reply: ProxyReply, state: ProxyState, status: number): void {
+    writeAuditLine(this.#deps.audit, request, reply, state, status);
+    this.#deps.metrics?.request(
+      state.integration,
+      status,
+      reply.hasHeader('x-keygate-error'),
+      (performance.now() - state.startedAt) / 1000,
+    );
+  }
+
+  #reauthFor(state: ProxyState): ReauthResponder | undefined {
+    const { reauth } = this.#deps;
+    return reauth?.covers(state.integration) ? reauth : undefined;
+  }
+
+  #body(request: ProxyRequest): Promise<ProxyBody> {
+    return takeBody(request.body, request.headers['content-length'], this.#bodyLimits);
+  }
+}
+
+const NO_BODY: ProxyBody = { kind: 'none' };
+
+function reauthContext(request: ProxyRequest, state: ProxyState): ReauthContext {
+  const { caller } = state;
+  return {
+    tenant: state.tenant,
+    integration: state.integration,
+    account: state.account,
+    keyId: caller?.id ?? '',
+    subject: caller?.subject ?? subjectOf(request.headers[USER_HEADER]),
+  };
+}
+
+function isExpired(credential: Credential): boolean {
+  return (
+    credential.authType !== 'api_key' &&
+    credential.expiresAt !== null &&
+    Date.parse(credential.expiresAt) <= Date.now()
+  );
+}
+
+/**
+ * An access token already past its expiry (the scheduler fell behind, or another
+ * replica holds the refresh) is refreshed before the request rather than after a 401,
+ * so a streamed body, which cannot be replayed, still goes through, and a WebSocket
+ * handshake reaches the origin with a live token. On failure the request goes out with
+ * what there is, and the 401 path decides.
+ */
+async function refreshExpired(refresher: CredentialRefresher, credential: Credential): Promise<Credential> {
+  const { tenant, integration, account, secret } = credential;
+  return refresher
+    .refresh(
+      tenant,
+      integration,
+      { reason: 'unauthorized', staleAccessToken: secret.accessToken ?? '' },
+      account,
+    )
+    .catch(() => credential);
+}
+
+async function refreshOnce(
+  refresher: CredentialRefresher,
+  state: ProxyState,
+  ready: ReadyState,
+): Promise<Credential | KeygateError> {
+  try {
+    return await refresher.refresh(
+      state.tenant,
+      state.integration,
+      { reason: 'unauthorized', staleAccessToken: ready.token },
+      state.account,
+    );
+  } catch (err) {
+    // The refresher's own codes say what happened (revoked grant, token endpoint down, Vault down).
+    return isKeygateError(err) ? err : new KeygateError('credential_refresh_failed', { cause: err });
+  }
+}
