@@ -2,6 +2,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { ProxyReply, ProxyRequest } from '../http/exchange.ts';
 import { upstreamRequestHeaders } from './headers.ts';
+import { endClientSpan } from '../observability/tracing.ts';
+import { startAttemptSpan } from './traces.ts';
 import type { ProxyPipeline } from './pipeline.ts';
 import type { ProxyState, ReadyState } from './state.ts';
 import { UpstreamExchange } from './upstream-exchange.ts';
@@ -44,6 +46,8 @@ export function sendAttempt(
     body.kind === 'buffered' ? body.data.length : undefined,
   );
   headers['host'] = ready.upstream.host;
+  const span = state.span && startAttemptSpan(state, request.method, headers);
+  let answered = 0;
   const started = performance.now();
   const replayable = body.kind !== 'streaming';
   let timed = false;
@@ -54,6 +58,7 @@ export function sendAttempt(
   };
   const verdict = (status: number, responseHeaders: IncomingHttpHeaders): Outcome | undefined => {
     time();
+    answered = status;
     pipeline.learn(state, status, responseHeaders);
     if (status === 401) {
       const next = pipeline.onRejected(state, replayable);
@@ -73,6 +78,12 @@ export function sendAttempt(
   return new Promise<Outcome>((settle) => {
     const exchange = new UpstreamExchange(request, reply, ready, state.callerGone, verdict, (outcome) => {
       time();
+      if (span)
+        endClientSpan(
+          span,
+          answered || undefined,
+          outcome.type === 'failed' ? outcome.failure.error : undefined,
+        );
       settle(outcome);
     });
     state.exchange = exchange;

@@ -31,6 +31,7 @@ function state(over: Partial<ProxyState>): ProxyState {
     callerGone: new CallerGone(),
     exchange: undefined,
     ready: undefined,
+    span: undefined,
     ...over,
   };
 }

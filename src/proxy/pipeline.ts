@@ -8,6 +8,7 @@ import { KeygateError, isKeygateError } from '../errors.ts';
 import type { ProxyReply, ProxyRequest } from '../http/exchange.ts';
 import type { CallerAuthenticator } from '../identity/caller.ts';
 import type { LineWriter } from '../observability/hot-line.ts';
+import { endServerSpan, startServerSpan, tracing, withSpan } from '../observability/tracing.ts';
 import { USER_HEADER, subjectOf } from '../reauth/identity.ts';
 import type { ReauthContext, ReauthResponder } from '../reauth/responder.ts';
 import { accountOf } from './account.ts';
@@ -44,6 +45,7 @@ export interface PipelineDeps {
 }
 
 const NAME = new RegExp(NAME_PATTERN);
+const ROUTE = '/proxy/{tenant}/{integration}/{path}';
 
 /**
  * The proxy's steps, in one sequence that every transport runs: the HTTP route (lean
@@ -71,6 +73,19 @@ export class ProxyPipeline {
 
   /** The per-request state, before anything is checked. */
   begin(request: ProxyRequest, target: ProxyTarget | undefined, transport: Transport): ProxyState {
+    const span = tracing.enabled
+      ? startServerSpan(
+          {
+            method: request.method,
+            path: request.raw.url ?? '',
+            route: ROUTE,
+            headers: request.headers,
+            scheme: request.protocol === 'https' ? 'https' : 'http',
+            clientAddress: request.ip,
+          },
+          { tenant: target?.tenant, integration: target?.integration },
+        )
+      : undefined;
     return {
       transport,
       target,
@@ -87,6 +102,7 @@ export class ProxyPipeline {
       callerGone: new CallerGone(),
       exchange: undefined,
       ready: undefined,
+      span,
     };
   }
 
@@ -95,7 +111,15 @@ export class ProxyPipeline {
    * and sends. False: the caller has been answered (a way to reconnect). Throws a
    * KeygateError for a refusal; nothing has gone upstream then.
    */
-  async prepare(request: ProxyRequest, reply: ProxyReply, state: ProxyState): Promise<boolean> {
+  prepare(request: ProxyRequest, reply: ProxyReply, state: ProxyState): Promise<boolean> {
+    // With tracing on, the Vault reads and a refresh waited on become children of the request's span.
+    const { span } = state;
+    return span
+      ? withSpan(span, () => this.#prepare(request, reply, state))
+      : this.#prepare(request, reply, state);
+  }
+
+  async #prepare(request: ProxyRequest, reply: ProxyReply, state: ProxyState): Promise<boolean> {
     const { callers, upstreams, plans, store, refresher } = this.#deps;
     assertMethod(request, state.transport);
     const { target } = state;
@@ -174,7 +198,11 @@ export class ProxyPipeline {
     state: ProxyState,
   ): Promise<'replay' | 'answered' | KeygateError> {
     const ready = state.ready as ReadyState;
-    const fresh = await refreshOnce(this.#deps.refresher as CredentialRefresher, state, ready);
+    const refresher = this.#deps.refresher as CredentialRefresher;
+    const { span } = state;
+    const fresh = await (span
+      ? withSpan(span, () => refreshOnce(refresher, state, ready))
+      : refreshOnce(refresher, state, ready));
     if (isKeygateError(fresh, 'credential_refresh_failed') && this.#reauthFor(state)) {
       await this.answerReauth(request, reply, state);
       return 'answered';
@@ -196,6 +224,10 @@ export class ProxyPipeline {
   /** The audit line and metrics, once the caller's connection is done with the request. */
   finish(request: ProxyRequest, reply: ProxyReply, state: ProxyState, status: number): void {
     writeAuditLine(this.#deps.audit, request, reply, state, status);
+    if (state.span) {
+      state.span.setAttribute('keygate.account', state.account);
+      endServerSpan(state.span, status);
+    }
     this.#deps.metrics?.request(
       state.integration,
       status,

@@ -1,5 +1,6 @@
 import type { Credential } from '../credentials/types.ts';
 import type { Caller } from '../identity/caller.ts';
+import type { Span } from '../observability/tracing.ts';
 import type { ProxyBody } from './body.ts';
 import type { UpstreamHeaderPlan } from './headers.ts';
 import type { ProxyTarget } from './path.ts';
@@ -33,6 +34,8 @@ export interface ProxyState {
   exchange: { abort(): void } | undefined;
   /** Filled by the pipeline once the caller, the integration and the credential are known. */
   ready: ReadyState | undefined;
+  /** With tracing on: the request's SERVER span (the caller's traceparent continued); else undefined. */
+  span: Span | undefined;
 }
 
 export interface ReadyState {

@@ -13,6 +13,8 @@ import { splitProxyUrl } from './path.ts';
 import type { ProxyPipeline } from './pipeline.ts';
 import { scrubResponseHeaders } from './scrub-response.ts';
 import type { ProxyState, ReadyState } from './state.ts';
+import { endClientSpan } from '../observability/tracing.ts';
+import { startAttemptSpan } from './traces.ts';
 import { classifyUpstreamError } from './upstream-errors.ts';
 
 export interface WebSocketDeps {
@@ -144,6 +146,7 @@ export class WebSocketProxy {
     // injected; the handshake's own hop-by-hop pair is put back.
     const headers = upstreamRequestHeaders(request.headers, plan, token, undefined);
     Object.assign(headers, { host: upstream.host, connection: 'Upgrade', upgrade: 'websocket' });
+    const span = state.span && startAttemptSpan(state, 'GET', headers);
     const url = new URL(upstream.origin);
     const options = {
       host: url.hostname,
@@ -167,6 +170,10 @@ export class WebSocketProxy {
         settled = true;
         state.exchange = undefined;
         state.upstreamMs += performance.now() - started;
+        if (span) {
+          if (outcome.type === 'failed') endClientSpan(span, undefined, outcome.error);
+          else endClientSpan(span, outcome.type === 'refused' ? outcome.status : SWITCHING);
+        }
         out.setTimeout(0);
         if (outcome.type !== 'upgraded') out.destroy();
         resolve(outcome);
