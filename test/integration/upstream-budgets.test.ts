@@ -1,4 +1,7 @@
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket, { WebSocketServer } from 'ws';
 import type { KeygateEvent } from '../../src/events/catalogue.ts';
 import type { TestKeygate } from '../support/keygate.ts';
 import { ADMIN_TOKEN, startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
@@ -271,6 +274,65 @@ integrations:
     } finally {
       await held.close();
       await holding.stop();
+    }
+  });
+
+  it('takes the same steps for a WebSocket handshake: learned from its 101, held or refused before the next', async () => {
+    // A realtime API allowing one session per minute per key, said on its 101 (and a 429 after).
+    let handshakes = 0;
+    const server = createServer((_req, res) => res.writeHead(426).end());
+    const wss = new WebSocketServer({
+      server,
+      verifyClient: (_info, done) => {
+        handshakes += 1;
+        if (handshakes > 1) done(false, 429, 'Too Many Requests', { 'retry-after': '60' });
+        else done(true);
+      },
+    });
+    wss.on('headers', (headers) =>
+      headers.push('RateLimit: "sessions";r=0;t=60', 'RateLimit-Policy: "sessions";q=1;w=60'),
+    );
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const realtime = await startProxyKeygate(`
+integrations:
+  rt:
+    baseUrl: ${origin}
+    auth: { type: api_key }
+    budget: { headers: ietf, maxWaitMs: 1000 }
+`);
+    const tenant = uniqueTenant('ws');
+    const open = (key: string) =>
+      new Promise<{ open: boolean; status?: number; headers?: IncomingMessage['headers'] }>(
+        (resolve, reject) => {
+          const ws = new WebSocket(`${realtime.url.replace('http', 'ws')}/proxy/${tenant}/rt/v1/realtime`, {
+            headers: { authorization: `Bearer ${key}` },
+          });
+          ws.on('open', () => {
+            ws.close();
+            resolve({ open: true });
+          });
+          ws.on('unexpected-response', (_req, res) => {
+            res.resume();
+            resolve({ open: false, status: res.statusCode ?? 0, headers: res.headers });
+          });
+          ws.on('error', reject);
+        },
+      );
+    try {
+      await realtime.putCredential(tenant, 'rt', { apiKey: 'sk-realtime' });
+      const { key } = await realtime.createKey({ tenants: [tenant] });
+      expect(await open(key)).toEqual({ open: true });
+      const second = await open(key);
+      expect(second.status).toBe(429);
+      expect(second.headers?.['x-keygate-error']).toBe('upstream_budget_exhausted');
+      expect(second.headers?.['ratelimit-policy']).toBe('"sessions";q=1;w=60');
+      expect(handshakes).toBe(1); // the realtime API never saw the second
+    } finally {
+      await realtime.close();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
     }
   });
 });
