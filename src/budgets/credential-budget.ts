@@ -75,9 +75,9 @@ export class CredentialBudget {
   /** A 429's or 503's Retry-After, capped. */
   blockedUntil = 0;
   learnedAt = 0;
-  usedAt = 0;
+  #usedAt = 0;
   /** The next `budget-exhausted` event is not before this. */
-  noticeUntil = 0;
+  #noticeUntil = 0;
   readonly #policy: BudgetPolicy;
   readonly #queue = new FairQueue<Waiting>();
   /** Requests up to this number go without a look (see admit); never past `seq` while any wait. */
@@ -168,7 +168,7 @@ export class CredentialBudget {
 
   /** Nothing waits and nothing was heard or sent for a while: the entry may be dropped. */
   idle(now: number): boolean {
-    return this.#queue.size === 0 && now - Math.max(this.usedAt, this.learnedAt) > LEARNED_REFUSAL_CAP_MS;
+    return this.#queue.size === 0 && now - Math.max(this.#usedAt, this.learnedAt) > LEARNED_REFUSAL_CAP_MS;
   }
 
   /** Requests every quota has room for now, none while blocked or paced; at most FREE_RUN. */
@@ -188,7 +188,7 @@ export class CredentialBudget {
     for (const window of this.windows) window.admitted(now, this.seq);
     this.seq += 1;
     holder.budgetSeq = this.seq;
-    this.usedAt = now;
+    this.#usedAt = now;
   }
 
   #wait(holder: BudgetHolder, now: number, at: number): Promise<void> {
@@ -269,11 +269,11 @@ export class CredentialBudget {
   #noteBlocker(at: number, now: number): void {
     const quota = this.#blocker;
     if (quota) quota.pressed = true;
-    if (now < this.noticeUntil) return;
+    if (now < this.#noticeUntil) return;
     if (quota && !quota.exhausted(now, this.seq)) return;
     // A window's reset, a bucket's time to full, or the end of the Retry-After.
     const resetAt = quota ? (Number.isFinite(quota.resetAt) ? quota.resetAt : at) : this.blockedUntil;
-    this.noticeUntil = Number.isFinite(resetAt) ? resetAt : now + LEARNED_REFUSAL_CAP_MS;
+    this.#noticeUntil = Number.isFinite(resetAt) ? resetAt : now + LEARNED_REFUSAL_CAP_MS;
     this.#policy.exhausted(this, quota, resetAt);
   }
 

@@ -5,6 +5,8 @@ import { BUCKET, WINDOW, type Observation, type Refill } from './observations.ts
  * and nothing newer was heard for this long, one request goes through to find out.
  */
 export const LEARNED_REFUSAL_CAP_MS = 5 * 60_000;
+/** A quota spent without a reset said (an IETF `r=0` without `t` or `w`): probed this often. */
+export const UNKNOWN_RESET_PROBE_MS = 1000;
 /** A bucket whose refill no answer has revealed yet is taken to refill its limit per minute (RPM, TPM). */
 const DEFAULT_BUCKET_PERIOD_MS = 60_000;
 /** Weight of the newest sample in a non-request unit's cost per request (an exponential mean). */
@@ -81,7 +83,9 @@ export class Window {
       let at: number;
       if (this.refill === WINDOW || Number.isNaN(this.limit)) at = this.resetAt;
       else at = now + (need - left) / this.#rate();
-      return Math.min(at, Math.max(this.basisAt, this.probedAt) + LEARNED_REFUSAL_CAP_MS);
+      // Spent with no word of when it is back: one request a second goes to find out.
+      const probeEvery = Number.isFinite(at) ? LEARNED_REFUSAL_CAP_MS : UNKNOWN_RESET_PROBE_MS;
+      return Math.min(at, Math.max(this.basisAt, this.probedAt) + probeEvery);
     }
     if (this.paced && Number.isFinite(this.resetAt) && Number.isFinite(left)) {
       const rate = left / Math.max(1, this.resetAt - now);

@@ -59,6 +59,14 @@ describe('a WINDOW quota (IETF)', () => {
     expect(w.nextAt(LEARNED_REFUSAL_CAP_MS + 1, seq.n)).toBe(2 * LEARNED_REFUSAL_CAP_MS);
   });
 
+  it('probes once a second a quota spent with no word of when it is back', () => {
+    const w = new Window('default', 'requests', WINDOW);
+    w.observe(said({ refill: WINDOW, remaining: 0 }), 1, 1, 0);
+    expect(w.nextAt(10, 1)).toBe(1000);
+    w.admitted(1000, 1); // the probe
+    expect(w.nextAt(1000, 2)).toBe(2000);
+  });
+
   it('paces the next epoch when this one ran out with requests waiting', () => {
     const w = new Window('requests', 'requests', WINDOW);
     const seq = { n: 0 };
