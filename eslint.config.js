@@ -21,7 +21,7 @@ export default tseslint.config(
     languageOptions: { globals: globals.browser },
   },
   {
-    files: ['scripts/**', 'bench/**', 'test/**', 'bin/**'],
+    files: ['scripts/**', 'bench/**', 'test/**', 'bin/**', 'examples/**'],
     rules: { 'no-console': 'off' },
   },
   {

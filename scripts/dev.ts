@@ -1,22 +1,22 @@
 // `npm run dev [-- --config FILE] [--persist]`: OpenBao (in memory, or with --persist on
-// disk under .keygate-dev/), initialised with vault/scripts/init-vault.sh; a demo upstream
-// ("echo") and a demo OAuth provider ("demo-oauth"), and Keygate, all on loopback, with a
-// credential and a Keygate key in place so the printed requests work offline. Ports are
+// disk under .keygate-dev/), initialised with vault/scripts/init-vault.sh; the demo servers
+// (scripts/dev/demo-servers.ts: an upstream "echo", an OAuth provider "demo-oauth", stand-ins
+// for the OpenAI and Anthropic APIs, a webhook relay), and Keygate, all on loopback, with
+// credentials and a Keygate key in place so the printed requests and the examples work offline. Ports are
 // checked before anything starts; every exit path (Ctrl-C, SIGTERM, an error, the parent
 // dying) stops OpenBao and the servers.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { loadConfigFile } from '../src/config/load.ts';
+import type { Config } from '../src/config/schema.ts';
 import { startKeygate, type Keygate } from '../src/keygate.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { startBao } from '../src/vault/dev-server.ts';
-import { startOAuthProvider } from '../test/support/oauth-provider.ts';
-import { banner } from './dev/banner.ts';
+import { banner, renewalAfterSeconds } from './dev/banner.ts';
+import { DEMO_TOKEN_SECONDS, startDemoServers } from './dev/demo-servers.ts';
 import { startPersistentBao } from './dev/persistent-bao.ts';
 import { busyPorts } from './dev/ports.ts';
 
@@ -41,6 +41,8 @@ const devDir = resolve(process.env['KEYGATE_DEV_DIR'] ?? `${root}/.keygate-dev`)
 const port = Number(process.env['KEYGATE_PORT'] ?? 8080);
 const vaultPort = Number(process.env['KEYGATE_DEV_VAULT_PORT'] ?? (options.persist ? 8200 : 0));
 const clusterPort = Number(process.env['KEYGATE_DEV_VAULT_CLUSTER_PORT'] ?? vaultPort + 1);
+// Where the webhook-receiver example listens; the dev stack's relay passes deliveries there.
+const webhookReceiverPort = Number(process.env['KEYGATE_DEV_WEBHOOK_PORT'] ?? 8091);
 
 // Every exit path goes through here, once: what was started is stopped, last first.
 const stoppers: (() => Promise<unknown> | unknown)[] = [];
@@ -78,32 +80,8 @@ if (busy.length > 0) {
   );
 }
 
-// The demo upstream: tells what reached it, with the injected credential masked.
-const echo = createServer((req, res) => {
-  const key = req.headers['x-api-key'];
-  res.writeHead(200, { 'content-type': 'application/json' });
-  res.end(
-    JSON.stringify({
-      upstream: 'echo',
-      method: req.method,
-      path: req.url,
-      injectedApiKey: typeof key === 'string' ? `${key.slice(0, 5)}... (${key.length} chars)` : null,
-      callerAuthorizationForwarded: req.headers.authorization !== undefined,
-    }),
-  );
-});
-await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
-stoppers.push(() => new Promise((r) => echo.close(r)));
-const echoUrl = `http://127.0.0.1:${(echo.address() as AddressInfo).port}`;
-
-// The demo OAuth provider: consent is a redirect back at once; tokens live 6 minutes, so
-// with refresh.bufferSeconds 300 the scheduler renews them about a minute after connect.
-const oauth = await startOAuthProvider({
-  clientId: 'keygate-dev-client',
-  authMethod: 'client_secret_post',
-  expiresIn: 360,
-});
-stoppers.push(() => oauth.stop());
+const demo = await startDemoServers(webhookReceiverPort);
+stoppers.push(() => demo.stop());
 
 mkdirSync(devDir, { recursive: true, mode: 0o700 });
 const bao = options.persist
@@ -138,13 +116,12 @@ const env = {
   VAULT_SECRET_ID: approle['VAULT_SECRET_ID'],
   KEYGATE_ADMIN_TOKEN: adminToken,
   KEYGATE_PORT: String(port),
-  KEYGATE_DEV_ECHO_URL: echoUrl,
-  KEYGATE_DEV_OAUTH_URL: oauth.url,
-  KEYGATE_DEV_OAUTH_CLIENT_SECRET: oauth.clientSecret,
+  ...demo.env,
 };
 let keygate: Keygate;
+let config: Config;
 try {
-  const config = loadConfigFile(configFile, env);
+  config = loadConfigFile(configFile, env);
   keygate = await startKeygate(config, createLogger({ level: config.log.level }));
 } catch (err) {
   await exit(err instanceof Error && err.name === 'ConfigError' ? 2 : 1, (err as Error).message);
@@ -175,6 +152,15 @@ if (key === '' || !(await keygate.keys.verify(key).catch(() => undefined))) {
   key = String((await admin('POST', '/v1/keys', { name: 'dev', tenants: ['acme'] }))['key']);
   if (options.persist) writeFileSync(keyFile, `${key}\n`, { mode: 0o600 });
 }
+// The stand-ins make a new API key each start: acme's credentials for them follow.
+for (const [integration, apiKey] of [
+  ['demo-openai', demo.openai.apiKey],
+  ['demo-anthropic', demo.anthropic.apiKey],
+] as const) {
+  if (config.integrations[integration]) {
+    await admin('PUT', `/v1/tenants/acme/credentials/${integration}`, { apiKey });
+  }
+}
 
 console.log(
   banner({
@@ -185,8 +171,12 @@ console.log(
       persisted: options.persist ? resolve(devDir, 'openbao') : undefined,
     },
     adminToken,
-    echoUrl,
-    oauthUrl: oauth.url,
+    echoUrl: demo.echoUrl,
+    oauthUrl: demo.oauthUrl,
+    openaiUrl: demo.openai.url,
+    anthropicUrl: demo.anthropic.url,
+    tokenSeconds: DEMO_TOKEN_SECONDS,
+    renewalSeconds: renewalAfterSeconds(DEMO_TOKEN_SECONDS, config.refresh),
     key,
     configFile,
   }),

@@ -1,7 +1,9 @@
 /**
  * The one catalogue of errors Keygate makes itself. Each code is stable (clients and
  * docs rely on it), has one HTTP status, and a message that never holds a secret.
- * `docs/errors.md` lists every code; `errors.unit.test.ts` keeps the two in step.
+ * `docs/errors.md` lists every code; `errors.unit.test.ts` keeps the two in step. A message
+ * is one sentence: what is wrong, then, after a semicolon, what to do (the CLI swaps that
+ * second part for its own command); the same test holds every message to it.
  */
 export const ERRORS = {
   bad_request: { status: 400, message: 'The request is malformed.' },
@@ -29,7 +31,7 @@ export const ERRORS = {
   oauth_issuer_mismatch: {
     status: 400,
     message:
-      "The authorization response's issuer (iss) is not this integration's; nothing was stored. Check auth.issuer.",
+      "The authorization response's issuer (iss) is not this integration's, so nothing was stored; check auth.issuer.",
   },
   return_url_not_allowed: {
     status: 400,
@@ -50,7 +52,11 @@ export const ERRORS = {
     status: 400,
     message: 'That confirmation code does not match the one shown with this connect link.',
   },
-  unauthorized: { status: 401, message: 'Missing or invalid credentials for Keygate.' },
+  unauthorized: {
+    status: 401,
+    message:
+      'Missing or invalid credentials for Keygate; send a valid Keygate key (on /v1, the admin token).',
+  },
   credential_refresh_failed: {
     status: 401,
     message: 'The credential could not be refreshed; the tenant must connect the integration again.',
@@ -67,13 +73,23 @@ export const ERRORS = {
   connect_cross_site: {
     status: 403,
     message:
-      "This confirmation did not come from the connect page opened in this browser (another site sent it, or the page's token is missing); nothing was spent. Open the connect link and continue there only if you started this.",
+      "This confirmation did not come from the connect page opened in this browser (another site sent it, or the page's token is missing), so nothing was spent; open the connect link and continue there only if you started this.",
   },
-  forbidden: { status: 403, message: 'This key may not be used for that tenant or integration.' },
-  not_found: { status: 404, message: 'No such route.' },
-  unknown_integration: { status: 404, message: 'No such integration is configured.' },
-  credential_not_found: { status: 404, message: 'No credential is stored for this tenant and integration.' },
-  key_not_found: { status: 404, message: 'No such Keygate key.' },
+  forbidden: {
+    status: 403,
+    message: 'This key may not be used for that tenant or integration; use a key whose scope includes them.',
+  },
+  not_found: { status: 404, message: 'No such route; GET /openapi.json lists the routes Keygate has.' },
+  unknown_integration: {
+    status: 404,
+    message: 'No such integration is configured; GET /v1/integrations lists those that are.',
+  },
+  credential_not_found: {
+    status: 404,
+    message:
+      'No credential is stored for this tenant and integration; store one, or connect the integration.',
+  },
+  key_not_found: { status: 404, message: 'No such Keygate key; GET /v1/keys lists the keys.' },
   tenant_not_found: { status: 404, message: 'No such tenant: it has never stored a credential.' },
   method_not_allowed: {
     status: 405,

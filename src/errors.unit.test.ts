@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { messageProblems } from '../test/support/messages.ts';
 import { ERRORS, KeygateError } from './errors.ts';
 
 const doc = readFileSync(resolve(import.meta.dirname, '../docs/errors.md'), 'utf8');
@@ -18,5 +19,11 @@ describe('error catalogue', () => {
     const err = new KeygateError('vault_unavailable', { retryAfter: 5 });
     expect(err).toMatchObject({ code: 'vault_unavailable', statusCode: 503, retryAfter: 5 });
     expect(err.message).toBe(ERRORS.vault_unavailable.message);
+  });
+});
+
+describe('catalogue messages', () => {
+  it.each(Object.entries(ERRORS))('%s reads as one sentence', (_code, { message }) => {
+    expect(messageProblems(message, { sentence: true })).toEqual([]);
   });
 });

@@ -11,18 +11,19 @@ export const DEFAULT_URL = 'http://127.0.0.1:8080';
 
 /** What Keygate answered with an error: the contract's `{"error":{"code","message"}}`. */
 interface ErrorBody {
-  error?: { code?: string; message?: string; details?: string[] };
+  error?: { code?: string; message?: string };
 }
 
-// What to do next, by error code: the server's message says what is wrong.
+// What to do next, by error code, in place of the advice in Keygate's own message (the part
+// after its semicolon); TENANT and INTEGRATION are filled in from the request's path.
 const HINTS: Readonly<Record<string, string>> = {
   credential_not_found:
-    'store one with `keygate credentials put TENANT INTEGRATION`, or connect one with `keygate connect`',
+    'store one with `keygate credentials put TENANT INTEGRATION`, or connect one with `keygate connect TENANT INTEGRATION`',
   unknown_integration: 'see the configured ones with `keygate integrations`',
   key_not_found: 'see the keys with `keygate keys list`',
-  connect_unsupported: 'store an API key instead: `keygate credentials put TENANT INTEGRATION`',
+  connect_unsupported: 'store an API key instead with `keygate credentials put TENANT INTEGRATION`',
   vault_unavailable: 'check Vault with `keygate status`, then retry',
-  credential_refresh_failed: 'the tenant must connect again: `keygate connect TENANT INTEGRATION`',
+  credential_refresh_failed: 'the tenant must connect again with `keygate connect TENANT INTEGRATION`',
 };
 
 // Errors that mean the command as given cannot work (exit 2), as opposed to a failure (exit 1).
@@ -38,6 +39,11 @@ export class AdminClient {
 
   get url(): string {
     return this.#target.url;
+  }
+
+  /** Whether admin calls can be made (KEYGATE_ADMIN_TOKEN is set). */
+  get hasToken(): boolean {
+    return Boolean(this.#target.token);
   }
 
   /** An admin call (`/v1/...`); the admin token is required. */
@@ -109,17 +115,16 @@ export class AdminClient {
   }
 }
 
-function httpError(res: Response, body: ErrorBody, method: string, path: string, url: string): CliError {
+/** The CliError for an error answer of Keygate: its code, what is wrong, and what to do with this CLI. */
+export function httpError(
+  res: Response,
+  body: ErrorBody,
+  method: string,
+  path: string,
+  url: string,
+): CliError {
   const code = body.error?.code ?? res.headers.get('x-keygate-error') ?? `http_${res.status}`;
   const message = body.error?.message ?? `${method} ${path} answered ${res.status}`;
-  const details = body.error?.details?.length ? ` (${body.error.details.join('; ')})` : '';
-  if (res.status === 401) {
-    return new CliError(
-      `${code}: ${message} Set KEYGATE_ADMIN_TOKEN to the admin token of the Keygate at ${url}.`,
-      1,
-      code,
-    );
-  }
   if (code === 'not_found') {
     return new CliError(
       `${method} ${path}: this Keygate has no such route; it may be older than this CLI (check --url ${url})`,
@@ -127,12 +132,35 @@ function httpError(res: Response, body: ErrorBody, method: string, path: string,
       code,
     );
   }
+  // The admin token is missing or wrong (not: Keygate has none configured, which it says itself).
+  if (code === 'unauthorized' && !/disabled/.test(message)) {
+    const problem = firstClause(message, /: |; /);
+    return new CliError(
+      `${code}: ${problem}; set KEYGATE_ADMIN_TOKEN to the admin token of the Keygate at ${url}`,
+      1,
+      code,
+    );
+  }
   const hint = HINTS[code];
   return new CliError(
-    `${code}: ${message}${details}${hint ? `; ${hint}` : ''}`,
+    `${code}: ${hint ? `${firstClause(message, /; /)}; ${fillIn(hint, path)}` : message}`,
     USAGE_CODES.has(code) ? 2 : 1,
     code,
   );
+}
+
+/** What is wrong, without the advice that follows it and without the full stop. */
+function firstClause(message: string, separator: RegExp): string {
+  return (message.split(separator)[0] ?? message).replace(/[.\s]+$/, '');
+}
+
+/** TENANT and INTEGRATION of a hint, from a path such as /v1/tenants/acme/credentials/github. */
+function fillIn(hint: string, path: string): string {
+  const [, tenant, integration] =
+    /^\/v1\/tenants\/([^/]+)\/(?:credentials|connect)\/([^/?]+)/.exec(path) ?? [];
+  return tenant && integration
+    ? hint.replaceAll('TENANT', tenant).replaceAll('INTEGRATION', integration)
+    : hint;
 }
 
 function unreachable(url: string, err: unknown): CliError {

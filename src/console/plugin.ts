@@ -5,6 +5,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { KeygateError } from '../errors.ts';
 import { errorResponses, htmlPage } from '../http/schemas.ts';
+import { rootRoute } from './root.ts';
 
 // The browser modules are served as written (no build); this path is the same from
 // src/console and from the compiled dist/console, so `npm run build` needs no copy step.
@@ -78,6 +79,7 @@ export async function consoleRoutes(app: FastifyInstance): Promise<void> {
   const assets = loadAssets();
   const page = assets.get('index.html');
   if (!page) throw new Error(`the console page is missing from ${UI}`);
+  rootRoute(app);
   const notModified = { description: 'Not modified (the If-None-Match ETag is current).' };
   app.get(
     '/console',

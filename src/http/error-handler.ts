@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { KeygateError, type ErrorCode } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
+import { ajvDetails, invalidFields } from './invalid-fields.ts';
 import type { ProxyReply, ProxyRequest } from './exchange.ts';
 
 /** What the Allow header of a 405 lists. */
@@ -49,24 +50,7 @@ export function toKeygateError(err: unknown): KeygateError {
   if (err instanceof KeygateError) return err;
   const fe = err as Partial<FastifyError>;
   if (Array.isArray(fe.validation)) {
-    const details = fe.validation.map((v) => {
-      const field =
-        v.keyword === 'required'
-          ? `${v.instancePath}/${String((v.params as { missingProperty?: string }).missingProperty)}`
-          : v.keyword === 'additionalProperties'
-            ? `${v.instancePath}/${String((v.params as { additionalProperty?: string }).additionalProperty)}`
-            : v.instancePath;
-      const name = field.replace(/^\//, '').replace(/\//g, '.') || '(body)';
-      const what = v.keyword === 'additionalProperties' ? 'is not allowed' : (v.message ?? 'is invalid');
-      return `${fe.validationContext ?? 'body'}.${name}: ${what}`.replace(
-        `${fe.validationContext ?? 'body'}.(body)`,
-        fe.validationContext ?? 'body',
-      );
-    });
-    return new KeygateError('validation_failed', {
-      message: `Invalid fields: ${details.map((d) => d.split(':')[0]).join(', ')}.`,
-      details,
-    });
+    return invalidFields(ajvDetails(fe.validation, fe.validationContext ?? 'body'));
   }
   if ((fe.code && CALLER_GONE.has(fe.code)) || fe.message === 'aborted') {
     return new KeygateError('client_closed_request');

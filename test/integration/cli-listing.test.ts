@@ -72,5 +72,22 @@ integrations:
     };
     expect([status.code, body.ready]).toEqual([0, true]);
     expect(body.credentials.byStatus['active']).toBeGreaterThanOrEqual(1);
+    // Regression: `keygate tenants` was an unknown command though GET /v1/tenants exists.
+    const tenants = await cli(['tenants']);
+    expect([tenants.code, tenants.stdout.split('\n')[0]]).toEqual([0, 'NAME']);
+    expect(tenants.stdout).toMatch(new RegExp(`^${tenant}$`, 'm'));
+  });
+
+  // Regression: without an admin token `keygate status` refused outright; up and ready need no secret.
+  it('says up and ready without an admin token, and how to get the counts', async () => {
+    const run = await runCli(['status'], { KEYGATE_URL: keygate.url });
+    runs.push(run);
+    expect([run.code, run.stderr]).toEqual([0, '']);
+    expect(run.stdout.split('\n')).toEqual([
+      expect.stringMatching(/^keygate +\S+ +up$/),
+      'vault       ready',
+      'credentials (set KEYGATE_ADMIN_TOKEN to count them)',
+      '',
+    ]);
   });
 });

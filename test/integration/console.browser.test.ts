@@ -237,6 +237,22 @@ ${providerIntegration('crm', provider, `      authorizationUrl: ${provider.url}/
     await page.selectOption('#event-type', '');
   });
 
+  // Regression: "Create key" with every field empty made a key for every tenant in one click,
+  // which the CLI refuses (`say which tenants the key is for`).
+  it('refuses to create a key for no tenant named, as the CLI does', async () => {
+    await page.click('#tab-keys');
+    const before = ((await (await admin('GET', '/v1/keys')).json()) as { keys: unknown[] }).keys.length;
+    await page.click('#key-create button[type=submit]');
+    await expect.poll(() => page.textContent('#notice')).toContain('Say which tenants the key is for');
+    await page.fill('[name=tenants]', '*, acme');
+    await page.click('#key-create button[type=submit]');
+    await expect.poll(() => page.textContent('#notice')).toContain('Enter * alone for every tenant');
+    expect(await page.locator('#key-created').isVisible()).toBe(false);
+    const after = ((await (await admin('GET', '/v1/keys')).json()) as { keys: unknown[] }).keys.length;
+    expect(after).toBe(before);
+    await page.fill('[name=tenants]', '');
+  });
+
   it('creates a key, shows it once with a copy button, and revokes it', async () => {
     await page.click('#tab-keys');
     await page.fill('[name=name]', HOSTILE);

@@ -1,74 +1,9 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT } from '../support/keygate.ts';
-import { freePort } from '../support/ports.ts';
-import { commandOf, descendantsOf, isRunning } from '../support/processes.ts';
-import { waitFor } from '../support/wait.ts';
-
-const SLOW = { timeoutMs: 120_000, intervalMs: 200 };
-
-interface Dev {
-  pid: number;
-  out: () => string;
-  exit: Promise<number | null>;
-}
-
-/** `npm run dev -- ARGS` as a user runs it, on ports from the OS. */
-function npmRunDev(args: string[], env: Record<string, string>): Dev {
-  const child = spawn('npm', ['run', 'dev', '--', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}`, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  return {
-    pid: child.pid as number,
-    out: () => out,
-    exit: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
-  };
-}
-
-const field = (out: string, label: string) => new RegExp(`${label}\\s+(\\S+)`).exec(out)?.[1] ?? '';
-
-/** SIGTERM to the npm process; then nothing it started may be left. */
-async function stopAndCheck(dev: Dev): Promise<void> {
-  const started = descendantsOf(dev.pid);
-  expect(started.map(commandOf).some((c) => c.includes('bao') && c.includes('server'))).toBe(true);
-  process.kill(dev.pid, 'SIGTERM');
-  await dev.exit;
-  await waitFor(
-    'every process npm run dev started to stop',
-    () => started.every((pid) => !isRunning(pid)),
-    SLOW,
-  ).catch(() => {
-    throw new Error(`left running: ${started.filter(isRunning).map(commandOf).join('; ')}`);
-  });
-}
-
-async function ports() {
-  return {
-    KEYGATE_PORT: String(await freePort()),
-    KEYGATE_DEV_VAULT_PORT: String(await freePort()),
-    KEYGATE_DEV_VAULT_CLUSTER_PORT: String(await freePort()),
-  };
-}
-
-/** The banner, or a failure that shows what dev printed instead. */
-async function banner(dev: Dev, what: string): Promise<void> {
-  let exited = false;
-  void dev.exit.then(() => (exited = true));
-  await waitFor(what, () => dev.out().includes('Ctrl-C stops') || exited, SLOW).catch((err: Error) => {
-    throw new Error(`${err.message}; it printed:\n${dev.out().slice(-3000)}`);
-  });
-  if (!dev.out().includes('Ctrl-C stops'))
-    throw new Error(`dev exited before ${what}:\n${dev.out().slice(-3000)}`);
-}
+import { banner, devPorts as ports, field, npmRunDev, stopAndCheck } from '../support/dev.ts';
 
 describe('npm run dev', { timeout: 400_000 }, () => {
   it('says which port is busy and starts nothing', async () => {
@@ -98,6 +33,19 @@ describe('npm run dev', { timeout: 400_000 }, () => {
       path: '/hello',
       callerAuthorizationForwarded: false,
     });
+    // Regression: nothing printed named the console, and GET / answered not_found.
+    const consoleUrl = field(dev.out(), 'Console');
+    expect(consoleUrl).toBe(`${base}/console`);
+    expect((await fetch(consoleUrl)).status).toBe(200);
+    expect(
+      (await fetch(base, { headers: { accept: 'text/html' }, redirect: 'manual' })).headers.get('location'),
+    ).toBe('/console');
+    // Regression: the quick start's Anthropic call needed the network; the stand-in answers offline.
+    const models = await fetch(`${base}/proxy/acme/demo-anthropic/v1/models`, {
+      headers: { 'x-api-key': key },
+    });
+    expect(models.status).toBe(200);
+    expect(((await models.json()) as { data: unknown[] }).data.length).toBeGreaterThan(0);
     await stopAndCheck(dev);
   });
 

@@ -1,6 +1,7 @@
 import type { Config, IntegrationConfig } from '../../config/schema.ts';
 import type { CredentialWrite } from '../../credentials/types.ts';
 import { KeygateError } from '../../errors.ts';
+import { invalidFields } from '../../http/invalid-fields.ts';
 import { authFor } from '../../oauth/client.ts';
 import { TokenEndpointError, requestTokens } from '../../oauth/token-client.ts';
 import type { PutCredentialBody } from './schemas.ts';
@@ -26,10 +27,7 @@ export function wantsClientCredentialsFetch(
   if (integration.auth.type !== 'oauth2_client_credentials') {
     const given = (['clientId', 'clientSecret'] as const).filter((f) => body[f] !== undefined);
     if (given.length > 0) {
-      throw new KeygateError('validation_failed', {
-        message: `Invalid fields: ${given.map((f) => `body.${f}`).join(', ')}.`,
-        details: given.map((f) => `body.${f}: only for an oauth2_client_credentials integration`),
-      });
+      throw invalidFields(given.map((f) => `body.${f}: only for an oauth2_client_credentials integration`));
     }
     return false;
   }
@@ -51,16 +49,13 @@ export async function firstClientCredentialsToken(
     (f) => `body.${f}: not allowed when Keygate fetches the token (give clientId/clientSecret or nothing)`,
   );
   if (body.clientSecret !== undefined && body.clientId === undefined) {
-    problems.push('body.clientId: required with body.clientSecret');
+    problems.push('body.clientId: required with clientSecret');
   }
   if (body.clientId === undefined && !integration.auth.clientId) {
-    problems.push('body.clientId: required, the integration has no auth.clientId');
+    problems.push('body.clientId: required, as the integration has no auth.clientId');
   }
   if (problems.length > 0) {
-    throw new KeygateError('validation_failed', {
-      message: `Invalid fields: ${problems.map((p) => p.split(':')[0]).join(', ')}.`,
-      details: problems,
-    });
+    throw invalidFields(problems);
   }
   const own = {
     ...(body.clientId === undefined ? {} : { clientId: body.clientId }),

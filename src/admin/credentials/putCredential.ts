@@ -8,6 +8,7 @@ import { injectionProblem } from '../../proxy/injectable.ts';
 import type { AdminDeps } from '../deps.ts';
 import { firstClientCredentialsToken, wantsClientCredentialsFetch } from './clientCredentials.ts';
 import { CredentialMetadataSchema } from '../../http/credential-schema.ts';
+import { invalidFields } from '../../http/invalid-fields.ts';
 import { adminDoc, adminErrors } from '../../http/schemas.ts';
 import { PutCredentialBody, accountParam, credentialRoutes, type CredentialRouteParams } from './schemas.ts';
 
@@ -80,7 +81,7 @@ function toWrite(integration: IntegrationConfig, body: PutCredentialBody): Crede
   if (body.accessToken === undefined) problems.push('body.accessToken: required for an OAuth integration');
   else checkInjectable(integration, 'accessToken', body.accessToken, problems);
   if (body.expiresIn !== undefined && body.expiresAt !== undefined) {
-    problems.push('body.expiresAt: give expiresIn or expiresAt, not both');
+    problems.push('body.expiresAt: cannot be given with expiresIn (give one of them)');
   }
   // The schema's date-time format admits a leap second (23:59:60), which Date cannot hold.
   if (body.expiresAt !== undefined && !Number.isFinite(Date.parse(body.expiresAt))) {
@@ -117,8 +118,5 @@ function checkInjectable(
 
 function fail(problems: string[]): void {
   if (problems.length === 0) return;
-  throw new KeygateError('validation_failed', {
-    message: `Invalid fields: ${problems.map((p) => p.split(':')[0]).join(', ')}.`,
-    details: problems,
-  });
+  throw invalidFields(problems);
 }

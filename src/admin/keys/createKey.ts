@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { KeygateError } from '../../errors.ts';
 import type { AdminDeps } from '../deps.ts';
+import { invalidFields } from '../../http/invalid-fields.ts';
 import { adminDoc, adminErrors } from '../../http/schemas.ts';
 import { CreatedKey, CreateKeyBody } from './schemas.ts';
 
@@ -22,10 +22,9 @@ export function createKey(app: FastifyInstance, { keys, config, events }: AdminD
       const { name, tenants, integrations, limits } = request.body;
       const unknown = (integrations ?? []).filter((i) => !config.integrations[i]);
       if (unknown.length > 0) {
-        throw new KeygateError('validation_failed', {
-          message: 'Invalid fields: body.integrations.',
-          details: unknown.map((i) => `body.integrations: ${i} is not a configured integration`),
-        });
+        throw invalidFields([
+          `body.integrations: must name configured integrations (${unknown.join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not)`,
+        ]);
       }
       const created = await keys.create({
         tenants,

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { checkNames, commaList, contextOf } from '../context.ts';
 import { formatEvent, openEventStream, type StreamEvent } from '../event-stream.ts';
+import { EVENT_TYPES } from '../../events/catalogue.ts';
 import { CliError } from '../output.ts';
 
 interface EventsOptions {
@@ -26,6 +27,7 @@ export function eventsCommand(program: Command): void {
     .action(async (options: EventsOptions, command: Command) => {
       const { client, out } = contextOf(command);
       checkNames({ tenant: options.tenant, integration: options.integration });
+      checkTypes(options.type);
       const wanted = (event: StreamEvent) =>
         (!options.tenant || event.data['tenant'] === options.tenant) &&
         (!options.integration || event.data['integration'] === options.integration) &&
@@ -67,4 +69,16 @@ export function eventsCommand(program: Command): void {
         }
       }
     });
+}
+
+/** An unknown --type would match nothing, silently: refused with the names there are. */
+function checkTypes(types: readonly string[] | undefined): void {
+  const known: readonly string[] = EVENT_TYPES;
+  const unknown = (types ?? []).filter((t) => !known.includes(t));
+  if (unknown.length > 0) {
+    throw new CliError(
+      `unknown event type ${unknown.map((t) => `"${t}"`).join(', ')}; the types are ${known.join(', ')}`,
+      2,
+    );
+  }
 }

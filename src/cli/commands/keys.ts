@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { commaList, contextOf, checkNames } from '../context.ts';
+import { KEY_ID_PATTERN } from '../../keys/key-format.ts';
 import { CliError, table } from '../output.ts';
 
 interface KeyInfo extends Record<string, unknown> {
@@ -73,6 +74,12 @@ export function keysCommand(program: Command): void {
         throw new CliError('give the key id only, not the whole key (its secret would show in `ps`)', 2);
       }
       const keyId = id.startsWith('kg_') ? id.slice(3) : id;
+      if (!new RegExp(KEY_ID_PATTERN).test(keyId)) {
+        throw new CliError(
+          `"${keyId}" is not a key id: one is 16 to 64 lowercase letters and digits (see \`keygate keys list\`)`,
+          2,
+        );
+      }
       const answer = await client.call('DELETE', `/v1/keys/${encodeURIComponent(keyId)}`);
       out.result(answer, () => `revoked key ${keyId}`);
     });

@@ -13,7 +13,10 @@ interface Status {
   credentials?: { total: number; byStatus: Record<string, number> };
 }
 
-/** `keygate status`: liveness, readiness (Vault), and credentials by status. Exit 1 when not ready. */
+/**
+ * `keygate status`: liveness, readiness (Vault), and credentials by status. Exit 1 when not
+ * ready. The first two need no secret, so without KEYGATE_ADMIN_TOKEN the counts are left out.
+ */
 export function statusCommand(program: Command): void {
   program
     .command('status')
@@ -30,7 +33,9 @@ export function statusCommand(program: Command): void {
       if (!readyz.ok && readiness.reason) status.reason = readiness.reason;
       // Older Keygates have no inventory route: then there are no counts, not a failure.
       const hasInventory =
-        status.ready && (await client.optional('GET', '/v1/credentials?limit=1')) !== undefined;
+        status.ready &&
+        client.hasToken &&
+        (await client.optional('GET', '/v1/credentials?limit=1')) !== undefined;
       if (hasInventory) {
         const rows = await fleetCredentials(client, {});
         const byStatus: Record<string, number> = {};
@@ -47,6 +52,8 @@ export function statusCommand(program: Command): void {
             .map(([s, n]) => `${n} ${s}`)
             .join(', ');
           lines.push(`credentials ${status.credentials.total}${counts ? ` (${counts})` : ''}`);
+        } else if (status.ready && !client.hasToken) {
+          lines.push('credentials (set KEYGATE_ADMIN_TOKEN to count them)');
         } else if (status.ready) {
           lines.push('credentials (this Keygate has no GET /v1/credentials to count them)');
         }
@@ -56,7 +63,7 @@ export function statusCommand(program: Command): void {
     });
 }
 
-/** `keygate templates` and `keygate integrations`: the catalogue and what is configured. */
+/** `keygate templates`, `tenants` and `integrations`: the catalogue, who has credentials, what is configured. */
 export function catalogueCommands(program: Command): void {
   program
     .command('templates')
@@ -69,6 +76,15 @@ export function catalogueCommands(program: Command): void {
         return { ...t, authType: config.auth?.type, baseUrl: config.baseUrl };
       });
       out.result(answer, () => table(rows, ['name', 'authType', 'baseUrl']));
+    });
+
+  program
+    .command('tenants')
+    .description('list the tenants: every one that holds at least one credential')
+    .action(async (_options: unknown, command: Command) => {
+      const { client, out } = contextOf(command);
+      const answer = await client.call<{ tenants: { name: string }[] }>('GET', '/v1/tenants');
+      out.result(answer, () => table(answer.tenants, ['name']));
     });
 
   program

@@ -70,10 +70,21 @@ export class KeysView {
     const name = String(data.get('name') ?? '').trim();
     const tenants = list('tenants');
     const integrations = list('integrations');
+    // The CLI's rule: a key for every tenant is asked for (*), never what an empty field gives.
+    const refusal =
+      tenants.length === 0
+        ? 'Say which tenants the key is for: enter their names (acme, beta), or * for every tenant.'
+        : tenants.includes('*') && tenants.length > 1
+          ? 'Enter * alone for every tenant, or tenant names, not both.'
+          : undefined;
+    if (refusal) {
+      notice(refusal, 'bad');
+      return;
+    }
     try {
       const created = await this.#api.call('POST', '/v1/keys', {
         ...(name ? { name } : {}),
-        tenants: tenants.length ? tenants : ['*'],
+        tenants,
         ...(integrations.length ? { integrations } : {}),
       });
       // The secret is shown here once and kept nowhere else: not in storage, not in the list.
