@@ -113,7 +113,7 @@ export const ERRORS = {
   upstream_budget_exhausted: {
     status: 429,
     message:
-      "The provider's rate limit for this credential is spent until its reset; Keygate did not call it. Retry after Retry-After.",
+      "The provider's rate limit for this credential is spent until its reset, so Keygate did not call it; retry after Retry-After.",
   },
   headers_too_large: { status: 431, message: 'The request headers are larger than allowed.' },
   client_closed_request: {
