@@ -120,6 +120,15 @@ export const ERRORS = {
     status: 429,
     message: 'Too many failed authentications from this address; retry later.',
   },
+  rate_limited: {
+    status: 429,
+    message: "Over this key's or tenant's request limit (limits.requestsPerMinute); retry after Retry-After.",
+  },
+  upstream_budget_exhausted: {
+    status: 429,
+    message:
+      "The provider's rate limit for this credential is spent until its reset, so Keygate did not call it; retry after Retry-After.",
+  },
   headers_too_large: { status: 431, message: 'The request headers are larger than allowed.' },
   client_closed_request: {
     status: 499,

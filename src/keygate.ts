@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { adminRoutes } from './admin/index.ts';
+import { Budgets } from './budgets/budgets.ts';
+import { OwnLimits } from './budgets/own-limits.ts';
 import type { Config } from './config/schema.ts';
 import { consoleRoutes } from './console/plugin.ts';
 import { Inventory, INVENTORY_MAX_AGE_MS } from './credentials/fleet-index.ts';
@@ -52,6 +54,8 @@ export interface Keygate {
   webhooks: WebhookSender;
   /** Fast fleet agreement (the changes record); undefined when fleet.pollSeconds is 0. */
   fleet: FleetSync | undefined;
+  /** Upstream budgets learned from the providers' answers, this replica's. */
+  budgets: Budgets;
   /** The trace exporter (does nothing without telemetry.otlp.endpoint). */
   telemetry: Telemetry;
   /** The address the server listens on, e.g. http://127.0.0.1:8080. */
@@ -109,6 +113,12 @@ export async function startKeygate(
     registry: refresh.metrics.registry,
   });
   const connect = new ConnectFlow({ config, kv, transit, store, schedule: refresh.scheduler });
+  const budgets = new Budgets({
+    replica: events.replica,
+    integrations: config.integrations,
+    events,
+    registry: refresh.metrics.registry,
+  });
   await app.register(adminRoutes, {
     prefix: '/v1',
     config,
@@ -119,6 +129,7 @@ export async function startKeygate(
     connect,
     schedule: refresh.scheduler,
     events,
+    budgets,
     refresher,
   });
   metricsRoute(app, refresh.metrics.registry, config.metrics.token);
@@ -139,6 +150,8 @@ export async function startKeygate(
     refresher,
     metrics: refresh.metrics.registry,
     reauth: new ReauthResponder({ config, links, logger }),
+    budgets,
+    limits: new OwnLimits(config.tenants, refresh.metrics.registry),
   });
 
   const url = await app.listen({ host: config.server.host, port: config.server.port });
@@ -176,6 +189,7 @@ export async function startKeygate(
     events,
     webhooks,
     fleet,
+    budgets,
     telemetry,
     url,
     close() {
@@ -185,6 +199,7 @@ export async function startKeygate(
         // Idle connections close at once; busy ones get the grace period, then are cut
         // (a half-open connection that never sent a request would otherwise hold close).
         const cut = setTimeout(() => app.server.closeAllConnections(), config.server.shutdownGraceMs);
+        budgets.close();
         await app.close();
         clearTimeout(cut);
         await refresher.close();

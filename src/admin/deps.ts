@@ -1,3 +1,4 @@
+import type { Budgets } from '../budgets/budgets.ts';
 import type { Config } from '../config/schema.ts';
 import type { Inventory } from '../credentials/fleet-index.ts';
 import type { CredentialStore } from '../credentials/store.ts';
@@ -22,4 +23,6 @@ export interface AdminDeps {
   /** POST .../refresh: the same single-flight, leased refresh as every other. */
   refresher: Pick<Refresher, 'refresh'>;
   events: EventPublisher;
+  /** This replica's learned upstream budgets, behind GET /v1/budgets; none without it. */
+  budgets?: Pick<Budgets, 'list' | 'replica'> | undefined;
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { adminAuth } from '../http/admin-auth.ts';
+import { listBudgets } from './budgets/listBudgets.ts';
 import { deleteCredential } from './credentials/deleteCredential.ts';
 import { getCredential } from './credentials/getCredential.ts';
 import { listCredentials } from './credentials/listCredentials.ts';
@@ -31,4 +32,5 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminDeps): Promis
   listIntegrations(app, deps);
   listTemplates(app, deps);
   startConnect(app, deps);
+  listBudgets(app, deps);
 }

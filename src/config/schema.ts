@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { EVENT_TYPES } from '../events/catalogue.ts';
 import { CallersSchema } from './callers.ts';
+import { BudgetSchema, TenantsSchema } from './budgets.ts';
 import { ReauthIdentitySchema } from './reauth-identity.ts';
 import { TelemetrySchema } from './telemetry.ts';
 import { VaultAuthSchema } from './vault-auth.ts';
@@ -75,6 +76,7 @@ export const IntegrationSchema = Type.Object(
     /** Always sent, replacing the caller's (the injected credential still wins). */
     forceHeaders: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.String())),
     upstream: Type.Optional(UpstreamOptionsSchema),
+    budget: Type.Optional(BudgetSchema),
   },
   Strict,
 );
@@ -320,6 +322,7 @@ export const ConfigSchema = Type.Object(
     callers: CallersSchema,
     telemetry: TelemetrySchema,
     integrations: Type.Record(Type.String(), IntegrationSchema, { default: {} }),
+    tenants: TenantsSchema,
     /** Receivers of every replica's events, signed per Standard Webhooks. */
     webhooks: Type.Array(WebhookSchema, { default: [] }),
   },

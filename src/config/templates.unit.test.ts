@@ -84,3 +84,15 @@ describe('the template catalogue (templates.json)', () => {
     }
   });
 });
+
+describe('upstream budgets in the catalogue', () => {
+  it('learns the rate limit of every AI provider known to send it in headers, in its own style', () => {
+    const styles = Object.fromEntries(
+      names.flatMap((n) => {
+        const budget = TEMPLATES[n]?.['budget'] as { headers?: string } | undefined;
+        return budget ? [[n, budget.headers]] : [];
+      }),
+    );
+    expect(styles).toEqual({ anthropic: 'anthropic', openai: 'openai', groq: 'openai' });
+  });
+});

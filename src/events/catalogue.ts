@@ -22,7 +22,10 @@ export const LIFECYCLE_EVENTS = [
   'key-revoked',
 ] as const;
 
-export const EVENT_TYPES = [...REFRESH_EVENTS, ...LIFECYCLE_EVENTS] as const;
+/** Upstream budgets (src/budgets). */
+export const BUDGET_EVENTS = ['budget-exhausted'] as const;
+
+export const EVENT_TYPES = [...REFRESH_EVENTS, ...LIFECYCLE_EVENTS, ...BUDGET_EVENTS] as const;
 
 export type RefreshEventName = (typeof REFRESH_EVENTS)[number];
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -108,6 +111,11 @@ export interface EventData {
     integrations?: string[];
     accounts?: string[];
   };
+  /**
+   * A credential's learned rate limit is spent: a request waits or is refused without
+   * calling the provider. At most once per credential per reset window, per replica.
+   */
+  'budget-exhausted': CredentialRef & { quota: string; limit?: number; resetAt?: string };
 }
 
 /** An event as subscribers, GET /v1/events and webhooks see it. */
@@ -148,6 +156,7 @@ export const EVENT_FIELDS = {
   'needs-reauth': [...ENVELOPE, ...CREDENTIAL, 'reason', 'error'],
   'key-created': [...ENVELOPE, ...KEY_SCOPE],
   'key-revoked': [...ENVELOPE, ...KEY_SCOPE],
+  'budget-exhausted': [...ENVELOPE, ...CREDENTIAL, 'quota', 'limit', 'resetAt'],
 } as const satisfies { [T in EventType]: ReadonlyArray<keyof (EventEnvelope & EventData[T])> };
 
 type Missing = {

@@ -187,11 +187,12 @@ export class Callers implements CallerAuthenticator {
   #keyCaller(key: KeyInfo): Caller {
     let caller = this.#keyCallers.get(key);
     if (caller === undefined) {
-      const { accounts } = key;
+      const { accounts, limits } = key;
       caller = {
         kind: 'key',
         id: key.id,
         ...(accounts === undefined ? {} : { accounts }),
+        ...(limits === undefined ? {} : { limits }),
         // A key for one account uses it when the request names none.
         ...(accounts?.length === 1 ? { account: accounts[0] } : {}),
       };

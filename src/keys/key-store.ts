@@ -15,9 +15,15 @@ export interface KeyScope {
   accounts?: string[];
 }
 
+/** Keygate's own limits on a key's requests (docs/budgets.md#own-limits). */
+export interface KeyLimits {
+  requestsPerMinute?: number;
+}
+
 export interface KeyInfo extends KeyScope {
   id: string;
   name?: string;
+  limits?: KeyLimits;
   createdAt: string;
 }
 
@@ -89,7 +95,7 @@ export class CallerKeys {
   }
 
   /** Creates a key; the returned `key` is the only time its secret exists outside the caller. */
-  async create(scope: KeyScope & { name?: string }): Promise<KeyInfo & { key: string }> {
+  async create(scope: KeyScope & { name?: string; limits?: KeyLimits }): Promise<KeyInfo & { key: string }> {
     const { id, secret, key } = generateKey();
     const salt = newSalt();
     const info: KeyInfo = {
@@ -98,6 +104,7 @@ export class CallerKeys {
       tenants: [...scope.tenants],
       ...(scope.integrations === undefined ? {} : { integrations: [...scope.integrations] }),
       ...(scope.accounts === undefined ? {} : { accounts: [...scope.accounts] }),
+      ...(scope.limits === undefined ? {} : { limits: { ...scope.limits } }),
       createdAt: new Date().toISOString(),
     };
     const stored: StoredKey = { ...info, salt, hash: hashSecret(secret, salt) };
@@ -170,7 +177,7 @@ export class CallerKeys {
 const strings = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
 
 function toStoredKey(id: string, data: Record<string, unknown>): StoredKey | undefined {
-  const { salt, hash, tenants, integrations, accounts, name, createdAt } = data;
+  const { salt, hash, tenants, integrations, accounts, name, createdAt, limits } = data;
   if (typeof salt !== 'string' || typeof hash !== 'string' || !strings(tenants)) return undefined;
   return {
     id,
@@ -180,6 +187,16 @@ function toStoredKey(id: string, data: Record<string, unknown>): StoredKey | und
     ...(strings(integrations) ? { integrations } : {}),
     ...(strings(accounts) ? { accounts } : {}),
     ...(typeof name === 'string' ? { name } : {}),
+    ...limitsOf(limits),
     createdAt: typeof createdAt === 'string' ? createdAt : '',
   };
+}
+
+/** Limits as stored; anything unreadable is no limit (a key stored before limits existed has none). */
+function limitsOf(value: unknown): { limits?: KeyLimits } {
+  if (value === null || typeof value !== 'object') return {};
+  const perMinute = (value as Record<string, unknown>)['requestsPerMinute'];
+  return Number.isInteger(perMinute) && (perMinute as number) > 0
+    ? { limits: { requestsPerMinute: perMinute as number } }
+    : {};
 }

@@ -59,6 +59,7 @@ export function sendAttempt(
   const verdict = (status: number, responseHeaders: IncomingHttpHeaders): Outcome | undefined => {
     time();
     answered = status;
+    pipeline.learn(state, status, responseHeaders);
     if (status === 401) {
       const next = pipeline.onRejected(state, replayable);
       if (next !== undefined) return { type: next };

@@ -1,3 +1,6 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Budgets } from '../budgets/budgets.ts';
+import type { OwnLimits } from '../budgets/own-limits.ts';
 import type { Config } from '../config/schema.ts';
 import { NAME_PATTERN } from '../config/schema.ts';
 import type { Credential } from '../credentials/types.ts';
@@ -35,6 +38,10 @@ export interface PipelineDeps {
   reauth?: ReauthResponder | undefined;
   metrics?: ProxyMetrics | undefined;
   audit: LineWriter;
+  /** Upstream budgets learned from the answers (src/budgets); without them nothing is held. */
+  budgets?: Budgets | undefined;
+  /** Keygate's own per-key and per-tenant limits; without them none apply. */
+  limits?: OwnLimits | undefined;
 }
 
 const NAME = new RegExp(NAME_PATTERN);
@@ -45,10 +52,11 @@ const ROUTE = '/proxy/{tenant}/{integration}/{path}';
  * path or Fastify's) and the WebSocket upgrade differ only in how they forward once
  * `prepare` has made the request ready (plugin.ts, websocket.ts).
  *
- *   begin → authenticate (identity) → resolve integration and path → account (identity:
- *   the caller's pinned or allowed accounts) → credential
- *   (missing or dead: the reauth answer) → expiry refresh → body → ready to inject
- *   … forward (per transport; an upstream 401: `refreshRejected`, then the reauth answer)
+ *   begin → authenticate (identity) → own limits → resolve integration and path → account
+ *   (identity: the caller's pinned or allowed accounts) → credential (missing or dead: the
+ *   reauth answer) → expiry refresh → body → ready to inject
+ *   … forward (per transport): before each attempt `admit` (the upstream budget), with each
+ *   answer `learn`; an upstream 401: `refreshRejected`, then the reauth answer
  *   → finish: audit line and metrics, once the caller's connection is done with it.
  */
 export class ProxyPipeline {
@@ -89,6 +97,7 @@ export class ProxyPipeline {
       path: target?.rest || '/',
       startedAt: performance.now(),
       caller: undefined,
+      budgetSeq: undefined,
       attempts: 0,
       upstreamMs: 0,
       callerGone: new CallerGone(),
@@ -120,6 +129,7 @@ export class ProxyPipeline {
     }
     const caller = await callers.authenticate(request.headers, request.ip, target.tenant, target.integration);
     state.caller = caller;
+    this.#deps.limits?.check(target.tenant, caller);
     const upstream = upstreams.get(target.integration);
     const plan = plans.get(target.integration);
     if (!upstream || !plan) throw new KeygateError('unknown_integration');
@@ -152,6 +162,20 @@ export class ProxyPipeline {
       callerRetrying: this.#deps.policy.callerIsRetrying(request.headers),
     };
     return true;
+  }
+
+  /**
+   * Before each upstream attempt: undefined when it may go now (nothing allocated), a
+   * promise when the credential's upstream budget makes it wait its turn. Throws (or the
+   * promise rejects with) 429 upstream_budget_exhausted: the upstream is not called.
+   */
+  admit(state: ProxyState): Promise<void> | undefined {
+    return this.#deps.budgets?.admit(state);
+  }
+
+  /** Each upstream answer's head: what it says about the credential's rate limit. */
+  learn(state: ProxyState, status: number, headers: IncomingHttpHeaders): void {
+    this.#deps.budgets?.learn(state, status, headers);
   }
 
   /** What a 401 from the upstream means: refresh and replay once, then (where covered) the reauth answer. */

@@ -1,6 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
+import type { Budgets } from '../budgets/budgets.ts';
+import type { OwnLimits } from '../budgets/own-limits.ts';
 import type { Config } from '../config/schema.ts';
 import type { Credential } from '../credentials/types.ts';
 import { KeygateError } from '../errors.ts';
@@ -40,6 +42,10 @@ export interface ProxyDeps {
   reauth?: ReauthResponder | undefined;
   /** Where the lean path takes the requests it can serve before Fastify's router; without it, all go through Fastify. */
   front?: FrontDoor | undefined;
+  /** Upstream budgets learned from answers (src/budgets); without them nothing is held. */
+  budgets?: Budgets | undefined;
+  /** Keygate's own per-key and per-tenant limits; without them none apply. */
+  limits?: OwnLimits | undefined;
 }
 
 // Per-request state lives on the request (a Fastify decoration): a WeakMap keyed by
@@ -74,6 +80,8 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
     reauth: deps.reauth,
     metrics,
     audit: infoLineWriter(logger),
+    budgets: deps.budgets,
+    limits: deps.limits,
   });
   const websockets = new WebSocketProxy({ pipeline, logger });
   app.server.on('upgrade', websockets.onUpgrade);
@@ -111,6 +119,8 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
     const ready = state.ready as ReadyState;
     const gone = state.callerGone;
     for (;;) {
+      const turn = pipeline.admit(state); // undefined unless the upstream budget makes it wait
+      if (turn) await turn;
       const outcome = await sendAttempt(request, reply, state, pipeline);
       if (outcome.type === 'sent') return reply;
       if (outcome.type === 'reauth') {

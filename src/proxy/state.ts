@@ -24,6 +24,8 @@ export interface ProxyState {
   startedAt: number;
   /** Who calls, once authenticated. */
   caller: Caller | undefined;
+  /** The number src/budgets gave the attempt in flight (its answer is news about the provider's count after it). */
+  budgetSeq?: number | undefined;
   attempts: number;
   upstreamMs: number;
   /** Set when the caller hangs up before the answer is complete; cancels the upstream request and any backoff. */

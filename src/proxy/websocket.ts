@@ -101,6 +101,8 @@ export class WebSocketProxy {
     if (!(await pipeline.prepare(request, reply, state))) return;
     for (;;) {
       if (state.callerGone.aborted) return;
+      const turn = pipeline.admit(state); // the upstream budget, as for an HTTP attempt
+      if (turn) await turn;
       const outcome = await this.#handshake(request, state);
       if (socket.destroyed || state.callerGone.aborted) {
         if (outcome.type === 'upgraded') outcome.socket.destroy();
@@ -186,9 +188,13 @@ export class WebSocketProxy {
       out.on('error', (err) => settle({ type: 'failed', error: classifyUpstreamError(err, false).error }));
       out.on('response', (res) => {
         res.resume(); // a refused handshake: its body is not the caller's business
+        this.#pipeline.learn(state, res.statusCode ?? 0, res.headers);
         settle({ type: 'refused', status: res.statusCode ?? 0 });
       });
-      out.on('upgrade', (res, socket, head) => settle({ type: 'upgraded', res, socket, head }));
+      out.on('upgrade', (res, socket, head) => {
+        this.#pipeline.learn(state, res.statusCode ?? 101, res.headers);
+        settle({ type: 'upgraded', res, socket, head });
+      });
       out.end();
     });
   }

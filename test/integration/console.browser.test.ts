@@ -6,6 +6,7 @@ import { launchChromium, SCREENSHOTS } from '../support/chromium.ts';
 import { jsonFetch } from '../support/http.ts';
 import { startTestKeygate, type TestKeygate } from '../support/keygate.ts';
 import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provider.ts';
+import { startRateLimitedProvider, type RateLimitedProvider } from '../support/rate-limited-provider.ts';
 import { providerIntegration } from '../support/refresh.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -16,6 +17,7 @@ const HOSTILE = '<img src=x id=pwned onerror="document.title=1">';
 
 describe('the ops console in Chromium: GET /console', () => {
   let provider: OAuthProvider;
+  let metered: RateLimitedProvider; // plays Anthropic, so a budget is learned
   let keygate: TestKeygate;
   let browser: Browser;
   let page: Page;
@@ -37,13 +39,14 @@ describe('the ops console in Chromium: GET /console', () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
     browser = await launchChromium();
     provider = await startOAuthProvider({ expiresIn: 3600 });
+    metered = await startRateLimitedProvider({ style: 'anthropic', limit: 5, windowMs: 600_000 });
     keygate = await startTestKeygate(
       `vault: { prefix: kg-console-${Math.random().toString(36).slice(2, 8)} }
 events: { heartbeatSeconds: 1 }
 refresh: { minBackoffMs: 20 }
 integrations:
 ${providerIntegration('crm', provider, `      authorizationUrl: ${provider.url}/authorize\n`)}
-  anthropic: { template: anthropic }
+  anthropic: { template: anthropic, baseUrl: ${metered.origin} }
 `,
       { VAULT_ADDR: vault.address, VAULT_TOKEN: vault.token, KEYGATE_ADMIN_TOKEN: ADMIN },
     );
@@ -62,6 +65,16 @@ ${providerIntegration('crm', provider, `      authorizationUrl: ${provider.url}/
     await put('acme', 'crm/accounts/work', { ...work, expiresIn: 3600 });
     await put('acme', 'anthropic', { apiKey: API_KEY });
     await put('delta', 'anthropic', { apiKey: `${API_KEY}-2` });
+    // Two calls through Keygate: delta's Anthropic budget is learned (2 of 5 spent).
+    const created = await admin('POST', '/v1/keys', { tenants: ['delta'] });
+    const { key } = (await created.json()) as { key: string };
+    secrets.push(key);
+    for (let i = 0; i < 2; i += 1) {
+      const res = await fetch(`${keygate.url}/proxy/delta/anthropic/v1/messages`, {
+        headers: { 'x-api-key': key },
+      });
+      expect(res.status).toBe(200);
+    }
     // Statuses the way they happen: a refresh refused for good, and one that ran out of retries.
     provider.inject({ status: 400, body: { error: 'invalid_grant' } });
     expect((await admin('POST', '/v1/tenants/beta/credentials/crm/refresh')).status).toBe(401);
@@ -81,6 +94,7 @@ ${providerIntegration('crm', provider, `      authorizationUrl: ${provider.url}/
     await browser?.close();
     await keygate?.close();
     await provider?.stop();
+    await metered?.stop();
   });
 
   it('serves the page with a strict CSP, no framing, and nothing from another origin', async () => {
@@ -130,6 +144,11 @@ ${providerIntegration('crm', provider, `      authorizationUrl: ${provider.url}/
     expect(await row('beta', 'crm').locator('.status').textContent()).toBe('needs reauth');
     expect(await row('gamma', 'crm').locator('.status').textContent()).toBe('refresh failed');
     expect(await row('delta', 'anthropic').locator('td').nth(3).textContent()).toBe('api_key');
+    // The learned budget, this replica's: the tightest quota, every quota in the title.
+    const budget = row('delta', 'anthropic').locator('small.budget');
+    expect(await budget.textContent()).toBe('requests 3/5');
+    expect(await budget.getAttribute('title')).toMatch(/tokens: 99\d{4} of 1000000 left/);
+    expect(await row('acme', 'crm').locator('small.budget').count()).toBe(0);
     // Only OAuth credentials can be refreshed; only connectable integrations get a link.
     expect(await row('delta', 'anthropic').getByRole('button', { name: 'Refresh' }).count()).toBe(0);
     expect(await row('acme', 'crm').getByRole('button', { name: 'Connect link' }).count()).toBe(1);

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { budgetOf } from '../../config/budgets.ts';
 import type { IntegrationConfig } from '../../config/schema.ts';
 
 /**
@@ -34,6 +35,10 @@ export const IntegrationViewSchema = Type.Object({
   upstream: Type.Object({}, { additionalProperties: Type.Union([Type.Number(), Type.String()]) }),
   /** Whether POST .../connect/{integration} works for it. */
   connect: Type.Boolean(),
+  /** The upstream budget settings with their defaults (docs/budgets.md); absent: nothing is learned. */
+  budget: Type.Optional(
+    Type.Object({ headers: Type.String(), maxWaitMs: Type.Integer(), fairShare: Type.Boolean() }),
+  ),
 });
 export type IntegrationView = Static<typeof IntegrationViewSchema>;
 
@@ -79,5 +84,6 @@ export function integrationView(name: string, integration: IntegrationConfig): I
     forceHeaders: Object.keys(forced ?? {}),
     upstream: { ...defined({ ...integration.upstream }) },
     connect: auth.type === 'oauth2' && auth.authorizationUrl !== undefined && auth.clientId !== undefined,
+    ...defined({ budget: budgetOf(integration) }),
   };
 }

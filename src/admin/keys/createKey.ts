@@ -19,7 +19,7 @@ export function createKey(app: FastifyInstance, { keys, config, events }: AdminD
       },
     },
     async (request, reply) => {
-      const { name, tenants, integrations, accounts } = request.body;
+      const { name, tenants, integrations, accounts, limits } = request.body;
       const unknown = (integrations ?? []).filter((i) => !config.integrations[i]);
       if (unknown.length > 0) {
         throw invalidFields([
@@ -31,6 +31,7 @@ export function createKey(app: FastifyInstance, { keys, config, events }: AdminD
         ...(name === undefined ? {} : { name }),
         ...(integrations === undefined ? {} : { integrations }),
         ...(accounts === undefined ? {} : { accounts }),
+        ...(limits === undefined ? {} : { limits }),
       });
       const { id: keyId, tenants: scopeTenants, integrations: scopeIntegrations } = created;
       events.publish('key-created', {

@@ -4,12 +4,23 @@ import { KEY_ID_PATTERN } from '../../keys/key-format.ts';
 
 const Name = Type.String({ pattern: NAME_PATTERN });
 
+/** Keygate's own limits on the key's requests, per replica (docs/budgets.md#own-limits). */
+const KeyLimits = Type.Object(
+  {
+    requestsPerMinute: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 10_000_000, description: 'Requests per minute, per replica.' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const CreateKeyBody = Type.Object(
   {
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
     tenants: Type.Array(Type.Union([Type.Literal('*'), Name]), { minItems: 1, maxItems: 1000 }),
     integrations: Type.Optional(Type.Array(Name, { minItems: 1, maxItems: 1000 })),
     accounts: Type.Optional(Type.Array(Name, { minItems: 1, maxItems: 1000, uniqueItems: true })),
+    limits: Type.Optional(KeyLimits),
   },
   { additionalProperties: false },
 );
@@ -22,6 +33,7 @@ export const CreatedKey = Type.Object({
   tenants: Type.Array(Type.String()),
   integrations: Type.Optional(Type.Array(Type.String())),
   accounts: Type.Optional(Type.Array(Type.String())),
+  limits: Type.Optional(KeyLimits),
   createdAt: Type.String(),
 });
 
@@ -39,6 +51,7 @@ export const KeyInfoSchema = Type.Object({
         'Accounts it may use (keygate-account); absent: every account. With one, requests naming none use it.',
     }),
   ),
+  limits: Type.Optional(KeyLimits),
   createdAt: Type.String(),
 });
 

@@ -38,6 +38,9 @@ export class InventoryView {
   #typing = 0;
 
   #canConnect;
+  /** This replica's learned budgets (GET /v1/budgets), by credential. */
+  /** @type {Map<string, any>} */
+  #budgets = new Map();
 
   /**
    * @param {import('./api.js').Api} api
@@ -123,15 +126,22 @@ export class InventoryView {
     try {
       const filter = this.filter;
       this.#applied = JSON.stringify(filter);
-      const page = await this.#api.get('/v1/credentials', {
-        tenant: filter.tenant,
-        integration: filter.integration,
-        status: filter.status,
-        q: filter.q,
-        limit: String(PAGE_SIZE),
-        cursor: this.#cursor,
-      });
+      const [page, budgets] = await Promise.all([
+        this.#api.get('/v1/credentials', {
+          tenant: filter.tenant,
+          integration: filter.integration,
+          status: filter.status,
+          q: filter.q,
+          limit: String(PAGE_SIZE),
+          cursor: this.#cursor,
+        }),
+        // Learned budgets are this replica's, in memory; a page without them still shows.
+        this.#api
+          .get('/v1/budgets', { tenant: filter.tenant, integration: filter.integration })
+          .catch(() => undefined),
+      ]);
       if (generation !== this.#generation) return;
+      this.#budgets = new Map((budgets?.budgets ?? []).map((/** @type {any} */ b) => [budgetKey(b), b]));
       /** @type {any[]} */
       const credentials = page?.credentials ?? [];
       this.#nextCursor = typeof page?.nextCursor === 'string' ? page.nextCursor : undefined;
@@ -189,7 +199,12 @@ export class InventoryView {
       h('td', { text: c.integration }),
       h('td', { text: c.account ?? 'default' }),
       h('td', { text: c.authType }),
-      h('td', {}, h('span', { class: `status ${status}`, text: status.replace('_', ' ') })),
+      h(
+        'td',
+        {},
+        h('span', { class: `status ${status}`, text: status.replace('_', ' ') }),
+        budgetNote(this.#budgets.get(budgetKey(c)), now),
+      ),
       h('td', {}, whenCell(c.expiresAt, now)),
       h('td', {}, whenCell(c.nextRefreshAt, now)),
       h('td', { class: last?.result === 'failed' ? 'bad' : '' }, whenCell(last?.at, now, lastResult)),
@@ -247,6 +262,43 @@ export class InventoryView {
       notice(`No connect link for ${name}: ${err instanceof Error ? err.message : String(err)}`, 'bad');
     }
   }
+}
+
+/** @param {{ tenant: string, integration: string, account?: string }} c */
+function budgetKey(c) {
+  return `${c.tenant}\n${c.integration}\n${c.account ?? 'default'}`;
+}
+
+/**
+ * Under the status, the learned budget: the quota with the least left (`requests 3/12`),
+ * when it is back if spent, and requests waiting; every quota in the title. Nothing when
+ * this replica learned nothing for the credential.
+ * @param {any} b one entry of GET /v1/budgets
+ * @param {number} now
+ * @returns {HTMLElement | string}
+ */
+export function budgetNote(b, now) {
+  if (!b) return '';
+  /** @type {any[]} */
+  const quotas = b.quotas ?? [];
+  const share = (/** @type {any} */ q) =>
+    q.limit && q.remaining !== null ? q.remaining / q.limit : q.remaining === 0 ? 0 : 1;
+  const tight = quotas.reduce((a, q) => (a === undefined || share(q) < share(a) ? q : a), undefined);
+  const spent = (tight && tight.remaining === 0) || Boolean(b.blockedUntil);
+  const parts = [];
+  if (tight)
+    parts.push(`${tight.name} ${tight.remaining ?? '?'}${tight.limit !== null ? `/${tight.limit}` : ''}`);
+  if (b.blockedUntil) parts.push('provider said wait');
+  const back = b.blockedUntil ?? tight?.resetAt;
+  if (spent && back) parts.push(`back ${when(back, now).replace(/^.*\(|\)$/g, '')}`);
+  if (b.waiting > 0) parts.push(`${b.waiting} waiting`);
+  const title = quotas
+    .map(
+      (q) =>
+        `${q.name}: ${q.remaining ?? '?'} of ${q.limit ?? '?'} left${q.resetAt ? `, back ${when(q.resetAt, now)}` : ''}${q.paced ? ', paced' : ''}`,
+    )
+    .join('\n');
+  return h('small', { class: spent ? 'budget spent' : 'budget', title, text: parts.join(' · ') });
 }
 
 /**

@@ -1,0 +1,158 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { ResolvedBudget } from '../config/budgets.ts';
+import { BUCKET, WINDOW, type Observations } from './observations.ts';
+import { readIetf } from './parse-ietf.ts';
+import {
+  EPOCH_SECONDS_FLOOR,
+  goDuration,
+  leadingInteger,
+  one,
+  quantity,
+  retryAfter,
+  retryAfterMs,
+  rfc3339,
+  sane,
+} from './values.ts';
+
+/**
+ * Reads what an answer says about the credential's rate limit. Most answers carry none of
+ * these headers, so `has` first looks up the few names a family cannot do without,
+ * reading no clock and allocating nothing; only when it says yes does `read` fill `into`
+ * (cleared first).
+ */
+export interface HeaderParser {
+  has(status: number, headers: IncomingHttpHeaders): boolean;
+  read(status: number, headers: IncomingHttpHeaders, into: Observations, now: number): void;
+}
+
+// OpenAI (and OpenAI-compatible APIs such as Groq): x-ratelimit-{limit,remaining,reset}-{requests,tokens}.
+const OPENAI = ['requests', 'tokens'].map((name) => ({
+  name,
+  limit: `x-ratelimit-limit-${name}`,
+  remaining: `x-ratelimit-remaining-${name}`,
+  reset: `x-ratelimit-reset-${name}`,
+}));
+
+function readOpenAi(headers: IncomingHttpHeaders, into: Observations): void {
+  for (const names of OPENAI) {
+    const remaining = headers[names.remaining];
+    if (remaining === undefined) continue;
+    const o = into.add(names.name, names.name, BUCKET);
+    if (!o) return;
+    o.remaining = quantity(one(remaining));
+    o.limit = quantity(one(headers[names.limit]));
+    o.resetMs = goDuration(one(headers[names.reset]));
+    o.resetSlackMs = 1;
+    if (!usable(o.remaining, o.limit)) into.drop();
+  }
+}
+
+// Anthropic: anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-{limit,remaining,reset}.
+const ANTHROPIC = ['requests', 'tokens', 'input-tokens', 'output-tokens'].map((name) => ({
+  name,
+  limit: `anthropic-ratelimit-${name}-limit`,
+  remaining: `anthropic-ratelimit-${name}-remaining`,
+  reset: `anthropic-ratelimit-${name}-reset`,
+}));
+
+function readAnthropic(headers: IncomingHttpHeaders, into: Observations, now: number): void {
+  for (const names of ANTHROPIC) {
+    const remaining = headers[names.remaining];
+    if (remaining === undefined) continue;
+    const o = into.add(names.name, names.name, BUCKET);
+    if (!o) return;
+    o.remaining = quantity(one(remaining));
+    o.limit = quantity(one(headers[names.limit]));
+    const reset = rfc3339(one(headers[names.reset]), now);
+    if (reset) {
+      o.resetMs = reset.ms;
+      o.resetSlackMs = reset.slackMs;
+    }
+    if (!usable(o.remaining, o.limit)) into.drop();
+  }
+}
+
+/** The fields of drafts before -07: RateLimit-Limit, -Remaining, -Reset (delta seconds). */
+function readLegacy(headers: IncomingHttpHeaders, into: Observations, now: number): void {
+  const remaining = headers['ratelimit-remaining'];
+  if (remaining === undefined) return;
+  const o = into.add('ratelimit', 'requests', WINDOW);
+  if (!o) return;
+  o.remaining = quantity(one(remaining));
+  o.limit = leadingInteger(one(headers['ratelimit-limit']));
+  const reset = quantity(one(headers['ratelimit-reset']));
+  // Some servers send a Unix time where the drafts say seconds from now.
+  o.resetMs = sane(reset >= EPOCH_SECONDS_FLOOR ? Math.max(0, reset * 1000 - now) : reset * 1000);
+  if (!usable(o.remaining, o.limit)) into.drop();
+}
+
+function readRetryAfter(status: number, headers: IncomingHttpHeaders, into: Observations, now: number): void {
+  if (status !== 429 && status !== 503) return;
+  const ms = retryAfterMs(one(headers['retry-after-ms']));
+  into.retryAfterMs = Number.isNaN(ms) ? retryAfter(one(headers['retry-after']), now) : ms;
+}
+
+/** Remaining must be a count; a limit, when given, at least as large. */
+function usable(remaining: number, limit: number): boolean {
+  return !Number.isNaN(remaining) && !(limit < remaining);
+}
+
+const hasOpenAi = (h: IncomingHttpHeaders) =>
+  h['x-ratelimit-remaining-requests'] !== undefined || h['x-ratelimit-remaining-tokens'] !== undefined;
+const hasAnthropic = (h: IncomingHttpHeaders) =>
+  h['anthropic-ratelimit-requests-remaining'] !== undefined ||
+  h['anthropic-ratelimit-tokens-remaining'] !== undefined ||
+  h['anthropic-ratelimit-input-tokens-remaining'] !== undefined ||
+  h['anthropic-ratelimit-output-tokens-remaining'] !== undefined;
+const hasIetf = (h: IncomingHttpHeaders) =>
+  h['ratelimit'] !== undefined || h['ratelimit-remaining'] !== undefined;
+const hasRetryAfter = (status: number, h: IncomingHttpHeaders) =>
+  (status === 429 || status === 503) && (h['retry-after'] !== undefined || h['retry-after-ms'] !== undefined);
+
+/** The structured fields (draft -07 on), else the older separate ones. */
+function readIetfOrLegacy(headers: IncomingHttpHeaders, into: Observations, now: number): void {
+  if (headers['ratelimit'] !== undefined) readIetf(headers, into);
+  else if (headers['ratelimit-remaining'] !== undefined) readLegacy(headers, into, now);
+}
+
+const PARSERS: Readonly<Record<ResolvedBudget['headers'], HeaderParser>> = {
+  openai: {
+    has: (status, h) => hasOpenAi(h) || hasRetryAfter(status, h),
+    read(status, headers, into, now) {
+      into.clear();
+      if (hasOpenAi(headers)) readOpenAi(headers, into);
+      readRetryAfter(status, headers, into, now);
+    },
+  },
+  anthropic: {
+    has: (status, h) => hasAnthropic(h) || hasRetryAfter(status, h),
+    read(status, headers, into, now) {
+      into.clear();
+      if (hasAnthropic(headers)) readAnthropic(headers, into, now);
+      readRetryAfter(status, headers, into, now);
+    },
+  },
+  ietf: {
+    has: (status, h) => hasIetf(h) || hasRetryAfter(status, h),
+    read(status, headers, into, now) {
+      into.clear();
+      readIetfOrLegacy(headers, into, now);
+      readRetryAfter(status, headers, into, now);
+    },
+  },
+  // One family per answer: the first whose names are there.
+  auto: {
+    has: (status, h) => hasOpenAi(h) || hasAnthropic(h) || hasIetf(h) || hasRetryAfter(status, h),
+    read(status, headers, into, now) {
+      into.clear();
+      if (hasOpenAi(headers)) readOpenAi(headers, into);
+      else if (hasAnthropic(headers)) readAnthropic(headers, into, now);
+      else readIetfOrLegacy(headers, into, now);
+      readRetryAfter(status, headers, into, now);
+    },
+  },
+};
+
+export function parserFor(headers: ResolvedBudget['headers']): HeaderParser {
+  return PARSERS[headers];
+}
