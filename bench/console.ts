@@ -16,6 +16,7 @@ import { createLogger } from '../src/observability/logger.ts';
 import { benchVault } from './support/vault.ts';
 import { VaultSession } from '../src/vault/session.ts';
 import { launchChromium } from '../test/support/chromium.ts';
+import { credentialRef } from '../src/credentials/ref.ts';
 
 const COUNT = Number(process.env['BENCH_CREDENTIALS'] ?? 10_000);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 9);
@@ -47,12 +48,18 @@ const limit = pLimit(16);
 await Promise.all(
   Array.from({ length: COUNT }, (_, i) =>
     limit(() =>
-      store.put(`tenant-${String(Math.floor(i / 10)).padStart(4, '0')}`, INTEGRATIONS[i % 10] as string, {
-        authType: 'oauth2',
-        secret: { accessToken: `bench-access-${i}`, refreshToken: `bench-refresh-${i}` },
-        expiresAt: new Date(Date.now() + (2 + (i % 46)) * 3600_000).toISOString(),
-        status: i % 100 === 7 ? 'needs_reauth' : i % 100 === 8 ? 'refresh_failed' : 'active',
-      }),
+      store.put(
+        credentialRef(
+          `tenant-${String(Math.floor(i / 10)).padStart(4, '0')}`,
+          INTEGRATIONS[i % 10] as string,
+        ),
+        {
+          authType: 'oauth2',
+          secret: { accessToken: `bench-access-${i}`, refreshToken: `bench-refresh-${i}` },
+          expiresAt: new Date(Date.now() + (2 + (i % 46)) * 3600_000).toISOString(),
+          status: i % 100 === 7 ? 'needs_reauth' : i % 100 === 8 ? 'refresh_failed' : 'active',
+        },
+      ),
     ),
   ),
 );

@@ -5,6 +5,7 @@
 // (a persistent server, VAULT_ADDR) skips it.
 import pLimit from 'p-limit';
 import { credentialPath, transitContext } from '../../src/credentials/accounts.ts';
+import { credentialRef } from '../../src/credentials/ref.ts';
 import { toRecord } from '../../src/credentials/record.ts';
 import type { VaultTarget } from '../../src/vault/dev-server.ts';
 
@@ -60,7 +61,7 @@ export async function seedCredentials(o: SeedOptions): Promise<{ seconds: number
                   refreshToken: `rt-${tenant}-${account}`,
                 }),
               ),
-              context: b64(transitContext(o.integration, account)),
+              context: b64(transitContext(credentialRef(tenant, o.integration, account))),
             })),
           });
           const results = answer['data']['batch_results'] as Array<{ ciphertext: string }>;
@@ -80,7 +81,7 @@ export async function seedCredentials(o: SeedOptions): Promise<{ seconds: number
                 now,
                 now,
               );
-              const path = `secret/data/${o.prefix}/${credentialPath(tenant, o.integration, account)}`;
+              const path = `secret/data/${o.prefix}/${credentialPath(credentialRef(tenant, o.integration, account))}`;
               return writes(async () => {
                 await vault(o.target, 'POST', path, { data: record });
                 written += 1;

@@ -6,10 +6,7 @@ import { MAX_OBSERVATIONS, type Observations } from './observations.ts';
 import { LEARNED_REFUSAL_CAP_MS, Window } from './window.ts';
 
 /** What the proxy hands budgets about one request: ProxyState fits it as it is. */
-export interface BudgetHolder {
-  readonly tenant: string;
-  readonly integration: string;
-  readonly account: string;
+export interface BudgetHolder extends CredentialRef {
   /** Who is calling: fair shares are counted per `Caller.id`. */
   readonly caller?: { readonly id: string } | undefined;
   /** The number budgets gave the attempt in flight; its answer is news about the provider's count after it. */

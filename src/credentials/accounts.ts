@@ -10,21 +10,14 @@
  * `<integration>/<account>`, so a ciphertext moved between accounts does not decrypt.
  * KV v2 lets a path be a record and a folder at once; names never contain `/`.
  */
-
-export const DEFAULT_ACCOUNT = 'default';
+import { DEFAULT_ACCOUNT, refKey, type CredentialRef } from './ref.ts';
 
 /** The KV path of a credential, relative to Keygate's prefix. */
-export function credentialPath(tenant: string, integration: string, account = DEFAULT_ACCOUNT): string {
-  const base = `credentials/${tenant}/${integration}`;
-  return account === DEFAULT_ACCOUNT ? base : `${base}/${account}`;
+export function credentialPath(ref: CredentialRef): string {
+  return `credentials/${refKey(ref)}`;
 }
 
-/** The Transit derivation context of a credential's ciphertext. */
-export function transitContext(integration: string, account = DEFAULT_ACCOUNT): string {
-  return account === DEFAULT_ACCOUNT ? integration : `${integration}/${account}`;
-}
-
-/** One key per credential for in-memory maps (cache, single-flight, schedule). */
-export function credentialKey(tenant: string, integration: string, account = DEFAULT_ACCOUNT): string {
-  return account === DEFAULT_ACCOUNT ? `${tenant}/${integration}` : `${tenant}/${integration}/${account}`;
+/** The Transit derivation context of a credential's ciphertext (the tenant names the key). */
+export function transitContext(ref: CredentialRef): string {
+  return ref.account === DEFAULT_ACCOUNT ? ref.integration : `${ref.integration}/${ref.account}`;
 }

@@ -32,13 +32,12 @@ export const OAUTH = new Set<AuthType>(['oauth2', 'oauth2_client_credentials']);
 /** An entry from a Vault listing; what this replica saw of its refreshes is kept. */
 export function fromListing(
   listing: CredentialListing,
-  account: string,
   previous: InventoryEntry | undefined,
 ): InventoryEntry {
   return {
     tenant: listing.tenant,
     integration: listing.integration,
-    account,
+    account: listing.account,
     authType: listing.authType,
     status: listing.status,
     expiresAt: listing.expiresAt,

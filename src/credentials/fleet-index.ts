@@ -9,8 +9,8 @@ import {
   type InventoryStatus,
   type InventoryView,
 } from './fleet-entry.ts';
-import { compare, decodeCursor, encodeCursor, upperBound } from './fleet-order.ts';
-import { refKey, type CredentialRef } from './ref.ts';
+import { decodeCursor, encodeCursor, upperBound } from './fleet-order.ts';
+import { compareRefs, refKey, type CredentialRef } from './ref.ts';
 import type { AuthType, CredentialListing, CredentialStatus } from './types.ts';
 
 export { decodeCursor } from './fleet-order.ts';
@@ -45,12 +45,8 @@ export const INVENTORY_MAX_AGE_MS = 30_000;
 type Source = {
   listAll(): Promise<CredentialListing[]>;
   /** One credential's listing (one metadata read); undefined when it is gone. */
-  listing?(tenant: string, integration: string, account: string): Promise<CredentialListing | undefined>;
+  listing?(ref: CredentialRef): Promise<CredentialListing | undefined>;
 };
-type Listing = CredentialListing & { account?: string };
-
-const keyOf = (tenant: string, integration: string, account: string) =>
-  refKey({ tenant, integration, account });
 
 export interface InventoryOptions {
   /** Where listings come from: Vault metadata, no decryption (the credential store). */
@@ -153,11 +149,9 @@ export class Inventory {
     try {
       const listings = await this.#opts.source.listAll();
       const next = new Map<string, InventoryEntry>();
-      for (const listing of listings as Listing[]) {
-        const account = listing.account ?? 'default';
-        const key = keyOf(listing.tenant, listing.integration, account);
-        const previous = this.#entries.get(key);
-        next.set(key, fromListing(listing, account, previous));
+      for (const listing of listings) {
+        const key = refKey(listing);
+        next.set(key, fromListing(listing, this.#entries.get(key)));
       }
       for (const [key, entry] of touched) {
         if (entry) next.set(key, entry);
@@ -175,7 +169,7 @@ export class Inventory {
   #apply(event: KeygateEvent): void {
     if (!('tenant' in event.data)) return;
     const { tenant, integration, account } = event.data;
-    const key = keyOf(tenant, integration, account);
+    const key = refKey(event.data);
     const current = this.#entries.get(key);
     let next: InventoryEntry | null | undefined;
     switch (event.type) {
@@ -237,24 +231,24 @@ export class Inventory {
     // What Vault now holds (the exact times, a failure's stored code) replaces the guess.
     // (Not a refreshed token whose Vault write is still pending: Vault holds the old one.)
     const unpersisted = event.type === 'refresh-success' && event.data.persisted === false;
-    if (event.type !== 'credential-deleted' && !unpersisted) this.follow(tenant, integration, account);
+    if (event.type !== 'credential-deleted' && !unpersisted) this.follow(event.data);
   }
 
   /**
    * Reads one credential's listing back from Vault and puts it in place (or removes it when
    * it is gone): after this replica's change events, and for other replicas' changes.
    */
-  follow(tenant: string, integration: string, account: string): void {
+  follow(ref: CredentialRef): void {
     const source = this.#opts.source;
     if (!source.listing) return;
-    const key = keyOf(tenant, integration, account);
+    const key = refKey(ref);
     const seq = (this.#followSeq += 1);
     this.#following.set(key, seq);
-    source.listing(tenant, integration, account).then(
+    source.listing(ref).then(
       (listing) => {
         if (this.#following.get(key) !== seq) return;
         this.#following.delete(key);
-        this.#set(key, listing ? fromListing(listing, account, this.#entries.get(key)) : null);
+        this.#set(key, listing ? fromListing(listing, this.#entries.get(key)) : null);
       },
       () => {
         if (this.#following.get(key) === seq) this.#following.delete(key);
@@ -279,7 +273,7 @@ export class Inventory {
   }
 
   #sortedEntries(): InventoryEntry[] {
-    this.#sorted ??= [...this.#entries.values()].sort(compare);
+    this.#sorted ??= [...this.#entries.values()].sort(compareRefs);
     return this.#sorted;
   }
 

@@ -2,12 +2,13 @@ import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import type { KeygateEvent } from '../events/catalogue.ts';
 import { decodeCursor, Inventory } from './fleet-index.ts';
+import { credentialRef, type CredentialRef } from './ref.ts';
 import type { CredentialListing } from './types.ts';
 
 const NOW = Date.parse('2026-12-01T12:00:00Z');
 const at = (ms: number) => new Date(NOW + ms).toISOString();
 
-type ReadBack = (tenant: string) => Promise<CredentialListing | undefined>;
+type ReadBack = (ref: CredentialRef) => Promise<CredentialListing | undefined>;
 
 function setup(listings: CredentialListing[], listing?: ReadBack) {
   const bus = new EventEmitter();
@@ -45,6 +46,7 @@ const oauth = (tenant: string, integration: string, extra: Partial<CredentialLis
   ({
     tenant,
     integration,
+    account: 'default',
     authType: 'oauth2',
     status: 'active',
     expiresAt: at(3600_000),
@@ -143,12 +145,12 @@ describe('Inventory', () => {
     const reads: Array<{ tenant: string; resolve: (l: CredentialListing | undefined) => void }> = [];
     const { inventory } = setup(
       [oauth('acme', 'crm')],
-      (tenant) => new Promise((resolve) => reads.push({ tenant, resolve })),
+      ({ tenant }) => new Promise((resolve) => reads.push({ tenant, resolve })),
     );
     await inventory.relist();
     const flush = () => new Promise((r) => setImmediate(r));
-    inventory.follow('acme', 'crm', 'default'); // an older read ...
-    inventory.follow('acme', 'crm', 'default'); // ... and a newer one
+    inventory.follow(credentialRef('acme', 'crm')); // an older read ...
+    inventory.follow(credentialRef('acme', 'crm')); // ... and a newer one
     const [older, newer] = reads;
     newer?.resolve(oauth('acme', 'crm', { status: 'needs_reauth', lastRefreshError: 'invalid_grant' }));
     await flush();
@@ -157,14 +159,14 @@ describe('Inventory', () => {
     expect(inventory.sorted()).toMatchObject([
       { tenant: 'acme', status: 'needs_reauth', lastRefreshError: 'invalid_grant' },
     ]);
-    inventory.follow('other', 'crm', 'default');
+    inventory.follow(credentialRef('other', 'crm'));
     reads.at(-1)?.resolve(oauth('other', 'crm', { updatedAt: at(-5000) }));
     await flush();
     expect(inventory.sorted().map((e) => [e.tenant, e.updatedAt])).toEqual([
       ['acme', null],
       ['other', at(-5000)],
     ]);
-    inventory.follow('acme', 'crm', 'default');
+    inventory.follow(credentialRef('acme', 'crm'));
     reads.at(-1)?.resolve(undefined); // deleted meanwhile
     await flush();
     expect(inventory.sorted().map((e) => e.tenant)).toEqual(['other']);

@@ -1,41 +1,25 @@
-/** The order the fleet's credentials are listed in, and the cursors that page through it. */
-
-export interface Ref {
-  tenant: string;
-  integration: string;
-  account: string;
-}
-
-/** Tenant, then integration, then account with `default` first. */
-export function compare(a: Ref, b: Ref): number {
-  return (
-    cmp(a.tenant, b.tenant) ||
-    cmp(a.integration, b.integration) ||
-    (a.account === 'default' ? -1 : 0) - (b.account === 'default' ? -1 : 0) ||
-    cmp(a.account, b.account)
-  );
-}
-const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+/** The cursors that page through the fleet's credentials, in their order (compareRefs, ref.ts). */
+import { compareRefs, type CredentialRef } from './ref.ts';
 
 /** The index of the first entry after `ref` in sort order. */
-export function upperBound(sorted: readonly Ref[], ref: Ref): number {
+export function upperBound(sorted: readonly CredentialRef[], ref: CredentialRef): number {
   let lo = 0;
   let hi = sorted.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (compare(sorted[mid] as Ref, ref) <= 0) lo = mid + 1;
+    if (compareRefs(sorted[mid] as CredentialRef, ref) <= 0) lo = mid + 1;
     else hi = mid;
   }
   return lo;
 }
 
 /** The position after a row: base64url of `[tenant, integration, account]`. */
-export function encodeCursor(ref: Ref): string {
+export function encodeCursor(ref: CredentialRef): string {
   return Buffer.from(JSON.stringify([ref.tenant, ref.integration, ref.account])).toString('base64url');
 }
 
 /** Undefined for a cursor this Keygate did not make. */
-export function decodeCursor(cursor: string): Ref | undefined {
+export function decodeCursor(cursor: string): CredentialRef | undefined {
   try {
     const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString());
     if (Array.isArray(parsed) && parsed.length === 3 && parsed.every((p) => typeof p === 'string')) {

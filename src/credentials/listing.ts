@@ -1,16 +1,10 @@
 import pLimit from 'p-limit';
 import type { KvStore } from '../vault/kv.ts';
-import { DEFAULT_ACCOUNT, credentialPath } from './accounts.ts';
+import { credentialPath } from './accounts.ts';
 import { isValidName } from './names.ts';
 import type { StoredRecord } from './record.ts';
+import { DEFAULT_ACCOUNT, compareRefs, type CredentialRef } from './ref.ts';
 import type { AuthType, CredentialListing, CredentialStatus } from './types.ts';
-
-/** Where one stored credential is: what a listing walks before it reads anything. */
-export interface CredentialRef {
-  tenant: string;
-  integration: string;
-  account: string;
-}
 
 type ListKv = Pick<KvStore, 'list' | 'read'>;
 
@@ -52,28 +46,15 @@ export async function listRefs(kv: ListKv, tenant: string): Promise<CredentialRe
   return refs.sort(compareRefs);
 }
 
-export function compareRefs(a: CredentialRef, b: CredentialRef): number {
-  return (
-    cmp(a.tenant, b.tenant) ||
-    cmp(a.integration, b.integration) ||
-    // The default account first: it is the one callers get without naming any.
-    (a.account === DEFAULT_ACCOUNT ? -1 : 0) - (b.account === DEFAULT_ACCOUNT ? -1 : 0) ||
-    cmp(a.account, b.account)
-  );
-}
-
-const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-
 /**
  * A listing from the record's non-secret fields (no decryption); undefined when the record
  * went meanwhile. The record, not custom_metadata: a refresh writes only the record.
  */
 export async function readListing(kv: ListKv, ref: CredentialRef): Promise<CredentialListing | undefined> {
-  const record = await kv.read<Partial<StoredRecord>>(
-    credentialPath(ref.tenant, ref.integration, ref.account),
-  );
+  const record = await kv.read<Partial<StoredRecord>>(credentialPath(ref));
   if (!record) return undefined;
-  return { ...ref, ...listedFields(record.data), version: record.version };
+  const { tenant, integration, account } = ref;
+  return { tenant, integration, account, ...listedFields(record.data), version: record.version };
 }
 
 /** Vault requests one full listing keeps in flight (tenant LISTs and record reads together). */

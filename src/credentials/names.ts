@@ -1,5 +1,6 @@
 import { NAME_PATTERN } from '../config/schema.ts';
 import { KeygateError } from '../errors.ts';
+import type { CredentialRef } from './ref.ts';
 
 const NAME = new RegExp(NAME_PATTERN);
 
@@ -16,4 +17,9 @@ export function assertNames(tenant: unknown, integration?: unknown, account?: un
   if (account !== undefined && !isValidName(account)) {
     throw new KeygateError('invalid_name', { details: ['account'] });
   }
+}
+
+/** assertNames for the three names of a credential. */
+export function assertRef(ref: CredentialRef): void {
+  assertNames(ref.tenant, ref.integration, ref.account);
 }

@@ -1,4 +1,4 @@
-import { DEFAULT_ACCOUNT } from './accounts.ts';
+import type { CredentialRef } from './ref.ts';
 import type { Credential, CredentialMetadata, CredentialSecret, CredentialWrite } from './types.ts';
 
 /** The KV v2 record: ciphertext plus non-secret metadata. Never a plaintext secret. */
@@ -26,16 +26,12 @@ export function toRecord(
   };
 }
 
-export function toMetadata(
-  tenant: string,
-  integration: string,
-  record: StoredRecord,
-  account = DEFAULT_ACCOUNT,
-): CredentialMetadata {
+/** The credential's metadata; the ref's three names are copied (a ref may be a larger object). */
+export function toMetadata(ref: CredentialRef, record: StoredRecord): CredentialMetadata {
   return {
-    tenant,
-    integration,
-    account,
+    tenant: ref.tenant,
+    integration: ref.integration,
+    account: ref.account,
     authType: record.authType,
     status: record.status,
     expiresAt: record.expiresAt ?? null,
@@ -47,14 +43,12 @@ export function toMetadata(
 }
 
 export function fromRecord(
-  tenant: string,
-  integration: string,
+  ref: CredentialRef,
   record: StoredRecord,
   secret: CredentialSecret,
   version: number,
-  account = DEFAULT_ACCOUNT,
 ): Credential {
-  return { ...toMetadata(tenant, integration, record, account), secret, version };
+  return { ...toMetadata(ref, record), secret, version };
 }
 
 /**

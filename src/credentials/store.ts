@@ -6,11 +6,12 @@ import { KvStore } from '../vault/kv.ts';
 import type { VaultSession } from '../vault/session.ts';
 import { TransitKeys } from '../vault/transit.ts';
 import { absentAndOutage } from '../cache/options.ts';
-import { DEFAULT_ACCOUNT, credentialKey, credentialPath, transitContext } from './accounts.ts';
+import { credentialPath as path, transitContext } from './accounts.ts';
 import { CredentialCache } from './cache.ts';
 import { listAllListings, listRefs, listTenants, readListing } from './listing.ts';
-import { assertNames } from './names.ts';
+import { assertNames, assertRef } from './names.ts';
 import { fromRecord, toCustomMetadata, toMetadata, toRecord, type StoredRecord } from './record.ts';
+import { refKey as key, type CredentialRef } from './ref.ts';
 import type {
   Credential,
   CredentialListing,
@@ -28,15 +29,12 @@ export interface CredentialStoreDeps {
   logger: Logger;
 }
 
-const path = credentialPath;
-const key = credentialKey;
-
 /**
  * The per-tenant encrypted credential store: secrets are encrypted with the tenant's
  * Transit key (integration as context) and kept in KV v2 next to non-secret metadata,
  * which listings read without decrypting (also mirrored into custom_metadata when stored,
- * not on refreshes). Every method takes an optional trailing `account` (`default` when
- * omitted); see accounts.ts.
+ * not on refreshes). A credential is named by its CredentialRef (ref.ts); the store keeps
+ * no ref it is given (the proxy passes its request state), only the three names copied.
  */
 export class CredentialStore {
   readonly #kv: KvStore;
@@ -57,63 +55,53 @@ export class CredentialStore {
   }
 
   /** The credential, from the cache when fresh; concurrent misses share one Vault round trip. */
-  async get(tenant: string, integration: string, account = DEFAULT_ACCOUNT): Promise<Credential> {
-    assertNames(tenant, integration, account);
+  async get(ref: CredentialRef): Promise<Credential> {
+    assertRef(ref);
     const { credential, stale } = await this.#cache.get(
-      key(tenant, integration, account),
-      () => this.#readDecrypted(tenant, integration, account),
+      key(ref),
+      () => this.#readDecrypted(ref),
       (err) => isKeygateError(err, 'vault_unavailable'),
     );
     if (stale) {
       this.#logger.warn('serving a cached credential while Vault is unavailable', {
         event: 'credential_stale_served',
-        tenant,
-        integration,
-        account,
+        tenant: credential.tenant,
+        integration: credential.integration,
+        account: credential.account,
       });
     }
     return credential;
   }
 
   /** The credential straight from Vault (no cache), e.g. to take its version for check-and-set. */
-  async read(tenant: string, integration: string, account = DEFAULT_ACCOUNT): Promise<Credential> {
-    assertNames(tenant, integration, account);
-    return this.#readDecrypted(tenant, integration, account);
+  async read(ref: CredentialRef): Promise<Credential> {
+    assertRef(ref);
+    return this.#readDecrypted(ref);
   }
 
   /** Metadata only; needs no decryption. */
-  async metadata(
-    tenant: string,
-    integration: string,
-    account = DEFAULT_ACCOUNT,
-  ): Promise<CredentialMetadata> {
-    assertNames(tenant, integration, account);
-    const record = await this.#kv.read<StoredRecord>(path(tenant, integration, account));
+  async metadata(ref: CredentialRef): Promise<CredentialMetadata> {
+    assertRef(ref);
+    const record = await this.#kv.read<StoredRecord>(path(ref));
     if (!record) throw new KeygateError('credential_not_found');
-    return toMetadata(tenant, integration, record.data, account);
+    return toMetadata(ref, record.data);
   }
 
-  async has(tenant: string, integration: string, account = DEFAULT_ACCOUNT): Promise<boolean> {
-    assertNames(tenant, integration, account);
-    return (await this.#kv.readMetadata(path(tenant, integration, account))) !== undefined;
+  async has(ref: CredentialRef): Promise<boolean> {
+    assertRef(ref);
+    return (await this.#kv.readMetadata(path(ref))) !== undefined;
   }
 
   /** Encrypts and writes a credential; `cas` makes it conditional (a lost race is `conflict`). */
-  async put(
-    tenant: string,
-    integration: string,
-    write: CredentialWrite,
-    options: WriteOptions = {},
-    account = DEFAULT_ACCOUNT,
-  ): Promise<Credential> {
-    assertNames(tenant, integration, account);
+  async put(ref: CredentialRef, write: CredentialWrite, options: WriteOptions = {}): Promise<Credential> {
+    assertRef(ref);
     const ciphertext = await this.#transit.encrypt(
-      tenant,
-      transitContext(integration, account),
+      ref.tenant,
+      transitContext(ref),
       JSON.stringify(write.secret),
     );
     const now = new Date().toISOString();
-    const at = path(tenant, integration, account);
+    const at = path(ref);
     const known = options.createdAt;
     const previous = options.cas === 0 || known ? undefined : await this.#kv.read<StoredRecord>(at);
     const record = toRecord(write, ciphertext, now, known ?? previous?.data.createdAt ?? now);
@@ -122,30 +110,24 @@ export class CredentialStore {
       { ...record },
       options.cas === undefined ? {} : { cas: options.cas },
     );
-    const credential: Credential = {
-      ...toMetadata(tenant, integration, record, account),
-      secret: { ...write.secret },
-      version,
-    };
-    this.#cache.set(key(tenant, integration, account), credential);
+    const credential: Credential = { ...toMetadata(ref, record), secret: { ...write.secret }, version };
+    this.#cache.set(key(ref), credential);
     // A refresh (createdAt known) skips it: one Vault write less per refresh; listings read
     // the record itself, and custom_metadata keeps what was stored (auth type, status).
-    if (!known) await this.#writeCustomMetadata(tenant, integration, account, record);
+    if (!known) await this.#writeCustomMetadata(ref, record);
     return credential;
   }
 
   /** Changes the status only (the ciphertext is kept); conditional on `cas` when given. */
   async setStatus(
-    tenant: string,
-    integration: string,
+    ref: CredentialRef,
     status: CredentialStatus,
     options: WriteOptions & {
       /** The refresh failure's stable code, for the inventory. */ error?: string;
     } = {},
-    account = DEFAULT_ACCOUNT,
   ): Promise<void> {
-    assertNames(tenant, integration, account);
-    const at = path(tenant, integration, account);
+    assertRef(ref);
+    const at = path(ref);
     const current = await this.#kv.read<StoredRecord>(at);
     if (!current) throw new KeygateError('credential_not_found');
     const record: StoredRecord = {
@@ -155,18 +137,18 @@ export class CredentialStore {
       lastRefreshError: options.error ?? null,
     };
     await this.#kv.write(at, { ...record }, { cas: options.cas ?? current.version });
-    this.#cache.delete(key(tenant, integration, account));
-    await this.#writeCustomMetadata(tenant, integration, account, record);
+    this.#cache.delete(key(ref));
+    await this.#writeCustomMetadata(ref, record);
   }
 
   /** Removes every version and the metadata; nothing can be restored. */
-  async delete(tenant: string, integration: string, account = DEFAULT_ACCOUNT): Promise<void> {
-    assertNames(tenant, integration, account);
-    if (!(await this.has(tenant, integration, account))) throw new KeygateError('credential_not_found');
+  async delete(ref: CredentialRef): Promise<void> {
+    assertRef(ref);
+    if (!(await this.has(ref))) throw new KeygateError('credential_not_found');
     // Only this record: the default account's path is also the folder of the other accounts,
     // and destroying a record's metadata leaves the records below it alone.
-    await this.#kv.destroy(path(tenant, integration, account));
-    this.#cache.delete(key(tenant, integration, account));
+    await this.#kv.destroy(path(ref));
+    this.#cache.delete(key(ref));
   }
 
   /** The tenant's credentials (every account), metadata only. */
@@ -175,9 +157,7 @@ export class CredentialStore {
     const refs = await listRefs(this.#kv, tenant);
     const limit = pLimit(8);
     const found = await Promise.all(
-      refs.map((r) =>
-        limit(() => this.metadata(tenant, r.integration, r.account).catch(notFoundAsUndefined)),
-      ),
+      refs.map((ref) => limit(() => this.metadata(ref).catch(notFoundAsUndefined))),
     );
     return found.filter((m): m is CredentialMetadata => m !== undefined);
   }
@@ -188,13 +168,9 @@ export class CredentialStore {
   }
 
   /** One credential as listed (the record's non-secret fields, no decryption); undefined when there is none. */
-  listing(
-    tenant: string,
-    integration: string,
-    account = DEFAULT_ACCOUNT,
-  ): Promise<CredentialListing | undefined> {
-    assertNames(tenant, integration, account);
-    return readListing(this.#kv, { tenant, integration, account });
+  listing(ref: CredentialRef): Promise<CredentialListing | undefined> {
+    assertRef(ref);
+    return readListing(this.#kv, ref);
   }
 
   /** Every tenant that holds at least one credential, by name; no record is read. */
@@ -204,11 +180,11 @@ export class CredentialStore {
 
   /** Puts a credential into the cache without writing it (a refreshed token not yet persisted). */
   prime(credential: Credential): void {
-    this.#cache.set(key(credential.tenant, credential.integration, credential.account), credential);
+    this.#cache.set(key(credential), credential);
   }
 
-  invalidate(tenant: string, integration: string, account = DEFAULT_ACCOUNT): void {
-    this.#cache.delete(key(tenant, integration, account));
+  invalidate(ref: CredentialRef): void {
+    this.#cache.delete(key(ref));
   }
 
   /** Forgets every cached credential (this replica fell behind the fleet's changes). */
@@ -222,24 +198,23 @@ export class CredentialStore {
     const keyVersion = await this.#transit.rotate(tenant);
     let rewrapped = 0;
     for (const ref of await listRefs(this.#kv, tenant)) {
-      if (await this.#rewrap(tenant, ref.integration, ref.account)) rewrapped += 1;
+      if (await this.#rewrap(ref)) rewrapped += 1;
     }
     return { keyVersion, rewrapped };
   }
 
   // A concurrent write between read and write is a conflict: read again and rewrap that.
-  async #rewrap(tenant: string, integration: string, account: string): Promise<boolean> {
-    const at = path(tenant, integration, account);
+  async #rewrap(ref: CredentialRef): Promise<boolean> {
+    const at = path(ref);
     for (let attempt = 0; attempt < 5; attempt += 1) {
       const current = await this.#kv.read<StoredRecord>(at);
       if (!current) return false;
       const record = current.data;
-      const context = transitContext(integration, account);
-      const ciphertext = await this.#transit.rewrap(tenant, context, record.ciphertext);
+      const ciphertext = await this.#transit.rewrap(ref.tenant, transitContext(ref), record.ciphertext);
       if (ciphertext === record.ciphertext) return false;
       try {
         await this.#kv.write(at, { ...record, ciphertext }, { cas: current.version });
-        this.#cache.delete(key(tenant, integration, account));
+        this.#cache.delete(key(ref));
         return true;
       } catch (err) {
         if (!isKeygateError(err, 'conflict')) throw err;
@@ -248,39 +223,30 @@ export class CredentialStore {
     throw new KeygateError('conflict');
   }
 
-  async #readDecrypted(tenant: string, integration: string, account: string): Promise<Credential> {
-    const record = await this.#kv.read<StoredRecord>(path(tenant, integration, account));
+  async #readDecrypted(ref: CredentialRef): Promise<Credential> {
+    const record = await this.#kv.read<StoredRecord>(path(ref));
     if (!record) throw new KeygateError('credential_not_found');
     const stored = record.data;
-    const plaintext = await this.#transit.decrypt(
-      tenant,
-      transitContext(integration, account),
-      stored.ciphertext,
-    );
+    const plaintext = await this.#transit.decrypt(ref.tenant, transitContext(ref), stored.ciphertext);
     let secret: CredentialSecret;
     try {
       secret = JSON.parse(plaintext) as CredentialSecret;
     } catch {
       throw new KeygateError('credential_undecryptable');
     }
-    return fromRecord(tenant, integration, stored, secret, record.version, account);
+    return fromRecord(ref, stored, secret, record.version);
   }
 
-  async #writeCustomMetadata(
-    tenant: string,
-    integration: string,
-    account: string,
-    record: StoredRecord,
-  ): Promise<void> {
+  async #writeCustomMetadata(ref: CredentialRef, record: StoredRecord): Promise<void> {
     try {
-      await this.#kv.writeMetadata(path(tenant, integration, account), toCustomMetadata(record));
+      await this.#kv.writeMetadata(path(ref), toCustomMetadata(record));
     } catch (err) {
       // The record itself is written; only the listing hint lags. Log and go on.
       this.#logger.warn('could not write credential custom_metadata', {
         event: 'credential_metadata_write_failed',
-        tenant,
-        integration,
-        account,
+        tenant: ref.tenant,
+        integration: ref.integration,
+        account: ref.account,
         errorCode: isKeygateError(err) ? err.code : 'unknown',
       });
     }

@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema.ts';
 import type { Inventory } from '../credentials/fleet-index.ts';
+import { credentialRef, type CredentialRef } from '../credentials/ref.ts';
 import type { CredentialStore } from '../credentials/store.ts';
 import type { EventBus } from '../events/bus.ts';
 import { isKeygateError } from '../errors.ts';
@@ -36,11 +37,12 @@ export interface FleetDeps {
 export function setupFleet(deps: FleetDeps): FleetSync | undefined {
   const { config, kv, bus, logger, keys, store, scheduler, resync, inventory } = deps;
   if (config.fleet.pollSeconds <= 0) return undefined;
-  const follow = async (tenant: string, integration: string, account: string) => {
+  const follow = async (ref: CredentialRef) => {
     try {
-      scheduler.track(await store.metadata(tenant, integration, account));
+      scheduler.track(await store.metadata(ref));
     } catch (err) {
-      if (isKeygateError(err, 'credential_not_found')) scheduler.cancel(tenant, integration, account);
+      if (isKeygateError(err, 'credential_not_found'))
+        scheduler.cancel(ref.tenant, ref.integration, ref.account);
       // Anything else (Vault down): the next full resync puts the schedule right.
     }
   };
@@ -58,7 +60,7 @@ export function setupFleet(deps: FleetDeps): FleetSync | undefined {
   if (members) {
     scheduler.useShard({
       rank: (key) => rendezvousRank(key, members.self, members.live()),
-      lookup: (ref) => store.metadata(ref.tenant, ref.integration, ref.account),
+      lookup: (ref) => store.metadata(ref),
       graceMs: config.fleet.shardGraceSeconds * 1000,
     });
   }
@@ -71,9 +73,11 @@ export function setupFleet(deps: FleetDeps): FleetSync | undefined {
     kept: config.fleet.changesKept,
     evict: (change: Change) => {
       if (change.kind === 'key') return keys.evict(change.id);
-      store.invalidate(change.tenant, change.integration, change.account);
-      void follow(change.tenant, change.integration, change.account);
-      inventory?.follow(change.tenant, change.integration, change.account);
+      // Built anew: an entry written by a release before accounts has none (the default account).
+      const ref = credentialRef(change.tenant, change.integration, change.account);
+      store.invalidate(ref);
+      void follow(ref);
+      inventory?.follow(ref);
     },
     evictAll: () => {
       logger.info('fell behind the fleet changes; dropping every cache', { event: 'fleet_caches_dropped' });

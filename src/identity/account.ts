@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { DEFAULT_ACCOUNT } from '../credentials/accounts.ts';
+import { DEFAULT_ACCOUNT } from '../credentials/ref.ts';
 import { isValidName } from '../credentials/names.ts';
 import { KeygateError } from '../errors.ts';
 import type { Caller } from './caller.ts';

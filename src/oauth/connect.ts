@@ -1,7 +1,8 @@
 import * as oauth from 'oauth4webapi';
 import type { Config } from '../config/schema.ts';
-import { DEFAULT_ACCOUNT, transitContext } from '../credentials/accounts.ts';
-import { assertNames } from '../credentials/names.ts';
+import { transitContext } from '../credentials/accounts.ts';
+import { assertRef } from '../credentials/names.ts';
+import { credentialRef, type CredentialRef } from '../credentials/ref.ts';
 import type { CredentialStore } from '../credentials/store.ts';
 import type { CredentialMetadata } from '../credentials/types.ts';
 import { KeygateError, isKeygateError } from '../errors.ts';
@@ -31,10 +32,7 @@ interface PendingConnect {
 }
 
 /** Which credential a callback was for, once its state is known. */
-export interface FlowRef {
-  tenant: string;
-  integration: string;
-  account: string;
+export interface FlowRef extends CredentialRef {
   returnTo?: string;
 }
 
@@ -48,7 +46,6 @@ export type CallbackOutcome =
 
 export interface StartOptions {
   scopes?: string[] | undefined;
-  account?: string | undefined;
   returnTo?: string | undefined;
   fallbackCallbackUrl: string;
   /** A secret the browser keeps in a cookie: the callback then must come from that browser. */
@@ -79,13 +76,12 @@ export class ConnectFlow {
   }
 
   async start(
-    tenant: string,
-    integration: string,
+    ref: CredentialRef,
     options: StartOptions,
   ): Promise<{ authorizationUrl: string; state: string; expiresAt: string }> {
-    const account = options.account ?? DEFAULT_ACCOUNT;
-    assertNames(tenant, integration, account);
+    assertRef(ref);
     const { config, kv, transit } = this.#deps;
+    const { tenant, integration, account } = ref;
     const auth = config.integrations[integration]?.auth;
     if (!auth) throw new KeygateError('unknown_integration');
     if (auth.type !== 'oauth2' || !auth.authorizationUrl || !auth.clientId) {
@@ -105,7 +101,7 @@ export class ConnectFlow {
       tenant,
       integration,
       account,
-      verifierCiphertext: await transit.encrypt(tenant, transitContext(integration, account), verifier),
+      verifierCiphertext: await transit.encrypt(tenant, transitContext(ref), verifier),
       redirectUri,
       scopes,
       expiresAt,
@@ -157,9 +153,9 @@ export class ConnectFlow {
     parameters: URLSearchParams,
   ): Promise<CredentialMetadata> {
     const { config, transit, store, schedule } = this.#deps;
-    const { tenant, integration } = pending;
-    const account = pending.account ?? DEFAULT_ACCOUNT;
-    const auth = config.integrations[integration]?.auth;
+    // A flow started before accounts existed names none: the default account.
+    const ref = credentialRef(pending.tenant, pending.integration, pending.account);
+    const auth = config.integrations[ref.integration]?.auth;
     if (!auth || auth.type !== 'oauth2') throw new KeygateError('connect_unsupported');
     const { as, client } = endpoints(auth);
     let callback: URLSearchParams;
@@ -169,11 +165,7 @@ export class ConnectFlow {
       // `error=access_denied` and the like; the provider's description is never echoed.
       throw new KeygateError(issuerRefused(err) ? 'oauth_issuer_mismatch' : 'oauth_denied');
     }
-    const codeVerifier = await transit.decrypt(
-      tenant,
-      transitContext(integration, account),
-      pending.verifierCiphertext,
-    );
+    const codeVerifier = await transit.decrypt(ref.tenant, transitContext(ref), pending.verifierCiphertext);
     const tokens = await requestTokens(
       auth,
       { type: 'authorization_code', callback, redirectUri: pending.redirectUri, codeVerifier },
@@ -190,23 +182,17 @@ export class ConnectFlow {
       secret: _secret,
       version: _version,
       ...metadata
-    } = await store.put(
-      tenant,
-      integration,
-      {
-        authType: 'oauth2',
-        secret: {
-          accessToken: tokens.accessToken,
-          tokenType: tokens.tokenType,
-          ...(tokens.refreshToken === undefined ? {} : { refreshToken: tokens.refreshToken }),
-        },
-        expiresAt: tokens.expiresAt,
-        scopes: tokens.scopes ?? pending.scopes,
-        lastRefreshedAt: new Date().toISOString(),
+    } = await store.put(ref, {
+      authType: 'oauth2',
+      secret: {
+        accessToken: tokens.accessToken,
+        tokenType: tokens.tokenType,
+        ...(tokens.refreshToken === undefined ? {} : { refreshToken: tokens.refreshToken }),
       },
-      {},
-      account,
-    );
+      expiresAt: tokens.expiresAt,
+      scopes: tokens.scopes ?? pending.scopes,
+      lastRefreshedAt: new Date().toISOString(),
+    });
     schedule?.track(metadata);
     return metadata;
   }
@@ -226,8 +212,11 @@ export class ConnectFlow {
     if (record.data.browser !== undefined && !matchesDigest(browser, record.data.browser)) {
       throw new KeygateError('oauth_state_invalid');
     }
-    const { tenant, integration, account = DEFAULT_ACCOUNT, returnTo } = record.data;
-    found({ tenant, integration, account, ...(returnTo === undefined ? {} : { returnTo }) });
+    const { tenant, integration, account, returnTo } = record.data;
+    found({
+      ...credentialRef(tenant, integration, account),
+      ...(returnTo === undefined ? {} : { returnTo }),
+    });
     if (Date.parse(record.data.expiresAt) <= Date.now()) throw new KeygateError('oauth_state_invalid');
     try {
       await kv.write(`oauth-state/${state}`, { ...record.data, used: true }, { cas: record.version });

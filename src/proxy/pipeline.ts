@@ -3,6 +3,7 @@ import type { Budgets } from '../budgets/budgets.ts';
 import type { OwnLimits } from '../budgets/own-limits.ts';
 import type { Config } from '../config/schema.ts';
 import { NAME_PATTERN } from '../config/schema.ts';
+import type { CredentialRef } from '../credentials/ref.ts';
 import type { Credential } from '../credentials/types.ts';
 import { KeygateError, isKeygateError } from '../errors.ts';
 import type { ProxyReply, ProxyRequest } from '../http/exchange.ts';
@@ -26,7 +27,7 @@ import type { Upstreams } from './upstreams.ts';
 
 export interface PipelineDeps {
   config: Readonly<Config>;
-  store: { get(tenant: string, integration: string, account?: string): Promise<Credential> };
+  store: { get(ref: CredentialRef): Promise<Credential> };
   /** Who calls: Keygate keys, and (src/identity) verified access tokens. */
   callers: CallerAuthenticator;
   upstreams: Upstreams;
@@ -136,7 +137,8 @@ export class ProxyPipeline {
     const upstreamPath = upstream.pathFor(target.rest);
     state.account = accountFor(caller, request.headers[ACCOUNT_HEADER]);
     const reauth = this.#reauthFor(state);
-    const found = await store.get(target.tenant, target.integration, state.account).catch((err: unknown) => {
+    // The state is the request's CredentialRef, its account now decided (state.ts).
+    const found = await store.get(state).catch((err: unknown) => {
       if (reauth && isKeygateError(err, 'credential_not_found')) return undefined;
       throw err;
     });

@@ -4,7 +4,6 @@ import type { Registry } from 'prom-client';
 import type { Budgets } from '../budgets/budgets.ts';
 import type { OwnLimits } from '../budgets/own-limits.ts';
 import type { Config } from '../config/schema.ts';
-import type { Credential } from '../credentials/types.ts';
 import { KeygateError } from '../errors.ts';
 import { answerError, logFault, sendError } from '../http/error-handler.ts';
 import type { RawReply, RawRequest, ProxyReply, ProxyRequest } from '../http/exchange.ts';
@@ -20,7 +19,7 @@ import { compileInjector } from './inject.ts';
 import { ProxyMetrics } from './metrics.ts';
 import { leanPath } from './lean-path.ts';
 import { splitProxyUrl, type ProxyTarget } from './path.ts';
-import { ProxyPipeline } from './pipeline.ts';
+import { ProxyPipeline, type PipelineDeps } from './pipeline.ts';
 import type { CredentialRefresher } from './refresher.ts';
 import { RetryPolicy } from './retry-policy.ts';
 import { upstreamFailureLog } from './upstream-errors.ts';
@@ -31,7 +30,7 @@ import { WebSocketProxy } from './websocket.ts';
 export interface ProxyDeps {
   config: Readonly<Config>;
   logger: Logger;
-  store: { get(tenant: string, integration: string, account?: string): Promise<Credential> };
+  store: PipelineDeps['store'];
   /** Who calls: the proxy's first step. */
   callers: CallerAuthenticator;
   /** The scheduler's refresh; without it an upstream 401 is passed through. */

@@ -1,3 +1,4 @@
+import type { CredentialRef } from '../credentials/ref.ts';
 import type { Credential } from '../credentials/types.ts';
 import type { Caller } from '../identity/caller.ts';
 import type { Span } from '../observability/tracing.ts';
@@ -9,8 +10,13 @@ import type { Upstream } from './upstreams.ts';
 /** How the caller's request arrived, and so how it is forwarded. */
 export type Transport = 'http' | 'websocket';
 
-/** Everything one proxied request carries from its first step (pipeline.ts) to its last attempt and its audit line. */
-export interface ProxyState {
+/**
+ * Everything one proxied request carries from its first step (pipeline.ts) to its last
+ * attempt and its audit line. It is the request's CredentialRef as well: the store, the
+ * refresher and the budgets are handed the state itself, so no ref is made per request
+ * (docs/proxy.md#benchmark). Whoever keeps a ref past the call copies its three names.
+ */
+export interface ProxyState extends CredentialRef {
   transport: Transport;
   /** The raw request target split; undefined when it is not a proxy URL (a 400). */
   target: ProxyTarget | undefined;

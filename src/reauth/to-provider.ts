@@ -26,11 +26,7 @@ export async function toProvider(
   // Cookies belong to a host name, whatever the port.
   const bound = callback.hostname === request.hostname;
   const browser = bound ? randomBytes(32).toString('base64url') : undefined;
-  const started = await connect.start(link.tenant, link.integration, {
-    account: link.account,
-    fallbackCallbackUrl,
-    browser,
-  });
+  const started = await connect.start(link, { fallbackCallbackUrl, browser });
   reply.code(303).headers({ ...PAGE_HEADERS, location: started.authorizationUrl });
   if (browser !== undefined) {
     const cookie = bindingCookie(connectCookieName(started.state), browser, {

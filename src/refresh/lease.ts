@@ -1,4 +1,4 @@
-import { DEFAULT_ACCOUNT } from '../credentials/accounts.ts';
+import { refKey, type CredentialRef } from '../credentials/ref.ts';
 import { isKeygateError } from '../errors.ts';
 import type { KvRecord } from '../vault/kv.ts';
 
@@ -72,8 +72,8 @@ export class LeaseManager {
    * this read is then seen in the credential's version, and one that took the lease after
    * it makes `take` lose its check-and-set.
    */
-  async read(tenant: string, integration: string, account = DEFAULT_ACCOUNT): Promise<LeaseState> {
-    const path = leasePath(tenant, integration, account);
+  async read(ref: CredentialRef): Promise<LeaseState> {
+    const path = leasePath(ref);
     const current = await this.#kv.read(path);
     const expiresAt = Number(current?.data['expiresAt']);
     const holder = current?.data['holder'];
@@ -241,7 +241,7 @@ export class Lease {
   }
 }
 
-export function leasePath(tenant: string, integration: string, account = DEFAULT_ACCOUNT): string {
-  const base = `leases/${tenant}/${integration}`;
-  return account === DEFAULT_ACCOUNT ? base : `${base}/${account}`;
+/** The KV path of a credential's lease, relative to Keygate's prefix: laid out as credentials are (accounts.ts). */
+export function leasePath(ref: CredentialRef): string {
+  return `leases/${refKey(ref)}`;
 }

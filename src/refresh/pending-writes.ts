@@ -1,5 +1,5 @@
 import type { Config } from '../config/schema.ts';
-import { credentialKey } from '../credentials/accounts.ts';
+import { refKey, type CredentialRef } from '../credentials/ref.ts';
 import type { Credential, CredentialWrite } from '../credentials/types.ts';
 import { isKeygateError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -44,8 +44,8 @@ export class PendingWrites {
   }
 
   /** The refreshed credential still waiting to be written, if any. */
-  get(tenant: string, integration: string, account: string): Credential | undefined {
-    return this.#entries.get(credentialKey(tenant, integration, account));
+  get(ref: CredentialRef): Credential | undefined {
+    return this.#entries.get(refKey(ref));
   }
 
   get size(): number {
@@ -53,8 +53,7 @@ export class PendingWrites {
   }
 
   start(pending: PendingWrite): void {
-    const { tenant, integration, account } = pending.credential;
-    this.#entries.set(credentialKey(tenant, integration, account), pending.credential);
+    this.#entries.set(refKey(pending.credential), pending.credential);
     void this.#loop(pending);
   }
 
@@ -72,8 +71,9 @@ export class PendingWrites {
 
   async #loop(pending: PendingWrite): Promise<void> {
     const { store, refresh, logger, emit } = this.#deps;
-    const { tenant, integration, account } = pending.credential;
-    const key = credentialKey(tenant, integration, account);
+    const { credential } = pending;
+    const { tenant, integration, account } = credential;
+    const key = refKey(credential);
     const base = { tenant, integration, account, reason: pending.reason, attempt: pending.attempt };
     let delay = refresh.minBackoffMs;
     let failures = 1; // the refresher's own write already failed once
@@ -102,7 +102,7 @@ export class PendingWrites {
         this.#entries.delete(key);
         if ('superseded' in persisted) {
           // Replaced meanwhile (an operator stored new tokens): theirs wins.
-          store.invalidate(tenant, integration, account);
+          store.invalidate(credential);
           report('conflict');
           return;
         }
@@ -120,7 +120,7 @@ export class PendingWrites {
         if (isKeygateError(err, 'credential_not_found')) {
           // Deleted meanwhile: nothing to write, and nobody to serve.
           this.#entries.delete(key);
-          store.invalidate(tenant, integration, account);
+          store.invalidate(credential);
           await pending.lease.release();
           report('conflict');
           return;

@@ -24,26 +24,19 @@ export async function persistRefreshed(
   base: Credential,
   write: CredentialWrite,
 ): Promise<Persisted> {
-  const { tenant, integration, account } = base;
   let cas = base.version;
   for (let attempt = 0; ; attempt += 1) {
     try {
-      const written = await store.put(
-        tenant,
-        integration,
-        write,
-        { cas, createdAt: base.createdAt },
-        account,
-      );
+      const written = await store.put(base, write, { cas, createdAt: base.createdAt });
       return { written };
     } catch (err) {
       if (!isKeygateError(err, 'conflict')) throw err;
       if (attempt >= RETRIES) return { superseded: true };
     }
-    store.invalidate(tenant, integration, account);
+    store.invalidate(base);
     let latest: Credential;
     try {
-      latest = await store.read(tenant, integration, account);
+      latest = await store.read(base);
     } catch (err) {
       if (isKeygateError(err, 'credential_not_found')) return { superseded: true };
       throw err;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { AuthConfig, Config } from '../config/schema.ts';
-import { DEFAULT_ACCOUNT, credentialKey } from '../credentials/accounts.ts';
+import { DEFAULT_ACCOUNT, credentialRef, refKey, type CredentialRef } from '../credentials/ref.ts';
 import type { Credential } from '../credentials/types.ts';
 import { KeygateError, isKeygateError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -94,9 +94,10 @@ export class Refresher extends EventEmitter {
     options: RefreshOptions,
     account = DEFAULT_ACCOUNT,
   ): Promise<Credential> {
-    const pending = this.#pending.get(tenant, integration, account);
+    const ref = credentialRef(tenant, integration, account);
+    const pending = this.#pending.get(ref);
     if (pending) return Promise.resolve(pending);
-    const key = credentialKey(tenant, integration, account);
+    const key = refKey(ref);
     let flight = this.#inflight.get(key);
     if (!flight) {
       // A scheduled refresh starts a trace of its own; any other is a child of who asked (a proxied request).
@@ -104,10 +105,10 @@ export class Refresher extends EventEmitter {
         'keygate.refresh',
         {
           root: options.reason === 'scheduled',
-          who: { tenant, integration, account },
+          who: ref,
           attributes: { 'keygate.refresh.reason': options.reason },
         },
-        () => this.#run(tenant, integration, account, options),
+        () => this.#run(ref, options),
       ).finally(() => this.#inflight.delete(key));
       this.#inflight.set(key, flight);
     }
@@ -130,13 +131,8 @@ export class Refresher extends EventEmitter {
     this.#pending.close();
   }
 
-  async #run(
-    tenant: string,
-    integration: string,
-    account: string,
-    options: RefreshOptions,
-  ): Promise<Credential> {
-    const auth = this.#config.integrations[integration]?.auth;
+  async #run(ref: CredentialRef, options: RefreshOptions): Promise<Credential> {
+    const auth = this.#config.integrations[ref.integration]?.auth;
     if (!auth) throw new KeygateError('unknown_integration');
     if (auth.type === 'api_key') {
       throw new KeygateError('bad_request', { message: 'API-key credentials are not refreshed.' });
@@ -150,8 +146,8 @@ export class Refresher extends EventEmitter {
     const giveUpAt = startedAt + (options.reason === 'unauthorized' ? this.#leaseMargin() : 2 * leaseMs);
     for (;;) {
       // The lease before the credential: see LeaseManager.read.
-      const state = await this.#leases.read(tenant, integration, account);
-      const current = await this.#store.read(tenant, integration, account);
+      const state = await this.#leases.read(ref);
+      const current = await this.#store.read(ref);
       if (this.#satisfied(current, options, startedAt)) return current;
       if (current.status === 'needs_reauth') throw needsReauth();
       const acquired = await this.#leases.take(state, current.version);
@@ -237,8 +233,8 @@ export class Refresher extends EventEmitter {
             integration,
             account,
           });
-          this.#store.invalidate(tenant, integration, account);
-          return await this.#store.read(tenant, integration, account);
+          this.#store.invalidate(fresh);
+          return await this.#store.read(fresh);
         }
         const { written } = persisted;
         this.#emit('refresh-success', { ...base, expiresAt: written.expiresAt ?? '', persisted: true });
@@ -294,18 +290,15 @@ export class Refresher extends EventEmitter {
     if (!(err instanceof TokenEndpointError)) notWritten();
     else {
       try {
-        await this.#store.setStatus(
-          tenant,
-          integration,
-          permanent ? 'needs_reauth' : 'refresh_failed',
-          { cas: current.version, error: base.error },
-          account,
-        );
+        await this.#store.setStatus(current, permanent ? 'needs_reauth' : 'refresh_failed', {
+          cas: current.version,
+          error: base.error,
+        });
       } catch (statusErr) {
         notWritten();
         if (isKeygateError(statusErr, 'conflict')) {
           // Someone wrote since we read: a stalled holder's pair, or new tokens. Theirs, not our refusal.
-          const latest = await this.#store.read(tenant, integration, account);
+          const latest = await this.#store.read(current);
           const { accessToken, refreshToken } = latest.secret;
           const replaced =
             accessToken !== current.secret.accessToken || refreshToken !== current.secret.refreshToken;

@@ -5,6 +5,7 @@ import { startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
 import { uniqueTenant } from '../support/store.ts';
 import { startUpstream, type FakeUpstream } from '../support/upstream.ts';
 import { vaultAdmin } from '../support/vault-admin.ts';
+import { credentialRef } from '../../src/credentials/ref.ts';
 
 const vault = inject('vault');
 const bao = vaultAdmin(vault);
@@ -110,7 +111,9 @@ integrations:
     expect((await bao('LIST', `secret/metadata/keygate/credentials/${tenant}`)).body.data.keys).toEqual([
       'crm',
     ]);
-    expect((await keygate.store.read(tenant, 'crm')).secret.refreshToken).toBe(next?.refreshToken);
+    expect((await keygate.store.read(credentialRef(tenant, 'crm'))).secret.refreshToken).toBe(
+      next?.refreshToken,
+    );
 
     expect((await proxy()).status).toBe(200);
     expect(upstream.received.at(-1)?.headers.authorization).toBe(`Bearer ${next?.accessToken}`);

@@ -6,6 +6,7 @@ import { startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
 import { uniqueTenant } from '../support/store.ts';
 import { startUpstream, type FakeUpstream } from '../support/upstream.ts';
 import { vaultAdmin } from '../support/vault-admin.ts';
+import { credentialRef } from '../../src/credentials/ref.ts';
 
 const vault = inject('vault');
 const bao = vaultAdmin(vault);
@@ -174,12 +175,14 @@ integrations:
     expect(events.filter((e) => e.tenant === tenant).map((e) => e.account)).toEqual(['work']);
 
     const fresh = provider.current(`${tenant}-work`);
-    const stored = await keygate.store.read(tenant, 'crm', 'work');
+    const stored = await keygate.store.read(credentialRef(tenant, 'crm', 'work'));
     expect(stored.secret).toMatchObject({
       accessToken: fresh?.accessToken,
       refreshToken: fresh?.refreshToken,
     });
-    expect((await keygate.store.read(tenant, 'crm')).secret.accessToken).toBe(home.accessToken);
+    expect((await keygate.store.read(credentialRef(tenant, 'crm'))).secret.accessToken).toBe(
+      home.accessToken,
+    );
     // A lease of its own, beside the default account's.
     const lease = await bao('GET', `secret/data/keygate/leases/${tenant}/crm/work`);
     expect(lease.status).toBe(200);
@@ -208,7 +211,7 @@ integrations:
     expect(res.status).toBe(200);
     expect(provider.refreshTimes(`${tenant}-work`)).toHaveLength(1);
     expect(provider.refreshTimes(`${tenant}-home`)).toHaveLength(0);
-    expect((await keygate.store.read(tenant, 'crmapi', 'work')).secret.accessToken).toBe(
+    expect((await keygate.store.read(credentialRef(tenant, 'crmapi', 'work'))).secret.accessToken).toBe(
       provider.current(`${tenant}-work`)?.accessToken,
     );
   });
@@ -222,7 +225,7 @@ integrations:
     await bao('POST', `secret/data/keygate/credentials/${tenant}/ai`, {
       data: { ...target.body.data.data, ciphertext: from.body.data.data.ciphertext },
     });
-    keygate.store.invalidate(tenant, 'ai');
+    keygate.store.invalidate(credentialRef(tenant, 'ai'));
     const res = await proxied(tenant, 'ai');
     expect([res.status, res.code, res.got]).toEqual([500, 'credential_undecryptable', undefined]);
   });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { ROOT, startTestKeygate, type TestKeygate } from '../support/keygate.ts';
 import { waitFor } from '../support/wait.ts';
+import { credentialRef } from '../../src/credentials/ref.ts';
 
 const vault = inject('vault');
 
@@ -57,11 +58,13 @@ describe('AppRole login with the role init-vault.sh creates', () => {
     // The first Vault call after the revocation gets 403, logs in again once and retries:
     // the caller sees success. It also proves the policy allows what the store needs.
     const tenant = `approle-${Date.now().toString(36)}`;
-    await keygate.store.put(tenant, 'github', {
+    await keygate.store.put(credentialRef(tenant, 'github'), {
       authType: 'oauth2',
       secret: { accessToken: 'after-relogin' },
     });
-    expect((await keygate.store.read(tenant, 'github')).secret.accessToken).toBe('after-relogin');
+    expect((await keygate.store.read(credentialRef(tenant, 'github'))).secret.accessToken).toBe(
+      'after-relogin',
+    );
     expect(keygate.vault.client.token).not.toBe(firstToken);
 
     await waitFor('/readyz back at 200', async () => (await fetch(`${keygate!.url}/readyz`)).status === 200);

@@ -5,6 +5,7 @@ import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provide
 import { connectSse, type SseClient } from '../support/sse.ts';
 import { uniqueTenant } from '../support/store.ts';
 import { waitFor } from '../support/wait.ts';
+import { credentialRef } from '../../src/credentials/ref.ts';
 
 const vault = inject('vault');
 const ADMIN = 'admin-token-callback-without-code-0123456789';
@@ -86,7 +87,7 @@ ${providerIntegration('acme', provider)}`,
       expect(done.status).toBe(returnTo ? 303 : 200);
       if (returnTo)
         expect(done.headers.get('location')).toMatch(/^https:\/\/app\.example\/done\?connected=acme/);
-      expect((await keygate.store.read(tenant, 'acme')).status).toBe('active');
+      expect((await keygate.store.read(credentialRef(tenant, 'acme'))).status).toBe('active');
 
       // ... and the events say so, with no connect-failed before it.
       await waitFor('the connected event', () => about(tenant).some((m) => m.event === 'connected'));

@@ -9,6 +9,7 @@ import { startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
 import { uniqueTenant } from '../support/store.ts';
 import { startTokenIssuer, type TokenIssuer } from '../support/token-issuer.ts';
 import { startUpstream, type FakeUpstream } from '../support/upstream.ts';
+import { credentialRef } from '../../src/credentials/ref.ts';
 
 /**
  * Per-user accounts, enforced: a token whose issuer maps `account` is pinned to it, a
@@ -154,8 +155,8 @@ integrations:
       body: { account: 'carol', tenant },
     });
     await completeConnect(offered.body['connect_url'], offered.body['confirmation_code']);
-    expect((await keygate.store.read(tenant, 'remote', 'carol')).status).toBe('active');
-    expect(await keygate.store.has(tenant, 'remote')).toBe(false);
+    expect((await keygate.store.read(credentialRef(tenant, 'remote', 'carol'))).status).toBe('active');
+    expect(await keygate.store.has(credentialRef(tenant, 'remote'))).toBe(false);
     const after = await call(carol, undefined, 'remote');
     expect(after.status).toBe(200);
     expect(provider.isValidAccessToken(String(after.body['key']).replace(/^Bearer /, ''))).toBe(true);

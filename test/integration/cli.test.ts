@@ -5,6 +5,7 @@ import { startTestKeygate, type TestKeygate } from '../support/keygate.ts';
 import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provider.ts';
 import { uniqueTenant } from '../support/store.ts';
 import { waitFor } from '../support/wait.ts';
+import { credentialRef } from '../../src/credentials/ref.ts';
 
 const vault = inject('vault');
 const ADMIN = 'admin-token-cli-tests-0123456789';
@@ -59,7 +60,7 @@ ${providerIntegration('acme', provider, { scopes: ['read'] })}  anthropic: { tem
     );
     expect(put.stderr).toBe('');
     expect([put.code, put.stdout]).toEqual([0, expect.stringContaining('status: active')]);
-    expect((await keygate.store.read(tenant, 'anthropic')).secret.apiKey).toBe(CANARIES[0]);
+    expect((await keygate.store.read(credentialRef(tenant, 'anthropic'))).secret.apiKey).toBe(CANARIES[0]);
 
     const got = await cli(['credentials', 'get', tenant, 'anthropic', '--json']);
     expect(json(got)).toMatchObject({
@@ -173,7 +174,7 @@ ${providerIntegration('acme', provider, { scopes: ['read'] })}  anthropic: { tem
   it('follows the event stream: one readable line per event, or JSON with --json', async () => {
     const tenant = uniqueTenant('cli-events');
     const pair = provider.issue(`${tenant}-family`);
-    await keygate.store.put(tenant, 'acme', {
+    await keygate.store.put(credentialRef(tenant, 'acme'), {
       authType: 'oauth2',
       secret: { accessToken: pair.accessToken, refreshToken: pair.refreshToken },
       expiresAt: new Date(Date.now() + 3600_000).toISOString(),
@@ -235,7 +236,7 @@ ${providerIntegration('acme', provider, { scopes: ['read'] })}  anthropic: { tem
       `connected ${tenant}/acme (scopes: read)`,
     ]);
     expect(done.stderr).toContain(`Waiting up to 120 s for ${tenant}/acme to connect`);
-    expect((await keygate.store.read(tenant, 'acme')).status).toBe('active');
+    expect((await keygate.store.read(credentialRef(tenant, 'acme'))).status).toBe('active');
 
     const late = await cli(['connect', uniqueTenant('cli-connect-late'), 'acme', '--timeout', '1']);
     expect(late.code).toBe(1);
@@ -258,7 +259,7 @@ ${providerIntegration('acme', provider, { scopes: ['read'] })}  anthropic: { tem
     expect(done.stderr).toMatch(
       new RegExp(`keygate: ${tenant}/acme did not connect: oauth_denied; .*run keygate connect again`),
     );
-    expect(await keygate.store.has(tenant, 'acme')).toBe(false);
+    expect(await keygate.store.has(credentialRef(tenant, 'acme'))).toBe(false);
   });
 
   it('reports status: ready, and unreachable with what to do', async () => {

@@ -4,6 +4,7 @@ import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provide
 import { startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
 import { uniqueTenant } from '../support/store.ts';
 import { vaultAdmin } from '../support/vault-admin.ts';
+import { credentialRef } from '../../src/credentials/ref.ts';
 
 const bao = vaultAdmin(inject('vault'));
 
@@ -51,7 +52,7 @@ integrations:
     expect(res.status).toBe(200);
     expect(JSON.parse(text)).toMatchObject({ authType: 'oauth2_client_credentials', status: 'active' });
     expect(text).not.toContain(shared.clientSecret);
-    const stored = await keygate.store.read(tenant, 'machine');
+    const stored = await keygate.store.read(credentialRef(tenant, 'machine'));
     expect(shared.isValidAccessToken(stored.secret.accessToken ?? '')).toBe(true);
     expect(stored.secret.clientSecret).toBeUndefined();
     const { key } = await keygate.createKey({ tenants: [tenant] });
@@ -67,10 +68,10 @@ integrations:
     expect((await keygate.admin('PUT', path(tenant, 'byo'), body)).status).toBe(200);
     const raw = JSON.stringify(await bao('GET', `secret/data/keygate/credentials/${tenant}/byo`));
     expect(raw).not.toContain(own.clientSecret);
-    const before = (await keygate.store.read(tenant, 'byo')).secret.accessToken;
+    const before = (await keygate.store.read(credentialRef(tenant, 'byo'))).secret.accessToken;
     const refreshed = await keygate.admin('POST', `${path(tenant, 'byo')}/refresh`);
     expect(refreshed.status).toBe(200);
-    const after = await keygate.store.read(tenant, 'byo');
+    const after = await keygate.store.read(credentialRef(tenant, 'byo'));
     expect(after.secret.accessToken).not.toBe(before);
     expect(after.secret.clientId).toBe(own.clientId);
     expect(own.isValidAccessToken(after.secret.accessToken ?? '')).toBe(true);

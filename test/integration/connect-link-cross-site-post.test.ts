@@ -12,6 +12,7 @@ import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provide
 import { startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
 import { uniqueTenant } from '../support/store.ts';
 import { startUpstream, type FakeUpstream } from '../support/upstream.ts';
+import { credentialRef } from '../../src/credentials/ref.ts';
 
 /**
  * Regression (issue 24): `POST /connect/{id}` with `Origin: https://evil.test`,
@@ -110,12 +111,12 @@ integrations:
     const after = await record(url);
     expect(after?.version).toBe(before?.version);
     expect(after?.data).toMatchObject({ used: false, wrongCodes: 0 });
-    expect(await keygate.store.has(tenant, 'remote')).toBe(false);
+    expect(await keygate.store.has(credentialRef(tenant, 'remote'))).toBe(false);
 
     // The page itself, submitted from the browser that opened it, goes on to the provider.
     const pages = await completeConnect(url, code);
     expect(pages.map((p) => p.status)).toEqual([200, 303, 302, 200]);
-    expect((await keygate.store.read(tenant, 'remote')).status).toBe('active');
+    expect((await keygate.store.read(credentialRef(tenant, 'remote'))).status).toBe('active');
   });
 
   it('the page is accepted from its own origin, named by Origin (an older browser) or by neither (a non-browser client that loaded the page)', async () => {

@@ -9,6 +9,7 @@ import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provide
 import { startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
 import { uniqueTenant } from '../support/store.ts';
 import { startUpstream, type FakeUpstream } from '../support/upstream.ts';
+import { credentialRef } from '../../src/credentials/ref.ts';
 
 /**
  * The connect page in a real browser (issue 24): what Chromium sends with the page's own
@@ -87,7 +88,7 @@ integrations:
     const { page, headers } = await confirmInPage(context, url, code);
     expect(headers['sec-fetch-site']).toBe('same-origin');
     expect(await page.title()).toMatch(/^Connected remote/);
-    expect((await keygate.store.read(tenant, 'remote')).status).toBe('active');
+    expect((await keygate.store.read(credentialRef(tenant, 'remote'))).status).toBe('active');
     await context.close();
   });
 
@@ -114,7 +115,7 @@ integrations:
       await victim.goto(`${origin()}/innocent`);
       const refusal = await answered;
       expect([refusal.status(), refusal.headers()['x-keygate-error']]).toEqual([403, 'connect_cross_site']);
-      expect(await keygate.store.has(tenant, 'remote')).toBe(false);
+      expect(await keygate.store.has(credentialRef(tenant, 'remote'))).toBe(false);
       const stored = await keygate.kv.read<Record<string, unknown>>(`reauth-link/${url.split('/').pop()}`);
       expect(stored?.data).toMatchObject({ used: false, wrongCodes: 0 });
 

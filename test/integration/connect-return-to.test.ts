@@ -6,6 +6,7 @@ import { startTestKeygate, type TestKeygate } from '../support/keygate.ts';
 import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provider.ts';
 import { uniqueTenant } from '../support/store.ts';
 import { vaultAdmin } from '../support/vault-admin.ts';
+import { credentialRef } from '../../src/credentials/ref.ts';
 
 const vault = inject('vault');
 const ADMIN = 'admin-token-return-to-0123456789';
@@ -99,7 +100,7 @@ ${providerIntegration('acme', provider, { scopes: ['read'] })}${providerIntegrat
       connected: 'acme',
       account: 'work',
     });
-    expect((await keygate.store.metadata(tenant, 'acme', 'work')).status).toBe('active');
+    expect((await keygate.store.metadata(credentialRef(tenant, 'acme', 'work'))).status).toBe('active');
     expect(about(tenant).map((e) => e.type)).toEqual(
       expect.arrayContaining(['credential-stored', 'connected']),
     );
@@ -125,7 +126,7 @@ ${providerIntegration('acme', provider, { scopes: ['read'] })}${providerIntegrat
     // Nothing half-written: no pending flow, not even the tenant's Transit key.
     expect(await pendingStates()).toEqual(before);
     expect((await admin('GET', `transit/keys/kg-return-${tenant}`)).status).toBe(404);
-    expect(await keygate.store.has(tenant, 'acme')).toBe(false);
+    expect(await keygate.store.has(credentialRef(tenant, 'acme'))).toBe(false);
   });
 
   it('denied consent: to returnTo with error=<code> (never the provider text), connect-failed, nothing stored', async () => {
@@ -143,7 +144,7 @@ ${providerIntegration('acme', provider, { scopes: ['read'] })}${providerIntegrat
       integration: 'acme',
       account: 'default',
     });
-    expect(await keygate.store.has(tenant, 'acme')).toBe(false);
+    expect(await keygate.store.has(credentialRef(tenant, 'acme'))).toBe(false);
     expect(await keygate.kv.read(`oauth-state/${started.body.state}`)).toBeUndefined();
     expect(about(tenant).map((e) => [e.type, e.data])).toEqual([
       [
@@ -165,7 +166,7 @@ ${providerIntegration('acme', provider, { scopes: ['read'] })}${providerIntegrat
     expect(page.res.headers.get('content-security-policy')).toContain("default-src 'none'");
     expect(page.text).toContain('Connected acme');
     expect(page.text).toContain(tenant);
-    const stored = await keygate.store.read(tenant, 'acme');
+    const stored = await keygate.store.read(credentialRef(tenant, 'acme'));
     expect(page.text).not.toContain(stored.secret.accessToken);
 
     provider.denyNextAuthorization(DESCRIPTION_CANARY);
@@ -232,11 +233,11 @@ ${providerIntegration('acme', provider, { scopes: ['read'] })}${providerIntegrat
       const done = await callback(await consent(started.body.authorizationUrl), 'application/json');
       const code = done.res.headers.get('x-keygate-error');
       expect([integration, iss, code]).toEqual([integration, iss, expected]);
-      expect([integration, iss, await keygate.store.has(tenant, integration, account)]).toEqual([
+      expect([
         integration,
         iss,
-        expected === null,
-      ]);
+        await keygate.store.has(credentialRef(tenant, integration, account)),
+      ]).toEqual([integration, iss, expected === null]);
       expect(await keygate.kv.read(`oauth-state/${started.body.state}`)).toBeUndefined();
     }
     const failures = about(tenant).filter((e) => e.type === 'connect-failed');
@@ -261,7 +262,7 @@ ${providerIntegration('acme', provider, { scopes: ['read'] })}${providerIntegrat
     expect(done.res.status).toBe(303);
     expect(new URL(done.location as string).searchParams.get('error')).toBe('oauth_state_invalid');
     expect(await keygate.kv.read(`oauth-state/${started.body.state}`)).toBeUndefined();
-    expect(await keygate.store.has(tenant, 'acme')).toBe(false);
+    expect(await keygate.store.has(credentialRef(tenant, 'acme'))).toBe(false);
     expect(about(tenant).map((e) => [e.type, 'error' in e.data ? e.data.error : undefined])).toEqual([
       ['connect-failed', 'oauth_state_invalid'],
     ]);

@@ -3,6 +3,7 @@ import { connectUpToCallback, providerIntegration } from '../support/connect.ts'
 import { startTestKeygate, type TestKeygate } from '../support/keygate.ts';
 import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provider.ts';
 import { uniqueTenant } from '../support/store.ts';
+import { credentialRef } from '../../src/credentials/ref.ts';
 
 const vault = inject('vault');
 const ADMIN = 'admin-token-fresh-connect-0123456789';
@@ -34,7 +35,7 @@ ${providerIntegration('acme', provider)}`,
     const callback = await connectUpToCallback(keygate.url, ADMIN, tenant, 'acme');
     const done = await fetch(callback, { headers: { accept: 'application/json' } });
     expect(done.status).toBe(200);
-    const stored = await keygate.store.metadata(tenant, 'acme');
+    const stored = await keygate.store.metadata(credentialRef(tenant, 'acme'));
     const obtainedAt = Date.parse(stored.lastRefreshedAt as string);
     const life = Date.parse(stored.expiresAt as string) - obtainedAt;
     expect(life).toBeLessThan(300_000);

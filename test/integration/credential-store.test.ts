@@ -3,6 +3,7 @@ import { isKeygateError } from '../../src/errors.ts';
 import { makeStore, uniqueTenant, type TestStore } from '../support/store.ts';
 import { vaultAdmin } from '../support/vault-admin.ts';
 import { errorCodeOf } from '../support/http.ts';
+import { credentialRef } from '../../src/credentials/ref.ts';
 
 const vault = inject('vault');
 const root = vaultAdmin(vault);
@@ -23,16 +24,19 @@ describe('credential store on OpenBao', () => {
   it('round-trips OAuth and API-key credentials; lists, has, and deletes for good', async () => {
     const tenant = uniqueTenant('roundtrip');
     const expiresAt = new Date(Date.now() + 3600_000).toISOString();
-    const oauth = await t.store.put(tenant, 'github', {
+    const oauth = await t.store.put(credentialRef(tenant, 'github'), {
       authType: 'oauth2',
       secret: { accessToken: CANARY_TOKEN, refreshToken: CANARY_REFRESH, tokenType: 'bearer' },
       expiresAt,
       scopes: ['repo'],
     });
     expect(oauth.version).toBe(1);
-    await t.store.put(tenant, 'anthropic', { authType: 'api_key', secret: { apiKey: CANARY_KEY } });
+    await t.store.put(credentialRef(tenant, 'anthropic'), {
+      authType: 'api_key',
+      secret: { apiKey: CANARY_KEY },
+    });
 
-    const read = await t.store.read(tenant, 'github');
+    const read = await t.store.read(credentialRef(tenant, 'github'));
     expect(read.secret).toEqual({
       accessToken: CANARY_TOKEN,
       refreshToken: CANARY_REFRESH,
@@ -45,7 +49,7 @@ describe('credential store on OpenBao', () => {
       scopes: ['repo'],
       version: 1,
     });
-    expect((await t.store.read(tenant, 'anthropic')).secret).toEqual({ apiKey: CANARY_KEY });
+    expect((await t.store.read(credentialRef(tenant, 'anthropic'))).secret).toEqual({ apiKey: CANARY_KEY });
 
     const listed = await t.store.list(tenant);
     expect(listed.map((m) => m.integration).sort()).toEqual(['anthropic', 'github']);
@@ -79,35 +83,37 @@ describe('credential store on OpenBao', () => {
         },
       ]),
     );
-    expect(await t.store.has(tenant, 'github')).toBe(true);
-    expect(await t.store.has(tenant, 'slack')).toBe(false);
+    expect(await t.store.has(credentialRef(tenant, 'github'))).toBe(true);
+    expect(await t.store.has(credentialRef(tenant, 'slack'))).toBe(false);
 
     // A second version, then delete: every version goes, none can be restored.
     await t.store.put(
-      tenant,
-      'github',
+      credentialRef(tenant, 'github'),
       { authType: 'oauth2', secret: { accessToken: 'second' } },
       { cas: 1 },
     );
-    await t.store.delete(tenant, 'github');
-    expect(await codeOf(t.store.get(tenant, 'github'))).toBe('credential_not_found');
-    expect(await codeOf(t.store.read(tenant, 'github'))).toBe('credential_not_found');
-    expect(await t.store.has(tenant, 'github')).toBe(false);
+    await t.store.delete(credentialRef(tenant, 'github'));
+    expect(await codeOf(t.store.get(credentialRef(tenant, 'github')))).toBe('credential_not_found');
+    expect(await codeOf(t.store.read(credentialRef(tenant, 'github')))).toBe('credential_not_found');
+    expect(await t.store.has(credentialRef(tenant, 'github'))).toBe(false);
     const kvPath = `keygate/credentials/${tenant}/github`;
     expect((await root('GET', `secret/metadata/${kvPath}`)).status).toBe(404);
     await root('POST', `secret/undelete/${kvPath}`, { versions: [1, 2] });
     expect((await root('GET', `secret/data/${kvPath}?version=1`)).status).toBe(404);
-    expect(await codeOf(t.store.delete(tenant, 'github'))).toBe('credential_not_found');
+    expect(await codeOf(t.store.delete(credentialRef(tenant, 'github')))).toBe('credential_not_found');
   });
 
   it('keeps only ciphertext at rest: no substring of a canary in the raw records', async () => {
     const tenant = uniqueTenant('atrest');
-    await t.store.put(tenant, 'github', {
+    await t.store.put(credentialRef(tenant, 'github'), {
       authType: 'oauth2',
       secret: { accessToken: CANARY_TOKEN, refreshToken: CANARY_REFRESH },
       expiresAt: new Date(Date.now() + 60_000).toISOString(),
     });
-    await t.store.put(tenant, 'anthropic', { authType: 'api_key', secret: { apiKey: CANARY_KEY } });
+    await t.store.put(credentialRef(tenant, 'anthropic'), {
+      authType: 'api_key',
+      secret: { apiKey: CANARY_KEY },
+    });
     for (const integration of ['github', 'anthropic']) {
       const data = await root('GET', `secret/data/keygate/credentials/${tenant}/${integration}`);
       const meta = await root('GET', `secret/metadata/keygate/credentials/${tenant}/${integration}`);
@@ -126,9 +132,9 @@ describe('credential store on OpenBao', () => {
   it('isolates tenants and integrations: one derived Transit key each, context-bound ciphertext', async () => {
     const a = uniqueTenant('iso-a');
     const b = uniqueTenant('iso-b');
-    await t.store.put(a, 'github', { authType: 'oauth2', secret: { accessToken: 'a-token' } });
-    await t.store.put(b, 'github', { authType: 'oauth2', secret: { accessToken: 'b-token' } });
-    await t.store.put(a, 'slack', { authType: 'oauth2', secret: { accessToken: 'a-slack' } });
+    await t.store.put(credentialRef(a, 'github'), { authType: 'oauth2', secret: { accessToken: 'a-token' } });
+    await t.store.put(credentialRef(b, 'github'), { authType: 'oauth2', secret: { accessToken: 'b-token' } });
+    await t.store.put(credentialRef(a, 'slack'), { authType: 'oauth2', secret: { accessToken: 'a-slack' } });
     for (const tenant of [a, b]) {
       const key = await root('GET', `transit/keys/keygate-${tenant}`);
       expect(key.body.data).toMatchObject({ type: 'aes256-gcm96', derived: true, deletion_allowed: false });
@@ -145,18 +151,22 @@ describe('credential store on OpenBao', () => {
     await root('POST', `secret/data/keygate/credentials/${a}/slack`, {
       data: { ...aSlack.body.data.data, ciphertext: aGithub.body.data.data.ciphertext },
     });
-    t.store.invalidate(a, 'slack');
-    expect(await codeOf(t.store.read(a, 'slack'))).toBe('credential_undecryptable');
-    expect(await codeOf(t.store.get(a, 'slack'))).toBe('credential_undecryptable');
+    t.store.invalidate(credentialRef(a, 'slack'));
+    expect(await codeOf(t.store.read(credentialRef(a, 'slack')))).toBe('credential_undecryptable');
+    expect(await codeOf(t.store.get(credentialRef(a, 'slack')))).toBe('credential_undecryptable');
   });
 
   it('lets one of two racing writers win; the other gets conflict', async () => {
     const tenant = uniqueTenant('race');
-    await t.store.put(tenant, 'github', { authType: 'oauth2', secret: { accessToken: 'v1' } });
-    const { version } = await t.store.read(tenant, 'github');
+    await t.store.put(credentialRef(tenant, 'github'), { authType: 'oauth2', secret: { accessToken: 'v1' } });
+    const { version } = await t.store.read(credentialRef(tenant, 'github'));
     const results = await Promise.allSettled(
       ['writer-a', 'writer-b'].map((who) =>
-        t.store.put(tenant, 'github', { authType: 'oauth2', secret: { accessToken: who } }, { cas: version }),
+        t.store.put(
+          credentialRef(tenant, 'github'),
+          { authType: 'oauth2', secret: { accessToken: who } },
+          { cas: version },
+        ),
       ),
     );
     const won = results.filter((r) => r.status === 'fulfilled');
@@ -166,11 +176,15 @@ describe('credential store on OpenBao', () => {
     expect(isKeygateError((lost[0] as PromiseRejectedResult).reason, 'conflict')).toBe(true);
     const winner = (won[0] as PromiseFulfilledResult<{ secret: { accessToken?: string } }>).value.secret
       .accessToken;
-    expect((await t.store.read(tenant, 'github')).secret.accessToken).toBe(winner);
+    expect((await t.store.read(credentialRef(tenant, 'github'))).secret.accessToken).toBe(winner);
     // Creating over an existing record with cas 0 is a conflict too.
     expect(
       await codeOf(
-        t.store.put(tenant, 'github', { authType: 'oauth2', secret: { accessToken: 'x' } }, { cas: 0 }),
+        t.store.put(
+          credentialRef(tenant, 'github'),
+          { authType: 'oauth2', secret: { accessToken: 'x' } },
+          { cas: 0 },
+        ),
       ),
     ).toBe('conflict');
   });
@@ -179,7 +193,7 @@ describe('credential store on OpenBao', () => {
     const tenant = uniqueTenant('rotate');
     const integrations = ['github', 'slack', 'google', 'xero'];
     for (const integration of integrations) {
-      await t.store.put(tenant, integration, {
+      await t.store.put(credentialRef(tenant, integration), {
         authType: 'oauth2',
         secret: { accessToken: `tok-${integration}` },
       });
@@ -189,7 +203,9 @@ describe('credential store on OpenBao', () => {
     const reader = (async () => {
       while (reading) {
         for (const integration of integrations) {
-          expect((await t.store.read(tenant, integration)).secret.accessToken).toBe(`tok-${integration}`);
+          expect((await t.store.read(credentialRef(tenant, integration))).secret.accessToken).toBe(
+            `tok-${integration}`,
+          );
           reads += 1;
         }
       }
@@ -204,7 +220,9 @@ describe('credential store on OpenBao', () => {
     for (const integration of integrations) {
       const raw = await root('GET', `secret/data/keygate/credentials/${tenant}/${integration}`);
       expect(raw.body.data.data.ciphertext).toMatch(/^vault:v3:/);
-      expect((await t.store.read(tenant, integration)).secret.accessToken).toBe(`tok-${integration}`);
+      expect((await t.store.read(credentialRef(tenant, integration))).secret.accessToken).toBe(
+        `tok-${integration}`,
+      );
     }
   });
 });
@@ -219,14 +237,16 @@ describe('names', () => {
     const bad = ['../x', 'a/b', 'A', '', 'a'.repeat(64), 'x%2f..', '.hidden', '-lead'];
     try {
       for (const name of bad) {
-        expect(await codeOf(dead.store.get(name, 'github'))).toBe('invalid_name');
-        expect(await codeOf(dead.store.get('acme', name))).toBe('invalid_name');
+        expect(await codeOf(dead.store.get(credentialRef(name, 'github')))).toBe('invalid_name');
+        expect(await codeOf(dead.store.get(credentialRef('acme', name)))).toBe('invalid_name');
         expect(
-          await codeOf(dead.store.put(name, 'github', { authType: 'api_key', secret: { apiKey: 'k' } })),
+          await codeOf(
+            dead.store.put(credentialRef(name, 'github'), { authType: 'api_key', secret: { apiKey: 'k' } }),
+          ),
         ).toBe('invalid_name');
         expect(await codeOf(dead.store.list(name))).toBe('invalid_name');
       }
-      expect(await codeOf(dead.store.get('acme', 'github'))).toBe('vault_unavailable');
+      expect(await codeOf(dead.store.get(credentialRef('acme', 'github')))).toBe('vault_unavailable');
     } finally {
       dead.close();
     }

@@ -7,6 +7,7 @@ import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provide
 import { connectSse, type SseClient } from '../support/sse.ts';
 import { uniqueTenant } from '../support/store.ts';
 import { waitFor } from '../support/wait.ts';
+import { credentialRef } from '../../src/credentials/ref.ts';
 
 const vault = inject('vault');
 const ADMIN = 'admin-token-events-0123456789';
@@ -118,7 +119,7 @@ ${providerIntegration('crm', provider)}  anthropic: { template: anthropic }
 
   it('a refresh that fails for good: refresh-failed (permanent) then needs-reauth', async () => {
     const t = `${tenant}-revoked`;
-    await keygate.store.put(t, 'crm', {
+    await keygate.store.put(credentialRef(t, 'crm'), {
       authType: 'oauth2',
       secret: { accessToken: 'at-unknown', refreshToken: 'rt-unknown-family' },
       expiresAt: new Date(Date.now() + 3600_000).toISOString(),

@@ -5,6 +5,7 @@ import { uniqueTenant } from '../support/store.ts';
 import { startUpstream, type FakeUpstream } from '../support/upstream.ts';
 import { startVaultFront, type VaultFront } from '../support/vault-front.ts';
 import { waitFor } from '../support/wait.ts';
+import { credentialRef } from '../../src/credentials/ref.ts';
 
 // Issues 8.3 and 8.4, through the whole proxy path: the Keygate key cache had no stale
 // fallback (callers cut off once its entry expired, ~30 s into an outage), and stale
@@ -79,7 +80,7 @@ integrations:
     await waitFor(
       'Vault to take a write again',
       async () => {
-        await keygate.store.put(tenant, 'up', {
+        await keygate.store.put(credentialRef(tenant, 'up'), {
           authType: 'api_key',
           secret: { apiKey: 'after-key' },
           expiresAt: null,

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestKeygate } from '../support/keygate.ts';
 import { startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
 import { uniqueTenant } from '../support/store.ts';
+import { credentialRef } from '../../src/credentials/ref.ts';
 
 // Issue 8.8: `2016-12-31T23:59:60Z` passes the date-time format and is an Invalid Date: a 500.
 const tenant = uniqueTenant('leap');
@@ -27,6 +28,6 @@ integrations:
     expect(res.headers.get('x-keygate-error')).toBe('validation_failed');
     const body = (await res.json()) as { error: { details: string[] } };
     expect(body.error.details[0]).toMatch(/^body\.expiresAt:/);
-    expect(await keygate.store.has(tenant, 'github')).toBe(false);
+    expect(await keygate.store.has(credentialRef(tenant, 'github'))).toBe(false);
   });
 });

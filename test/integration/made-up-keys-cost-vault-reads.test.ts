@@ -5,6 +5,7 @@ import { startTestKeygate, type TestKeygate } from '../support/keygate.ts';
 import { uniqueTenant } from '../support/store.ts';
 import { startUpstream, type FakeUpstream } from '../support/upstream.ts';
 import { startVaultFront, type VaultFront } from '../support/vault-front.ts';
+import { credentialRef } from '../../src/credentials/ref.ts';
 
 // Issue 8.6: made-up keys cost a Vault read each and evicted real keys from the shared
 // cache; nothing throttled failed authentication; a made-up tenant cost a Vault read
@@ -37,7 +38,7 @@ integrations:
 `,
       { VAULT_ADDR: front.address, VAULT_TOKEN: vault.token },
     );
-    await keygate.store.put(tenant, 'up', {
+    await keygate.store.put(credentialRef(tenant, 'up'), {
       authType: 'api_key',
       secret: { apiKey: 'real-0123' },
       expiresAt: null,
@@ -79,7 +80,7 @@ integrations:
       front.set('up');
     }
     // A credential stored on this replica is visible at once all the same.
-    await keygate.store.put(ghost, 'up', {
+    await keygate.store.put(credentialRef(ghost, 'up'), {
       authType: 'api_key',
       secret: { apiKey: 'now-0123' },
       expiresAt: null,

@@ -4,6 +4,7 @@ import { startTestKeygate, type TestKeygate } from '../support/keygate.ts';
 import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provider.ts';
 import { jsonFetch } from '../support/http.ts';
 import { uniqueTenant } from '../support/store.ts';
+import { credentialRef } from '../../src/credentials/ref.ts';
 
 const vault = inject('vault');
 const ADMIN = 'admin-token-connect-0123456789';
@@ -69,7 +70,7 @@ ${providerIntegration('acme', provider, { scopes: ['read', 'write'] })}  anthrop
     expect(done.body).toMatchObject({ connected: true, tenant, integration: 'acme', status: 'active' });
     expect(Date.parse(done.body.expiresAt)).toBeGreaterThan(Date.now());
 
-    const stored = await keygate.store.read(tenant, 'acme');
+    const stored = await keygate.store.read(credentialRef(tenant, 'acme'));
     expect(provider.isValidAccessToken(stored.secret.accessToken as string)).toBe(true);
     expect(stored.secret.refreshToken).toMatch(/^rt-/);
     expect([...keygate.refresh.scheduler.known()].some(([t]) => t === tenant)).toBe(true);
@@ -101,7 +102,7 @@ ${providerIntegration('acme', provider, { scopes: ['read', 'write'] })}  anthrop
       false,
     );
     expect([mixed.status, mixed.code]).toEqual([400, 'oauth_denied']);
-    expect(await keygate.store.has(tenant, 'acme')).toBe(false);
+    expect(await keygate.store.has(credentialRef(tenant, 'acme'))).toBe(false);
 
     for (const state of ['', 'short', 'x'.repeat(43), '../../keys/abc%2F..']) {
       const res = await call('GET', `${keygate.url}/oauth/callback?code=c&state=${state}`, undefined, false);

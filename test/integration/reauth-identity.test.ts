@@ -8,6 +8,7 @@ import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provide
 import { startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
 import { uniqueTenant } from '../support/store.ts';
 import { startUpstream, type FakeUpstream } from '../support/upstream.ts';
+import { credentialRef } from '../../src/credentials/ref.ts';
 
 const SECRET = 'identity-secret-shared-with-the-app-0123456789';
 
@@ -145,7 +146,7 @@ integrations:
       expect(back.status).toBe(403);
       await back.text();
     }
-    expect(await keygate.store.has(tenant, 'remote')).toBe(false);
+    expect(await keygate.store.has(credentialRef(tenant, 'remote'))).toBe(false);
 
     const asAlice = await openAs('alice', url);
     const aliceBack = await fetch(asAlice.headers.get('location') as string, { redirect: 'manual' });
@@ -158,7 +159,7 @@ integrations:
     });
     expect(callback.status).toBe(200);
     await callback.text();
-    expect((await keygate.store.read(tenant, 'remote')).status).toBe('active');
+    expect((await keygate.store.read(credentialRef(tenant, 'remote'))).status).toBe('active');
 
     // Spent.
     const again = await fetch(asAlice.headers.get('location') as string, { redirect: 'manual' });

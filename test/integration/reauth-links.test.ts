@@ -14,6 +14,7 @@ import { connectSse, type SseClient } from '../support/sse.ts';
 import { uniqueTenant } from '../support/store.ts';
 import { startUpstream, type FakeUpstream } from '../support/upstream.ts';
 import { waitFor } from '../support/wait.ts';
+import { credentialRef } from '../../src/credentials/ref.ts';
 
 const V2026 = '2026-07-28';
 
@@ -118,7 +119,7 @@ integrations:
     expect(html).toContain(tenant);
     expect(html).toContain('remote');
     expect(html).not.toContain(first.body['confirmation_code']);
-    expect(await keygate.store.has(tenant, 'remote')).toBe(false);
+    expect(await keygate.store.has(credentialRef(tenant, 'remote'))).toBe(false);
 
     const before = events.messages.length;
     pages.push(...(await completeConnect(first.body['connect_url'], first.body['confirmation_code'])));
@@ -167,7 +168,7 @@ integrations:
     }
     const right = await submitCode(freshUrl, page, fresh.body['confirmation_code'], SAME_ORIGIN_FORM);
     expect([right.status, right.headers.get('x-keygate-error')]).toEqual([410, 'connect_link_invalid']);
-    expect(await keygate.store.has(tenant, 'remote')).toBe(false);
+    expect(await keygate.store.has(credentialRef(tenant, 'remote'))).toBe(false);
   });
 
   it('an account: the link names it, connects that account, and the default account is left alone', async () => {
@@ -178,8 +179,8 @@ integrations:
     const forDefault = await call(tenant, 'remote');
     expect(forDefault.body['connect_url']).not.toBe(offered.body['connect_url']);
     pages.push(...(await completeConnect(offered.body['connect_url'], offered.body['confirmation_code'])));
-    expect((await keygate.store.read(tenant, 'remote', 'work')).status).toBe('active');
-    expect(await keygate.store.has(tenant, 'remote')).toBe(false);
+    expect((await keygate.store.read(credentialRef(tenant, 'remote', 'work'))).status).toBe('active');
+    expect(await keygate.store.has(credentialRef(tenant, 'remote'))).toBe(false);
     const ok = await call(tenant, 'remote', { headers: { 'keygate-account': 'work' } });
     expect(ok.status).toBe(200);
     expect(upstream.received.at(-1)?.headers).not.toHaveProperty('keygate-account');

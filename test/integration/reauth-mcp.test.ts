@@ -8,6 +8,7 @@ import { startMcpUpstream, type McpUpstream } from '../support/mcp-server.ts';
 import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provider.ts';
 import { startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
 import { uniqueTenant } from '../support/store.ts';
+import { credentialRef } from '../../src/credentials/ref.ts';
 
 /**
  * The real MCP SDK client (2025-11-25) through Keygate to a real MCP server (the SDK's)
@@ -89,7 +90,7 @@ integrations:
     expect(mcp.received).toHaveLength(0);
 
     pages.push(...(await completeConnect(elicitation.url, codeIn(elicitation.message))));
-    expect((await keygate.store.read(tenant, 'remote')).status).toBe('active');
+    expect((await keygate.store.read(credentialRef(tenant, 'remote'))).status).toBe('active');
 
     const client = await connectClient(tenant);
     const result = await client.callTool({ name: 'whoami', arguments: {} });
@@ -117,7 +118,7 @@ integrations:
       expiresIn: 3600,
     });
     const elicitation = await elicitationOf(client.callTool({ name: 'whoami', arguments: {} }));
-    expect((await keygate.store.read(tenant, 'remote')).status).toBe('needs_reauth');
+    expect((await keygate.store.read(credentialRef(tenant, 'remote'))).status).toBe('needs_reauth');
 
     // Already needs_reauth: the next call is answered at once, with the same link, without reaching upstream.
     const before = mcp.received.length;

@@ -10,6 +10,7 @@ import { freePort } from '../support/ports.ts';
 import { startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
 import { uniqueTenant } from '../support/store.ts';
 import { startUpstream, type FakeUpstream } from '../support/upstream.ts';
+import { credentialRef } from '../../src/credentials/ref.ts';
 
 const OIDC_SECRET = 'oidc-browser-secret-canary-Zr81mQ0v';
 
@@ -114,7 +115,7 @@ integrations:
     const { context, page } = await signInAs(connectUrl, 'alice@example.com');
     await page.waitForURL((url) => url.pathname === '/oauth/callback');
     expect(await page.textContent('h1')).toBe('Connected remote');
-    expect((await keygate.store.read(tenant, 'remote')).status).toBe('active');
+    expect((await keygate.store.read(credentialRef(tenant, 'remote'))).status).toBe('active');
     const cookies = await context.cookies(keygate.url);
     expect(cookies.filter((c) => c.name.startsWith('keygate-'))).toEqual([]);
   });
@@ -125,10 +126,10 @@ integrations:
     const { page } = await signInAs(connectUrl, 'bob@example.com');
     expect(await page.textContent('h1')).toBe('Sign-in did not go through');
     expect(new URL(page.url()).pathname).toBe('/connect/oidc/callback');
-    expect(await keygate.store.has(tenant, 'remote')).toBe(false);
+    expect(await keygate.store.has(credentialRef(tenant, 'remote'))).toBe(false);
     const { page: alices } = await signInAs(connectUrl, 'alice@example.com');
     await alices.waitForURL((url) => url.pathname === '/oauth/callback');
-    expect((await keygate.store.read(tenant, 'remote')).status).toBe('active');
+    expect((await keygate.store.read(credentialRef(tenant, 'remote'))).status).toBe('active');
   });
 
   it('a form on another site cannot start the sign-in', async () => {

@@ -9,6 +9,7 @@ import { freePort } from '../support/ports.ts';
 import { startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
 import { uniqueTenant } from '../support/store.ts';
 import { startUpstream, type FakeUpstream } from '../support/upstream.ts';
+import { credentialRef } from '../../src/credentials/ref.ts';
 
 const OIDC_SECRET = 'oidc-client-secret-canary-7Kq2xZ0pWm4R';
 const CALLBACK = '/connect/oidc/callback';
@@ -211,8 +212,8 @@ integrations:
     expect(browser.cookieNames('127.0.0.1').filter((n) => n.startsWith('keygate-signin-'))).toEqual([]);
     const connected = await throughProvider(browser, toProvider);
     expect(connected.status).toBe(200);
-    expect((await a.store.read(tenant, 'remote', 'work')).status).toBe('active');
-    expect(await a.store.has(tenant, 'remote')).toBe(false);
+    expect((await a.store.read(credentialRef(tenant, 'remote', 'work'))).status).toBe('active');
+    expect(await a.store.has(credentialRef(tenant, 'remote'))).toBe(false);
     expect(browser.cookieNames('127.0.0.1').filter((n) => n.startsWith('keygate-'))).toEqual([]);
     expect(events.some((e) => e.type === 'connected' && e.data['tenant'] === tenant)).toBe(true);
 
@@ -241,7 +242,7 @@ integrations:
     ]);
     expect(refused.text).toContain(`href="${connectUrl}"`);
     expect(provider.counts.requests).toBe(tokenRequests);
-    expect(await a.store.has(tenant, 'remote')).toBe(false);
+    expect(await a.store.has(credentialRef(tenant, 'remote'))).toBe(false);
     expect(a.lines.some((l) => l.includes('connect-sign-in-refused') && l.includes('another user'))).toBe(
       true,
     );
@@ -253,7 +254,7 @@ integrations:
     const signedIn = await signInUpToCallback(alices, connectUrl, alice);
     const connected = await throughProvider(alices, await alices.visit(signedIn.callbackUrl));
     expect(connected.status).toBe(200);
-    expect((await a.store.read(tenant, 'remote')).status).toBe('active');
+    expect((await a.store.read(credentialRef(tenant, 'remote'))).status).toBe('active');
   });
 
   it('a callback is single use and only for the browser that started the sign-in', async () => {
@@ -308,10 +309,10 @@ integrations:
     const victim = newBrowser();
     const refused = await throughProvider(victim, toProvider);
     expect([refused.status, refused.headers.get('x-keygate-error')]).toEqual([400, 'oauth_state_invalid']);
-    expect(await a.store.has(tenant, 'remote')).toBe(false);
+    expect(await a.store.has(credentialRef(tenant, 'remote'))).toBe(false);
     // The flow is still the attacker's own browser's to finish (with the attacker's account).
     expect((await throughProvider(attacker, toProvider)).status).toBe(200);
-    expect(await a.store.has(tenant, 'remote')).toBe(true);
+    expect(await a.store.has(credentialRef(tenant, 'remote'))).toBe(true);
   });
 
   it('a sign-in started on one Keygate is finished on another on the same Vault', async () => {
@@ -329,7 +330,7 @@ integrations:
     const connected = await throughProvider(browser, toProvider);
     expect(connected.url.startsWith(b.url)).toBe(true);
     expect(connected.status).toBe(200);
-    expect((await a.store.read(tenant, 'remote')).status).toBe('active');
+    expect((await a.store.read(credentialRef(tenant, 'remote'))).status).toBe('active');
     expect(b.lines.some((l) => l.includes('connect-signed-in') && l.includes(tenant))).toBe(true);
   });
 
@@ -355,7 +356,7 @@ integrations:
       true,
     );
     expect((await browser.visit(first)).status).toBe(200);
-    expect(await a.store.has(tenant, 'remote')).toBe(false);
+    expect(await a.store.has(credentialRef(tenant, 'remote'))).toBe(false);
   });
 
   it('an issuer that cannot be reached is a 502 and leaves the link as it was', async () => {
@@ -427,6 +428,6 @@ integrations:
     await signIn.text();
     const seen = await completeConnect(connectUrl, code);
     answers.push(...seen.map((page) => page.text));
-    expect((await a.store.read(tenant, 'remote')).status).toBe('active');
+    expect((await a.store.read(credentialRef(tenant, 'remote'))).status).toBe('active');
   });
 });

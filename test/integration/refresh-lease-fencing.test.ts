@@ -5,6 +5,7 @@ import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provide
 import { makeRefresher, providerIntegration, recordEvents, type TestRefresher } from '../support/refresh.ts';
 import { uniqueTenant } from '../support/store.ts';
 import { isStorageWrite, startVaultRecorder, type VaultRecorder } from '../support/vault-recorder.ts';
+import { credentialRef } from '../../src/credentials/ref.ts';
 
 const vault = inject('vault');
 
@@ -54,13 +55,11 @@ describe('refresh lease: two Vault writes, fenced by the credential version', ()
 
   async function storeDue(family: string) {
     const pair = provider.issue(family);
-    await b.store.put(
-      tenant,
-      'crm',
-      { authType: 'oauth2', secret: pair, expiresAt: new Date(Date.now() - 1000).toISOString() },
-      {},
-      family,
-    );
+    await b.store.put(credentialRef(tenant, 'crm', family), {
+      authType: 'oauth2',
+      secret: pair,
+      expiresAt: new Date(Date.now() - 1000).toISOString(),
+    });
     return pair;
   }
 
@@ -110,7 +109,7 @@ describe('refresh lease: two Vault writes, fenced by the credential version', ()
       expect(theirs.secret.refreshToken).toBe(mine.secret.refreshToken);
       expect(mine.secret.refreshToken).not.toBe(old.refreshToken);
       expect(provider.isRevoked('slow')).toBe(false);
-      expect((await b.store.read(tenant, 'crm', 'slow')).secret.refreshToken).toBe(
+      expect((await b.store.read(credentialRef(tenant, 'crm', 'slow'))).secret.refreshToken).toBe(
         provider.current('slow')?.refreshToken,
       );
     } finally {
@@ -123,8 +122,8 @@ describe('refresh lease: two Vault writes, fenced by the credential version', ()
     const old = await storeDue('stall');
     // The stalled holder, step by step: lease read, credential read, lease taken.
     const stalled = new LeaseManager({ kv: b.kv, holder: 'stalled-replica', leaseMs: 200 });
-    const state = await stalled.read(tenant, 'crm', 'stall');
-    const base = await b.store.read(tenant, 'crm', 'stall');
+    const state = await stalled.read(credentialRef(tenant, 'crm', 'stall'));
+    const base = await b.store.read(credentialRef(tenant, 'crm', 'stall'));
     const taken = await stalled.take(state, base.version);
     if (!('lease' in taken)) throw new Error('the stalled holder should have taken the free lease');
     // It stalls; its lease lapses; the other replica takes over and refreshes.
@@ -142,7 +141,7 @@ describe('refresh lease: two Vault writes, fenced by the credential version', ()
       status: 'active',
     });
     expect(persisted).toEqual({ superseded: true });
-    const stored = await b.store.read(tenant, 'crm', 'stall');
+    const stored = await b.store.read(credentialRef(tenant, 'crm', 'stall'));
     expect(stored.secret.refreshToken).toBe(refreshed.secret.refreshToken);
     expect(stored.secret.refreshToken).not.toBe(old.refreshToken);
     expect(provider.isRevoked('stall')).toBe(false);
@@ -150,15 +149,12 @@ describe('refresh lease: two Vault writes, fenced by the credential version', ()
 
   it('a refreshed pair is written over a status-only change since its base (a takeover that saw a refusal)', async () => {
     await storeDue('status');
-    const base = await b.store.read(tenant, 'crm', 'status');
+    const base = await b.store.read(credentialRef(tenant, 'crm', 'status'));
     // What a takeover's refusal, or a transient failure, leaves: the same tokens, another version.
-    await b.store.setStatus(
-      tenant,
-      'crm',
-      'refresh_failed',
-      { cas: base.version, error: 'invalid_grant' },
-      'status',
-    );
+    await b.store.setStatus(credentialRef(tenant, 'crm', 'status'), 'refresh_failed', {
+      cas: base.version,
+      error: 'invalid_grant',
+    });
     const persisted = await persistRefreshed(b.store, base, {
       authType: 'oauth2',
       secret: { accessToken: 'new-at', refreshToken: 'new-rt' },
@@ -166,7 +162,7 @@ describe('refresh lease: two Vault writes, fenced by the credential version', ()
       status: 'active',
     });
     expect('written' in persisted).toBe(true);
-    const stored = await b.store.read(tenant, 'crm', 'status');
+    const stored = await b.store.read(credentialRef(tenant, 'crm', 'status'));
     expect(stored).toMatchObject({ status: 'active', secret: { refreshToken: 'new-rt' } });
   });
 });

@@ -6,6 +6,7 @@ import { connectSse, type SseClient } from '../support/sse.ts';
 import { uniqueTenant } from '../support/store.ts';
 import { waitFor } from '../support/wait.ts';
 import { jsonFetch } from '../support/http.ts';
+import { credentialRef } from '../../src/credentials/ref.ts';
 
 const vault = inject('vault');
 const ADMIN = 'admin-token-refresh-operator-0123456789';
@@ -56,7 +57,7 @@ ${providerIntegration('crm', provider)}`,
 
   it('an SSE client sees the lifecycle of one forced refresh, in order, and can resume after it', async () => {
     const pair = provider.issue('lifecycle');
-    await keygate.store.put(tenant, 'crm', {
+    await keygate.store.put(credentialRef(tenant, 'crm'), {
       authType: 'oauth2',
       secret: pair,
       expiresAt: new Date(Date.now() + 3600_000).toISOString(),
@@ -136,7 +137,7 @@ ${providerIntegration('crm', provider)}`,
 
   it('a revoked family: POST answers 401 credential_refresh_failed and the credential needs re-authorisation', async () => {
     const revokedTenant = `${tenant}-revoked`;
-    await keygate.store.put(revokedTenant, 'crm', {
+    await keygate.store.put(credentialRef(revokedTenant, 'crm'), {
       authType: 'oauth2',
       secret: { accessToken: 'at-unknown', refreshToken: 'rt-unknown-family' },
       expiresAt: new Date(Date.now() + 3600_000).toISOString(),
@@ -144,7 +145,7 @@ ${providerIntegration('crm', provider)}`,
     const res = await admin('POST', `/v1/tenants/${revokedTenant}/credentials/crm/refresh`);
     expect(res.status).toBe(401);
     expect(res.headers.get('x-keygate-error')).toBe('credential_refresh_failed');
-    expect((await keygate.store.read(revokedTenant, 'crm')).status).toBe('needs_reauth');
+    expect((await keygate.store.read(credentialRef(revokedTenant, 'crm'))).status).toBe('needs_reauth');
   });
 
   it('GET /metrics: refreshes by outcome, credentials by status, seconds until the next due refresh', async () => {

@@ -5,6 +5,7 @@ import { providerIntegration } from '../support/refresh.ts';
 import { makeStore, uniqueTenant, type TestStore } from '../support/store.ts';
 import { vaultAdmin } from '../support/vault-admin.ts';
 import { waitFor } from '../support/wait.ts';
+import { credentialRef } from '../../src/credentials/ref.ts';
 
 // Real `keygate serve` processes on the shared OpenBao, each under a KV prefix of its own
 // test, racing over the same credentials with a provider that revokes on reuse.
@@ -58,7 +59,7 @@ describe('refresh across Keygate processes', () => {
     stores.push(t);
     const base = uniqueTenant(label);
     for (const family of families) {
-      await t.store.put(`${base}-${family}`, 'crm', {
+      await t.store.put(credentialRef(`${base}-${family}`, 'crm'), {
         authType: 'oauth2',
         secret: provider.issue(`${base}-${family}`),
         // bufferSeconds is 2: due `dueInMs` from now.
@@ -83,7 +84,7 @@ describe('refresh across Keygate processes', () => {
     // What Vault holds for each family equals the provider's live pair: nothing was lost.
     const vaultMatchesProvider = async () => {
       for (const family of families) {
-        const stored = await t.store.read(`${base}-${family}`, 'crm');
+        const stored = await t.store.read(credentialRef(`${base}-${family}`, 'crm'));
         if (stored.secret.refreshToken !== provider.current(`${base}-${family}`)?.refreshToken) return false;
       }
       return true;

@@ -1,5 +1,5 @@
 import { afterEach, beforeAll, afterAll, describe, expect, inject, it } from 'vitest';
-import { credentialKey } from '../../src/credentials/accounts.ts';
+import { credentialRef, refKey } from '../../src/credentials/ref.ts';
 import type { RefreshEvent } from '../../src/refresh/events.ts';
 import { rendezvousOrder } from '../../src/refresh/shard.ts';
 import { jsonFetch } from '../support/http.ts';
@@ -67,7 +67,7 @@ ${providerIntegration('crm', provider)}`;
     const base = uniqueTenant(label);
     const tenants = Array.from({ length: count }, (_, i) => `${base}-${i}`);
     for (const tenant of tenants) {
-      await t.store.put(tenant, 'crm', {
+      await t.store.put(credentialRef(tenant, 'crm'), {
         authType: 'oauth2',
         secret: provider.issue(tenant),
         expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
@@ -127,7 +127,7 @@ ${providerIntegration('crm', provider)}`;
     const members = replicas.map((k) => k.fleet?.members?.self as string);
     for (const [i, k] of replicas.entries()) {
       const owned = tenants.filter(
-        (t) => rendezvousOrder(credentialKey(t, 'crm', 'default'), members)[0] === members[i],
+        (t) => rendezvousOrder(refKey(credentialRef(t, 'crm')), members)[0] === members[i],
       );
       expect(owned.length).toBeGreaterThan(0);
       expect(done[i]?.sort()).toEqual(owned.sort());
@@ -142,7 +142,7 @@ ${providerIntegration('crm', provider)}`;
     const tenants = await seed(replicas[1] as TestKeygate, 'left', 12, 2);
     const members = replicas.map((k) => k.fleet?.members?.self as string);
     const orphans = tenants.filter(
-      (t) => rendezvousOrder(credentialKey(t, 'crm', 'default'), members)[0] === members[0],
+      (t) => rendezvousOrder(refKey(credentialRef(t, 'crm')), members)[0] === members[0],
     );
     expect(orphans.length).toBeGreaterThan(0);
     await gone.close();
@@ -168,7 +168,7 @@ ${providerIntegration('crm', provider)}`;
     const tenants = await seed(other, 'late', 10, 1);
     const members = replicas.map((k) => k.fleet?.members?.self as string);
     const lateOwns = tenants.filter(
-      (t) => rendezvousOrder(credentialKey(t, 'crm', 'default'), members)[0] === members[0],
+      (t) => rendezvousOrder(refKey(credentialRef(t, 'crm')), members)[0] === members[0],
     );
     expect(lateOwns.length).toBeGreaterThan(0);
     await waitFor(

@@ -7,6 +7,7 @@ import { uniqueTenant } from '../support/store.ts';
 import { vaultAdmin } from '../support/vault-admin.ts';
 import { waitFor } from '../support/wait.ts';
 import { jsonFetch } from '../support/http.ts';
+import { credentialRef } from '../../src/credentials/ref.ts';
 
 // Vault answers 403 to every KV write from Keygate's token right after the provider
 // granted a refresh: the rotated pair exists only in Keygate's memory.
@@ -72,7 +73,7 @@ ${providerIntegration('crm', provider).replace(`baseUrl: ${provider.url}`, `base
     expect(created.status).toBe(201);
     const { key } = (await created.json()) as { key: string };
     const first = provider.issue('refusal');
-    await keygate.store.put(tenant, 'crm', {
+    await keygate.store.put(credentialRef(tenant, 'crm'), {
       authType: 'oauth2',
       secret: first,
       expiresAt: new Date(Date.now() + 3600_000).toISOString(),
@@ -114,8 +115,8 @@ ${providerIntegration('crm', provider).replace(`baseUrl: ${provider.url}`, `base
       { timeoutMs: 5000 },
     );
     expect(await storedVersion()).toBeGreaterThan(versionBefore);
-    keygate.store.invalidate(tenant, 'crm');
-    const stored = await keygate.store.read(tenant, 'crm');
+    keygate.store.invalidate(credentialRef(tenant, 'crm'));
+    const stored = await keygate.store.read(credentialRef(tenant, 'crm'));
     expect(stored.secret.refreshToken).toBe(live?.refreshToken);
     expect(stored.secret.accessToken).toBe(live?.accessToken);
     expect((await proxied()).status).toBe(200);

@@ -3,6 +3,7 @@ import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provide
 import { makeRefresher, providerIntegration, recordEvents, type TestRefresher } from '../support/refresh.ts';
 import { uniqueTenant } from '../support/store.ts';
 import { errorCodeOf } from '../support/http.ts';
+import { credentialRef } from '../../src/credentials/ref.ts';
 
 const vault = inject('vault');
 
@@ -32,7 +33,7 @@ describe('Refresher on OpenBao with a rotating provider', () => {
 
   async function store(family: string, expiresInMs = -1000) {
     const pair = provider.issue(family);
-    await t.store.put(tenant, 'crm', {
+    await t.store.put(credentialRef(tenant, 'crm'), {
       authType: 'oauth2',
       secret: { ...pair, tokenType: 'bearer' },
       expiresAt: new Date(Date.now() + expiresInMs).toISOString(),
@@ -53,7 +54,7 @@ describe('Refresher on OpenBao with a rotating provider', () => {
     const expiresAt = Date.parse(refreshed.expiresAt ?? '');
     expect(expiresAt).toBeGreaterThanOrEqual(before + (3600 - 30) * 1000 - 1);
     expect(expiresAt).toBeLessThanOrEqual(after + (3600 - 30) * 1000 + 1);
-    const stored = await t.store.read(tenant, 'crm');
+    const stored = await t.store.read(credentialRef(tenant, 'crm'));
     expect(stored.secret.refreshToken).toBe(current?.refreshToken);
     expect(stored.status).toBe('active');
     expect(stored.lastRefreshedAt).not.toBeNull();
@@ -108,7 +109,7 @@ describe('Refresher on OpenBao with a rotating provider', () => {
     expect(await codeOf(t.refresher.refresh(tenant, 'crm', { reason: 'scheduled' }))).toBe(
       'credential_refresh_failed',
     );
-    expect((await t.store.read(tenant, 'crm')).status).toBe('needs_reauth');
+    expect((await t.store.read(credentialRef(tenant, 'crm'))).status).toBe('needs_reauth');
     expect(events).toEqual([
       expect.objectContaining({
         name: 'refresh-failed',
@@ -141,10 +142,10 @@ describe('Refresher on OpenBao with a rotating provider', () => {
       'refresh-failed',
     ]);
     expect(events.at(-1)).toMatchObject({ permanent: false, attempt: 4, error: 'http_503' });
-    expect((await t.store.read(tenant, 'crm')).status).toBe('refresh_failed');
+    expect((await t.store.read(credentialRef(tenant, 'crm'))).status).toBe('refresh_failed');
     // The family was never spent: the next refresh succeeds.
     await t.refresher.refresh(tenant, 'crm', { reason: 'scheduled' });
-    expect((await t.store.read(tenant, 'crm')).status).toBe('active');
+    expect((await t.store.read(credentialRef(tenant, 'crm'))).status).toBe('active');
   });
 
   it('two replicas (two Vault sessions, two lease holders) race over 20 credentials: one refresh each', async () => {
@@ -155,7 +156,7 @@ describe('Refresher on OpenBao with a rotating provider', () => {
       for (const family of names) {
         const pair = provider.issue(`${raceTenant}-${family}`);
         // One tenant per credential: one integration in the configuration serves them all.
-        await t.store.put(`${raceTenant}-${family}`, 'crm', {
+        await t.store.put(credentialRef(`${raceTenant}-${family}`, 'crm'), {
           authType: 'oauth2',
           secret: pair,
           expiresAt: new Date(Date.now() - 1).toISOString(),
@@ -190,7 +191,7 @@ describe('Refresher token requests', () => {
     try {
       const tenant = uniqueTenant('post');
       const pair = provider.issue('post');
-      await t.store.put(tenant, 'posted', {
+      await t.store.put(credentialRef(tenant, 'posted'), {
         authType: 'oauth2',
         secret: pair,
         expiresAt: new Date(Date.now() - 1).toISOString(),
@@ -204,7 +205,9 @@ describe('Refresher token requests', () => {
       const expiresAt = Date.parse(refreshed.expiresAt ?? '');
       expect(expiresAt).toBeGreaterThanOrEqual(before + (1800 - 30) * 1000 - 1);
       expect(expiresAt).toBeLessThanOrEqual(after + (1800 - 30) * 1000 + 1);
-      expect((await t.store.read(tenant, 'posted')).secret.refreshToken).toBe(pair.refreshToken);
+      expect((await t.store.read(credentialRef(tenant, 'posted'))).secret.refreshToken).toBe(
+        pair.refreshToken,
+      );
     } finally {
       t.close();
       await provider.stop();
@@ -221,7 +224,7 @@ describe('Refresher token requests', () => {
     const t = await makeRefresher(vault, yaml(basic, 'strict'));
     try {
       const tenant = uniqueTenant('basic');
-      await t.store.put(tenant, 'strict', {
+      await t.store.put(credentialRef(tenant, 'strict'), {
         authType: 'oauth2',
         secret: provider.issue('strict'),
         expiresAt: new Date(Date.now() - 1).toISOString(),
@@ -230,7 +233,7 @@ describe('Refresher token requests', () => {
         'credential_refresh_failed',
       );
       expect(provider.counts).toMatchObject({ invalidClient: 1, refreshes: 0 });
-      expect((await t.store.read(tenant, 'strict')).status).toBe('needs_reauth');
+      expect((await t.store.read(credentialRef(tenant, 'strict'))).status).toBe('needs_reauth');
     } finally {
       t.close();
       await provider.stop();
@@ -242,7 +245,7 @@ describe('Refresher token requests', () => {
     const t = await makeRefresher(vault, yaml(provider, 'slowdown'));
     try {
       const tenant = uniqueTenant('retry-after');
-      await t.store.put(tenant, 'slowdown', {
+      await t.store.put(credentialRef(tenant, 'slowdown'), {
         authType: 'oauth2',
         secret: provider.issue('slowdown'),
         expiresAt: new Date(Date.now() - 1).toISOString(),
@@ -267,7 +270,7 @@ describe('Refresher token requests', () => {
     );
     try {
       const tenant = uniqueTenant('machine');
-      await t.store.put(tenant, 'machine', {
+      await t.store.put(credentialRef(tenant, 'machine'), {
         authType: 'oauth2_client_credentials',
         secret: { accessToken: 'at-initial' },
         expiresAt: new Date(Date.now() - 1).toISOString(),

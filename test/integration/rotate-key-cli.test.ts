@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ROOT } from '../support/keygate.ts';
 import { makeStore, uniqueTenant, type TestStore } from '../support/store.ts';
 import { vaultAdmin } from '../support/vault-admin.ts';
+import { credentialRef } from '../../src/credentials/ref.ts';
 
 const vault = inject('vault');
 
@@ -29,8 +30,14 @@ describe('keygate vault rotate-key', () => {
 
   it('rotates the tenant key and rewraps its records; reads keep working', async () => {
     const tenant = uniqueTenant('cli-rotate');
-    await t.store.put(tenant, 'github', { authType: 'oauth2', secret: { accessToken: 'tok-github' } });
-    await t.store.put(tenant, 'anthropic', { authType: 'api_key', secret: { apiKey: 'key-anthropic' } });
+    await t.store.put(credentialRef(tenant, 'github'), {
+      authType: 'oauth2',
+      secret: { accessToken: 'tok-github' },
+    });
+    await t.store.put(credentialRef(tenant, 'anthropic'), {
+      authType: 'api_key',
+      secret: { apiKey: 'key-anthropic' },
+    });
     const dir = mkdtempSync(join(tmpdir(), 'keygate-rotate-'));
     const config = join(dir, 'keygate.yaml');
     writeFileSync(config, 'log: { level: warn }\n');
@@ -43,9 +50,9 @@ describe('keygate vault rotate-key', () => {
     const root = vaultAdmin(vault);
     const raw = await root('GET', `secret/data/keygate/credentials/${tenant}/github`);
     expect(raw.body.data.data.ciphertext).toMatch(/^vault:v2:/);
-    t.store.invalidate(tenant, 'github');
-    expect((await t.store.get(tenant, 'github')).secret.accessToken).toBe('tok-github');
-    expect((await t.store.read(tenant, 'anthropic')).secret.apiKey).toBe('key-anthropic');
+    t.store.invalidate(credentialRef(tenant, 'github'));
+    expect((await t.store.get(credentialRef(tenant, 'github'))).secret.accessToken).toBe('tok-github');
+    expect((await t.store.read(credentialRef(tenant, 'anthropic'))).secret.apiKey).toBe('key-anthropic');
 
     const usage = await run(['vault', 'rotate-key', '--config', config]);
     expect(usage.code).toBe(2);

@@ -8,6 +8,7 @@ import { freePort } from '../support/ports.ts';
 import { startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
 import { uniqueTenant } from '../support/store.ts';
 import { startUpstream, type FakeUpstream } from '../support/upstream.ts';
+import { credentialRef } from '../../src/credentials/ref.ts';
 
 const LINKS_SECRET = 'links-client-secret-canary-Zp81qW3x';
 const CALLBACK = '/connect/oidc/callback';
@@ -140,7 +141,7 @@ integrations:
       403,
       'connect_identity_invalid',
     ]);
-    expect(await keygate.store.has(tenant, 'remote', 'alice')).toBe(false);
+    expect(await keygate.store.has(credentialRef(tenant, 'remote', 'alice'))).toBe(false);
 
     const alices = new CookieBrowser();
     const toProvider = await alices.visit(await signIn(alices, connectUrl, 'alice'));
@@ -148,8 +149,8 @@ integrations:
     const consent = await alices.visit(toProvider.location as string);
     const connected = await alices.visit(consent.location as string, { headers: { accept: 'text/html' } });
     expect(connected.status).toBe(200);
-    expect((await keygate.store.read(tenant, 'remote', 'alice')).status).toBe('active');
-    expect(await keygate.store.has(tenant, 'remote')).toBe(false);
+    expect((await keygate.store.read(credentialRef(tenant, 'remote', 'alice'))).status).toBe('active');
+    expect(await keygate.store.has(credentialRef(tenant, 'remote'))).toBe(false);
 
     const after = await call();
     expect(after.status).toBe(200);

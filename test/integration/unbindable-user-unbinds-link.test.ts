@@ -5,6 +5,7 @@ import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provide
 import { startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
 import { uniqueTenant } from '../support/store.ts';
 import { startUpstream, type FakeUpstream } from '../support/upstream.ts';
+import { credentialRef } from '../../src/credentials/ref.ts';
 
 const SECRET = 'identity-secret-unbindable-user-0123456789abcdef';
 
@@ -80,7 +81,7 @@ integrations:
       expect(await back(url, tenant, `${user} `)).toMatchObject({ status: 403 });
       const nfd = user.normalize('NFD');
       if (nfd !== user) expect(await back(url, tenant, nfd)).toMatchObject({ status: 403 });
-      expect(await keygate.store.has(tenant, 'remote')).toBe(false);
+      expect(await keygate.store.has(credentialRef(tenant, 'remote'))).toBe(false);
       expect(await back(url, tenant, user)).toEqual({ status: 303, code: null });
     });
   }

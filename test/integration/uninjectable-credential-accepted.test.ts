@@ -4,6 +4,7 @@ import { startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
 import { uniqueTenant } from '../support/store.ts';
 import { startUpstream, type FakeUpstream } from '../support/upstream.ts';
 import { vaultAdmin } from '../support/vault-admin.ts';
+import { credentialRef } from '../../src/credentials/ref.ts';
 
 // Issue 8.7: values Node refuses to send in a header were stored (200), and every later
 // proxied request failed as 502 upstream_unreachable with no log line.
@@ -62,7 +63,7 @@ integrations:
 
   it('answers a stored value undici refuses with a logged internal_error, not upstream_unreachable', async () => {
     // As a record stored before this check existed would be: written behind the API's back.
-    await keygate.store.put(tenant, 'hdr', {
+    await keygate.store.put(credentialRef(tenant, 'hdr'), {
       authType: 'api_key',
       secret: { apiKey: 'a\r\nb' },
       expiresAt: null,

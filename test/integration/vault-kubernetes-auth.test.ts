@@ -8,6 +8,7 @@ import { startKubernetesApi, type KubernetesApi } from '../support/kubernetes-ap
 import { uniqueTenant } from '../support/store.ts';
 import { vaultAdmin } from '../support/vault-admin.ts';
 import { waitFor } from '../support/wait.ts';
+import { credentialRef } from '../../src/credentials/ref.ts';
 
 const vault = inject('vault');
 const admin = vaultAdmin(vault);
@@ -103,11 +104,13 @@ describe("Vault's Kubernetes auth method, against OpenBao and a Kubernetes Token
 
     // The next Vault call gets 403, logs in again (with the file's new token) and succeeds.
     const tenant = uniqueTenant('k8s');
-    await keygate.store.put(tenant, 'github', {
+    await keygate.store.put(credentialRef(tenant, 'github'), {
       authType: 'api_key',
       secret: { apiKey: 'after-k8s-relogin' },
     });
-    expect((await keygate.store.read(tenant, 'github')).secret.apiKey).toBe('after-k8s-relogin');
+    expect((await keygate.store.read(credentialRef(tenant, 'github'))).secret.apiKey).toBe(
+      'after-k8s-relogin',
+    );
     expect(keygate.vault.client.token).not.toBe(firstVaultToken);
     expect(k8s.reviews.filter((r) => r.token === second && r.authenticated)).toHaveLength(1);
     expect(k8s.reviews.some((r) => r.token === first && r.authenticated === false)).toBe(false);
@@ -176,7 +179,10 @@ describe("Vault's Kubernetes auth method, against OpenBao and a Kubernetes Token
     expect(keygate.lines.some((l) => l.includes('"event":"vault_token_renewed"'))).toBe(true);
     expect(keygate.lines.some((l) => l.includes('"event":"vault_login_failed"'))).toBe(false);
     const tenant = uniqueTenant('k8s-short');
-    await keygate.store.put(tenant, 'github', { authType: 'api_key', secret: { apiKey: 'still-in' } });
-    expect((await keygate.store.read(tenant, 'github')).secret.apiKey).toBe('still-in');
+    await keygate.store.put(credentialRef(tenant, 'github'), {
+      authType: 'api_key',
+      secret: { apiKey: 'still-in' },
+    });
+    expect((await keygate.store.read(credentialRef(tenant, 'github'))).secret.apiKey).toBe('still-in');
   });
 });

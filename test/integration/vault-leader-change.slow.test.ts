@@ -6,6 +6,7 @@ import { providerIntegration, recordEvents } from '../support/refresh.ts';
 import { uniqueTenant } from '../support/store.ts';
 import { startUpstream, type FakeUpstream } from '../support/upstream.ts';
 import { waitFor } from '../support/wait.ts';
+import { credentialRef } from '../../src/credentials/ref.ts';
 
 // Slow (a three-node OpenBao Raft cluster of its own, ~30 s on a quiet machine): the one
 // file that starts a cluster. Keygate is given the three addresses; under steady proxy
@@ -178,7 +179,7 @@ ${providerIntegration('crm', provider)}`;
       'Vault to hold every live pair',
       async () => {
         for (const tenant of due) {
-          const stored = await keygate.store.read(tenant, 'crm');
+          const stored = await keygate.store.read(credentialRef(tenant, 'crm'));
           if (stored.secret.refreshToken !== provider.current(tenant)?.refreshToken) return false;
         }
         return keygate.refresher.unpersisted === 0;

@@ -4,6 +4,7 @@ import { prepareVault, startBao, type BaoServer } from '../support/bao.ts';
 import { startTestKeygate, type TestKeygate } from '../support/keygate.ts';
 import { makeStore, type TestStore } from '../support/store.ts';
 import { waitFor } from '../support/wait.ts';
+import { credentialRef } from '../../src/credentials/ref.ts';
 
 const ADMIN = 'admin-token-outage-0123456789';
 
@@ -30,21 +31,27 @@ integrations:
 `;
     t = await makeStore(bao, yaml);
     keygate = await startTestKeygate(yaml, { VAULT_ADDR: bao.address, VAULT_TOKEN: bao.token });
-    await t.store.put('acme', 'github', { authType: 'oauth2', secret: { accessToken: 'cached-token' } });
-    await t.store.put('acme', 'slack', { authType: 'oauth2', secret: { accessToken: 'never-read' } });
-    t.store.invalidate('acme', 'slack');
-    expect((await t.store.get('acme', 'github')).secret.accessToken).toBe('cached-token');
+    await t.store.put(credentialRef('acme', 'github'), {
+      authType: 'oauth2',
+      secret: { accessToken: 'cached-token' },
+    });
+    await t.store.put(credentialRef('acme', 'slack'), {
+      authType: 'oauth2',
+      secret: { accessToken: 'never-read' },
+    });
+    t.store.invalidate(credentialRef('acme', 'slack'));
+    expect((await t.store.get(credentialRef('acme', 'github'))).secret.accessToken).toBe('cached-token');
 
     await bao.kill();
     const killedAt = Date.now();
     // Past the TTL but within maxStale: still served, with a warning in the log.
     await waitFor('the TTL to pass', () => Date.now() - killedAt > 300);
-    expect((await t.store.get('acme', 'github')).secret.accessToken).toBe('cached-token');
+    expect((await t.store.get(credentialRef('acme', 'github'))).secret.accessToken).toBe('cached-token');
     expect(t.lines.some((l) => l.includes('credential_stale_served'))).toBe(true);
 
     // Never cached: a typed error, fast.
     const started = Date.now();
-    const err = await t.store.get('acme', 'slack').catch((e: unknown) => e);
+    const err = await t.store.get(credentialRef('acme', 'slack')).catch((e: unknown) => e);
     expect(isKeygateError(err, 'vault_unavailable')).toBe(true);
     expect(Date.now() - started).toBeLessThan(2000);
 
@@ -60,7 +67,10 @@ integrations:
     await waitFor(
       'the cached credential to go past maxStale',
       async () =>
-        isKeygateError(await t!.store.get('acme', 'github').catch((e: unknown) => e), 'vault_unavailable'),
+        isKeygateError(
+          await t!.store.get(credentialRef('acme', 'github')).catch((e: unknown) => e),
+          'vault_unavailable',
+        ),
       { timeoutMs: 5000, intervalMs: 200 },
     );
 
@@ -68,10 +78,13 @@ integrations:
     bao = await startBao({ port: bao.port, token: bao.token });
     await prepareVault(bao);
     await waitFor('a write to succeed again', async () => {
-      await t!.store.put('acme', 'github', { authType: 'oauth2', secret: { accessToken: 'after-restart' } });
+      await t!.store.put(credentialRef('acme', 'github'), {
+        authType: 'oauth2',
+        secret: { accessToken: 'after-restart' },
+      });
       return true;
     });
-    t.store.invalidate('acme', 'github');
-    expect((await t.store.get('acme', 'github')).secret.accessToken).toBe('after-restart');
+    t.store.invalidate(credentialRef('acme', 'github'));
+    expect((await t.store.get(credentialRef('acme', 'github'))).secret.accessToken).toBe('after-restart');
   });
 });

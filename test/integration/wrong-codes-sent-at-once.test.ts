@@ -5,6 +5,7 @@ import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provide
 import { startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
 import { uniqueTenant } from '../support/store.ts';
 import { startUpstream, type FakeUpstream } from '../support/upstream.ts';
+import { credentialRef } from '../../src/credentials/ref.ts';
 
 const WRONG = 'AAAA-AAAA';
 
@@ -80,7 +81,7 @@ integrations:
 
     expect(await post(on(a, id), page, code)).toBe('410 connect_link_invalid');
     expect(await post(on(b, id), page, code)).toBe('410 connect_link_invalid');
-    expect(await a.store.has(tenant, 'remote')).toBe(false);
+    expect(await a.store.has(credentialRef(tenant, 'remote'))).toBe(false);
   });
 
   it('four wrong codes racing the right one never cost the right one the link', async () => {

@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AdminDeps } from '../deps.ts';
 import { adminDoc, adminErrors } from '../../http/schemas.ts';
+import { credentialRef } from '../../credentials/ref.ts';
 import { CredentialParams } from '../credentials/schemas.ts';
 
 // Every field is optional and so is the body itself: no body, no content type, or `{}`.
@@ -63,9 +64,9 @@ export function startConnect(app: FastifyInstance, { connect }: AdminDeps): void
     },
     async (request, reply) => {
       const body = request.body ?? {};
-      const started = await connect.start(request.params.tenant, request.params.integration, {
+      const { tenant, integration } = request.params;
+      const started = await connect.start(credentialRef(tenant, integration, body.account), {
         scopes: body.scopes,
-        account: body.account,
         returnTo: body.returnTo,
         fallbackCallbackUrl: `${request.protocol}://${request.host}/oauth/callback`,
       });

@@ -1,13 +1,14 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { assertNames } from '../../credentials/names.ts';
+import { assertRef } from '../../credentials/names.ts';
+import type { CredentialRef } from '../../credentials/ref.ts';
 import { isKeygateError } from '../../errors.ts';
 import type { RevocationResult } from '../../events/catalogue.ts';
 import { adminDoc, adminErrors } from '../../http/schemas.ts';
 import { authFor } from '../../oauth/client.ts';
 import { revokeAtProvider, type Revocation } from '../../oauth/revoke.ts';
 import type { AdminDeps } from '../deps.ts';
-import { accountParam, credentialRoutes, type CredentialRouteParams } from './schemas.ts';
+import { credentialRoutes, refOf, type CredentialRouteParams } from './schemas.ts';
 
 const DeletedSchema = Type.Object({
   deleted: Type.Literal(true),
@@ -51,11 +52,11 @@ export function deleteCredential(app: FastifyInstance, deps: AdminDeps): void {
         },
       },
       async (request) => {
-        const { tenant, integration } = request.params;
-        const account = accountParam(request.params);
-        assertNames(tenant, integration, account);
-        const revocation = await revoke(deps, tenant, integration, account);
-        await store.delete(tenant, integration, account);
+        const ref = refOf(request.params);
+        assertRef(ref);
+        const { tenant, integration, account } = ref;
+        const revocation = await revoke(deps, ref);
+        await store.delete(ref);
         schedule?.cancel(tenant, integration, account);
         events.publish('credential-deleted', {
           tenant,
@@ -79,20 +80,15 @@ export function deleteCredential(app: FastifyInstance, deps: AdminDeps): void {
 }
 
 // A credential Keygate cannot read any more is still deleted; a Vault outage stops the delete.
-async function revoke(
-  { store, config }: AdminDeps,
-  tenant: string,
-  integration: string,
-  account: string,
-): Promise<Revocation> {
+async function revoke({ store, config }: AdminDeps, ref: CredentialRef): Promise<Revocation> {
   let credential;
   try {
-    credential = await store.read(tenant, integration, account);
+    credential = await store.read(ref);
   } catch (err) {
     if (isKeygateError(err, 'credential_undecryptable')) return { revoked: false, reason: 'undecryptable' };
     throw err;
   }
-  const auth = config.integrations[integration]?.auth;
+  const auth = config.integrations[ref.integration]?.auth;
   if (credential.authType === 'api_key') return { revoked: false, reason: 'not_oauth' };
   if (!auth || auth.type === 'api_key') return { revoked: false, reason: 'no_revocation_url' };
   return revokeAtProvider(authFor(auth, credential.secret), credential.secret, config.refresh.tokenTimeoutMs);

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AdminDeps } from '../deps.ts';
 import { CredentialMetadataSchema } from '../../http/credential-schema.ts';
 import { adminDoc, adminErrors } from '../../http/schemas.ts';
-import { accountParam, credentialRoutes, type CredentialRouteParams } from './schemas.ts';
+import { credentialRoutes, refOf, type CredentialRouteParams } from './schemas.ts';
 
 /** GET /v1/tenants/{tenant}/credentials/{integration}[/accounts/{account}]: metadata only, never the secret. */
 export function getCredential(app: FastifyInstance, { store }: AdminDeps): void {
@@ -19,8 +19,7 @@ export function getCredential(app: FastifyInstance, { store }: AdminDeps): void 
           },
         },
       },
-      (request) =>
-        store.metadata(request.params.tenant, request.params.integration, accountParam(request.params)),
+      (request) => store.metadata(refOf(request.params)),
     );
   }
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { IntegrationConfig } from '../../config/schema.ts';
 import { KeygateError } from '../../errors.ts';
-import { assertNames } from '../../credentials/names.ts';
+import { assertRef } from '../../credentials/names.ts';
 import type { CredentialWrite } from '../../credentials/types.ts';
 import { publishCredentialStored } from '../../events/credential-stored.ts';
 import { injectionProblem } from '../../proxy/injectable.ts';
@@ -10,7 +10,7 @@ import { firstClientCredentialsToken, wantsClientCredentialsFetch } from './clie
 import { CredentialMetadataSchema } from '../../http/credential-schema.ts';
 import { invalidFields } from '../../http/invalid-fields.ts';
 import { adminDoc, adminErrors } from '../../http/schemas.ts';
-import { PutCredentialBody, accountParam, credentialRoutes, type CredentialRouteParams } from './schemas.ts';
+import { PutCredentialBody, credentialRoutes, refOf, type CredentialRouteParams } from './schemas.ts';
 
 const OAUTH_ONLY = ['accessToken', 'refreshToken', 'expiresIn', 'expiresAt', 'scopes', 'tokenType'] as const;
 
@@ -47,15 +47,14 @@ export function putCredential(app: FastifyInstance, { store, config, schedule, e
         },
       },
       async (request) => {
-        const { tenant, integration } = request.params;
-        const account = accountParam(request.params);
-        assertNames(tenant, integration, account);
-        const configured = config.integrations[integration];
+        const ref = refOf(request.params);
+        assertRef(ref);
+        const configured = config.integrations[ref.integration];
         if (!configured) throw new KeygateError('unknown_integration');
         const write = wantsClientCredentialsFetch(configured, request.body)
           ? await firstClientCredentialsToken(configured, request.body, config.refresh)
           : toWrite(configured, request.body);
-        const stored = await store.put(tenant, integration, write, {}, account);
+        const stored = await store.put(ref, write);
         const { secret: _secret, version: _version, ...metadata } = stored;
         schedule?.track(metadata);
         publishCredentialStored(events, metadata, 'admin');

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../config/schema.ts';
-import { assertNames } from '../../credentials/names.ts';
+import { assertRef } from '../../credentials/names.ts';
 import type { Credential, CredentialMetadata } from '../../credentials/types.ts';
 import { KeygateError } from '../../errors.ts';
 import type { Refresher } from '../../refresh/refresher.ts';
-import { accountParam, credentialRoutes, type CredentialRouteParams } from './schemas.ts';
+import { credentialRoutes, refOf, type CredentialRouteParams } from './schemas.ts';
 import { CredentialMetadataSchema } from '../../http/credential-schema.ts';
 import { adminDoc, adminErrors } from '../../http/schemas.ts';
 
@@ -41,11 +41,12 @@ export function refreshCredential(app: FastifyInstance, { config, refresher }: R
         },
       },
       async (request) => {
-        const { tenant, integration } = request.params;
-        const account = accountParam(request.params);
-        assertNames(tenant, integration, account);
-        if (!config.integrations[integration]) throw new KeygateError('unknown_integration');
-        return metadataOf(await refresher.refresh(tenant, integration, { reason: 'forced' }, account));
+        const ref = refOf(request.params);
+        assertRef(ref);
+        if (!config.integrations[ref.integration]) throw new KeygateError('unknown_integration');
+        return metadataOf(
+          await refresher.refresh(ref.tenant, ref.integration, { reason: 'forced' }, ref.account),
+        );
       },
     );
   }

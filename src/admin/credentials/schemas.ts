@@ -1,5 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { DEFAULT_ACCOUNT } from '../../credentials/accounts.ts';
+import { credentialRef, type CredentialRef } from '../../credentials/ref.ts';
 
 // Names are checked by assertNames (invalid_name), not by the route schema, so that a
 // bad name is a 400 with a stable code and never reaches a Vault path.
@@ -24,7 +24,9 @@ export function credentialRoutes(suffix = ''): Array<{ url: string; params: TSch
   ];
 }
 
-export const accountParam = (params: CredentialRouteParams): string => params.account ?? DEFAULT_ACCOUNT;
+/** The credential a route names (account `default` on the route without one); names not yet checked. */
+export const refOf = (params: CredentialRouteParams): CredentialRef =>
+  credentialRef(params.tenant, params.integration, params.account);
 export const TenantParams = Type.Object({ tenant: Type.String() });
 export type TenantParams = Static<typeof TenantParams>;
 
