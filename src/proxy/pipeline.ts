@@ -279,14 +279,8 @@ function isExpired(credential: Credential): boolean {
  * what there is, and the 401 path decides.
  */
 async function refreshExpired(refresher: CredentialRefresher, credential: Credential): Promise<Credential> {
-  const { tenant, integration, account, secret } = credential;
   return refresher
-    .refresh(
-      tenant,
-      integration,
-      { reason: 'unauthorized', staleAccessToken: secret.accessToken ?? '' },
-      account,
-    )
+    .refresh(credential, { reason: 'unauthorized', staleAccessToken: credential.secret.accessToken ?? '' })
     .catch(() => credential);
 }
 
@@ -296,12 +290,7 @@ async function refreshOnce(
   ready: ReadyState,
 ): Promise<Credential | KeygateError> {
   try {
-    return await refresher.refresh(
-      state.tenant,
-      state.integration,
-      { reason: 'unauthorized', staleAccessToken: ready.token },
-      state.account,
-    );
+    return await refresher.refresh(state, { reason: 'unauthorized', staleAccessToken: ready.token });
   } catch (err) {
     // The refresher's own codes say what happened (revoked grant, token endpoint down, Vault down).
     return isKeygateError(err) ? err : new KeygateError('credential_refresh_failed', { cause: err });

@@ -1,3 +1,4 @@
+import type { CredentialRef } from '../credentials/ref.ts';
 import type { Credential } from '../credentials/types.ts';
 
 /**
@@ -9,9 +10,7 @@ import type { Credential } from '../credentials/types.ts';
  */
 export interface CredentialRefresher {
   refresh(
-    tenant: string,
-    integration: string,
+    ref: CredentialRef,
     options: { reason: 'unauthorized'; staleAccessToken: string },
-    account?: string,
   ): Promise<Credential>;
 }

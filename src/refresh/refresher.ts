@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { AuthConfig, Config } from '../config/schema.ts';
-import { DEFAULT_ACCOUNT, credentialRef, refKey, type CredentialRef } from '../credentials/ref.ts';
+import { credentialRef, refKey, type CredentialRef } from '../credentials/ref.ts';
 import type { Credential } from '../credentials/types.ts';
 import { KeygateError, isKeygateError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -88,27 +88,23 @@ export class Refresher extends EventEmitter {
    * concurrent caller or another replica). Permanent failure: status needs_reauth and
    * `credential_refresh_failed`; transient failure after retries: `token_endpoint_unavailable`.
    */
-  refresh(
-    tenant: string,
-    integration: string,
-    options: RefreshOptions,
-    account = DEFAULT_ACCOUNT,
-  ): Promise<Credential> {
-    const ref = credentialRef(tenant, integration, account);
+  refresh(ref: CredentialRef, options: RefreshOptions): Promise<Credential> {
     const pending = this.#pending.get(ref);
     if (pending) return Promise.resolve(pending);
     const key = refKey(ref);
     let flight = this.#inflight.get(key);
     if (!flight) {
+      // The flight outlives this call: it keeps the three names, not what was handed in (a request's state).
+      const own = credentialRef(ref.tenant, ref.integration, ref.account);
       // A scheduled refresh starts a trace of its own; any other is a child of who asked (a proxied request).
       flight = inSpan(
         'keygate.refresh',
         {
           root: options.reason === 'scheduled',
-          who: ref,
+          who: own,
           attributes: { 'keygate.refresh.reason': options.reason },
         },
-        () => this.#run(ref, options),
+        () => this.#run(own, options),
       ).finally(() => this.#inflight.delete(key));
       this.#inflight.set(key, flight);
     }

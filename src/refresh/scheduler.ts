@@ -240,10 +240,9 @@ export class RefreshScheduler extends EventEmitter {
       const after = await this.#gate.afterGrace(entry);
       if (after !== 'refresh') return this.#follow(entry, after);
     }
-    const { tenant, integration, account } = entry;
     let credential: Credential;
     try {
-      credential = await this.#deps.refresher.refresh(tenant, integration, { reason: 'scheduled' }, account);
+      credential = await this.#deps.refresher.refresh(entry, { reason: 'scheduled' });
     } catch (err) {
       entry.running = false;
       if (this.#stopped || !this.#entries.holds(entry)) return;
@@ -259,9 +258,9 @@ export class RefreshScheduler extends EventEmitter {
         const error = isKeygateError(err) ? err.code : 'internal_error';
         this.#deps.logger.warn('scheduled refresh failed', {
           event: 'refresh_scheduled_failed',
-          tenant,
-          integration,
-          account,
+          tenant: entry.tenant,
+          integration: entry.integration,
+          account: entry.account,
           error,
         });
         this.#emit('refresh-failed', entry, { reason: 'scheduled', permanent: false, error });

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../config/load.ts';
+import type { CredentialRef } from '../credentials/ref.ts';
 import type { Credential } from '../credentials/types.ts';
 import { KeygateError } from '../errors.ts';
 import { createLogger } from '../observability/logger.ts';
@@ -29,7 +30,7 @@ class FakeRefresher extends EventEmitter {
   /** What the next refreshes do: a lifetime for the new token in ms, or an error. */
   outcome: (tenant: string) => number | Error = () => 60 * MIN;
 
-  async refresh(tenant: string, integration: string, _options: RefreshOptions): Promise<Credential> {
+  async refresh({ tenant, integration }: CredentialRef, _options: RefreshOptions): Promise<Credential> {
     this.calls.push({ tenant, integration, at: Date.now() });
     this.inFlight += 1;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);

@@ -66,7 +66,7 @@ describe('refresh lease: two Vault writes, fenced by the credential version', ()
   it('a refresh writes Vault twice (lease taken, credential written) and the write frees the lease', async () => {
     await storeDue('two');
     const from = recorder.calls.length;
-    await c.refresher.refresh(tenant, 'crm', { reason: 'scheduled' }, 'two');
+    await c.refresher.refresh(credentialRef(tenant, 'crm', 'two'), { reason: 'scheduled' });
     const writes = recorder.since(from, isStorageWrite);
     expect(
       writes.map((c) =>
@@ -77,7 +77,7 @@ describe('refresh lease: two Vault writes, fenced by the credential version', ()
     expect(recorder.since(from, (c) => c.method === 'GET' && isCredentialPath(c.path))).toHaveLength(1);
     // Another replica takes the lease at once, without waiting for it to lapse: one lease read, one take.
     const before = recorder.calls.length;
-    await d.refresher.refresh(tenant, 'crm', { reason: 'forced' }, 'two');
+    await d.refresher.refresh(credentialRef(tenant, 'crm', 'two'), { reason: 'forced' });
     expect(recorder.since(before, (c) => isLeasePath(c.path)).map((c) => c.method)).toEqual(['GET', 'POST']);
     expect(provider.counts.invalidGrant).toBe(0);
   });
@@ -99,10 +99,10 @@ describe('refresh lease: two Vault writes, fenced by the credential version', ()
     let other: Promise<unknown> | undefined;
     provider.beforeAnswer = () => {
       provider.beforeAnswer = undefined;
-      other = b.refresher.refresh(tenant, 'crm', { reason: 'scheduled' }, 'slow');
+      other = b.refresher.refresh(credentialRef(tenant, 'crm', 'slow'), { reason: 'scheduled' });
     };
     try {
-      const mine = await a.refresher.refresh(tenant, 'crm', { reason: 'scheduled' }, 'slow');
+      const mine = await a.refresher.refresh(credentialRef(tenant, 'crm', 'slow'), { reason: 'scheduled' });
       const theirs = (await other) as { secret: { refreshToken?: string } };
       expect(provider.counts.invalidGrant).toBe(0);
       expect(provider.counts.refreshes - refreshes).toBe(1);
@@ -129,7 +129,9 @@ describe('refresh lease: two Vault writes, fenced by the credential version', ()
     // It stalls; its lease lapses; the other replica takes over and refreshes.
     await expect.poll(() => Date.now() > taken.lease.expiresAt, { timeout: 5000, interval: 50 }).toBe(true);
     const events = recordEvents(a.refresher);
-    const refreshed = await a.refresher.refresh(tenant, 'crm', { reason: 'scheduled' }, 'stall');
+    const refreshed = await a.refresher.refresh(credentialRef(tenant, 'crm', 'stall'), {
+      reason: 'scheduled',
+    });
     expect(events.map((e) => e.name)).toEqual(['refresh-success']);
     // Waking up, the stalled holder's check before a token request fails: it never spends the old token.
     expect(await taken.lease.ensure(500)).toBe(false);

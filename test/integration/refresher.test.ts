@@ -45,7 +45,7 @@ describe('Refresher on OpenBao with a rotating provider', () => {
     const events = recordEvents(t.refresher);
     const old = await store('rotate');
     const before = Date.now();
-    const refreshed = await t.refresher.refresh(tenant, 'crm', { reason: 'scheduled' });
+    const refreshed = await t.refresher.refresh(credentialRef(tenant, 'crm'), { reason: 'scheduled' });
     const after = Date.now();
     const current = provider.current('rotate');
     expect(refreshed.secret.accessToken).toBe(current?.accessToken);
@@ -68,20 +68,22 @@ describe('Refresher on OpenBao with a rotating provider', () => {
     await store('concurrent');
     const before = provider.counts.refreshes;
     const results = await Promise.all(
-      Array.from({ length: 10 }, () => t.refresher.refresh(tenant, 'crm', { reason: 'unauthorized' })),
+      Array.from({ length: 10 }, () =>
+        t.refresher.refresh(credentialRef(tenant, 'crm'), { reason: 'unauthorized' }),
+      ),
     );
     expect(provider.counts.refreshes - before).toBe(1);
     expect(new Set(results.map((c) => c.secret.accessToken)).size).toBe(1);
     // Scheduled but not due: no provider call.
-    await t.refresher.refresh(tenant, 'crm', { reason: 'scheduled' });
+    await t.refresher.refresh(credentialRef(tenant, 'crm'), { reason: 'scheduled' });
     expect(provider.counts.refreshes - before).toBe(1);
   });
 
   it('returns the stored credential when its access token already differs from the refused one', async () => {
     const old = await store('stale');
-    const fresh = await t.refresher.refresh(tenant, 'crm', { reason: 'forced' });
+    const fresh = await t.refresher.refresh(credentialRef(tenant, 'crm'), { reason: 'forced' });
     const before = provider.counts.refreshes;
-    const again = await t.refresher.refresh(tenant, 'crm', {
+    const again = await t.refresher.refresh(credentialRef(tenant, 'crm'), {
       reason: 'unauthorized',
       staleAccessToken: old.accessToken,
     });
@@ -94,7 +96,7 @@ describe('Refresher on OpenBao with a rotating provider', () => {
     const events = recordEvents(t.refresher);
     provider.inject({ status: 503 }, { status: 429, retryAfter: '0' });
     const before = provider.counts.requests;
-    await t.refresher.refresh(tenant, 'crm', { reason: 'scheduled' });
+    await t.refresher.refresh(credentialRef(tenant, 'crm'), { reason: 'scheduled' });
     expect(provider.counts.requests - before).toBe(3);
     expect(events.map((e) => e.name)).toEqual(['refresh-retry', 'refresh-retry', 'refresh-success']);
     expect(events.map((e) => e.attempt)).toEqual([2, 3, 3]);
@@ -106,7 +108,7 @@ describe('Refresher on OpenBao with a rotating provider', () => {
     await store('revoked');
     provider.inject({ status: 400, body: { error: 'invalid_grant' } });
     const events = recordEvents(t.refresher);
-    expect(await codeOf(t.refresher.refresh(tenant, 'crm', { reason: 'scheduled' }))).toBe(
+    expect(await codeOf(t.refresher.refresh(credentialRef(tenant, 'crm'), { reason: 'scheduled' }))).toBe(
       'credential_refresh_failed',
     );
     expect((await t.store.read(credentialRef(tenant, 'crm'))).status).toBe('needs_reauth');
@@ -119,10 +121,10 @@ describe('Refresher on OpenBao with a rotating provider', () => {
       }),
     ]);
     const calls = provider.counts.requests;
-    expect(await codeOf(t.refresher.refresh(tenant, 'crm', { reason: 'unauthorized' }))).toBe(
+    expect(await codeOf(t.refresher.refresh(credentialRef(tenant, 'crm'), { reason: 'unauthorized' }))).toBe(
       'credential_refresh_failed',
     );
-    expect(await codeOf(t.refresher.refresh(tenant, 'crm', { reason: 'forced' }))).toBe(
+    expect(await codeOf(t.refresher.refresh(credentialRef(tenant, 'crm'), { reason: 'forced' }))).toBe(
       'credential_refresh_failed',
     );
     expect(provider.counts.requests).toBe(calls);
@@ -132,7 +134,7 @@ describe('Refresher on OpenBao with a rotating provider', () => {
     await store('down');
     provider.inject({ status: 502 }, { drop: true }, { status: 500 }, { status: 503 });
     const events = recordEvents(t.refresher);
-    expect(await codeOf(t.refresher.refresh(tenant, 'crm', { reason: 'scheduled' }))).toBe(
+    expect(await codeOf(t.refresher.refresh(credentialRef(tenant, 'crm'), { reason: 'scheduled' }))).toBe(
       'token_endpoint_unavailable',
     );
     expect(events.map((e) => e.name)).toEqual([
@@ -144,7 +146,7 @@ describe('Refresher on OpenBao with a rotating provider', () => {
     expect(events.at(-1)).toMatchObject({ permanent: false, attempt: 4, error: 'http_503' });
     expect((await t.store.read(credentialRef(tenant, 'crm'))).status).toBe('refresh_failed');
     // The family was never spent: the next refresh succeeds.
-    await t.refresher.refresh(tenant, 'crm', { reason: 'scheduled' });
+    await t.refresher.refresh(credentialRef(tenant, 'crm'), { reason: 'scheduled' });
     expect((await t.store.read(credentialRef(tenant, 'crm'))).status).toBe('active');
   });
 
@@ -167,7 +169,7 @@ describe('Refresher on OpenBao with a rotating provider', () => {
       await Promise.all(
         names.flatMap((family) =>
           [t.refresher, other.refresher].map((r) =>
-            r.refresh(`${raceTenant}-${family}`, 'crm', { reason: 'scheduled' }),
+            r.refresh(credentialRef(`${raceTenant}-${family}`, 'crm'), { reason: 'scheduled' }),
           ),
         ),
       );
@@ -197,7 +199,7 @@ describe('Refresher token requests', () => {
         expiresAt: new Date(Date.now() - 1).toISOString(),
       });
       const before = Date.now();
-      const refreshed = await t.refresher.refresh(tenant, 'posted', { reason: 'scheduled' });
+      const refreshed = await t.refresher.refresh(credentialRef(tenant, 'posted'), { reason: 'scheduled' });
       expect(provider.counts).toMatchObject({ refreshes: 1, invalidClient: 0 });
       expect(refreshed.secret.refreshToken).toBe(pair.refreshToken);
       expect(refreshed.secret.accessToken).not.toBe(pair.accessToken);
@@ -229,9 +231,9 @@ describe('Refresher token requests', () => {
         secret: provider.issue('strict'),
         expiresAt: new Date(Date.now() - 1).toISOString(),
       });
-      expect(await codeOf(t.refresher.refresh(tenant, 'strict', { reason: 'scheduled' }))).toBe(
-        'credential_refresh_failed',
-      );
+      expect(
+        await codeOf(t.refresher.refresh(credentialRef(tenant, 'strict'), { reason: 'scheduled' })),
+      ).toBe('credential_refresh_failed');
       expect(provider.counts).toMatchObject({ invalidClient: 1, refreshes: 0 });
       expect((await t.store.read(credentialRef(tenant, 'strict'))).status).toBe('needs_reauth');
     } finally {
@@ -253,7 +255,7 @@ describe('Refresher token requests', () => {
       const events = recordEvents(t.refresher);
       provider.inject({ status: 429, retryAfter: '1' });
       const started = Date.now();
-      await t.refresher.refresh(tenant, 'slowdown', { reason: 'scheduled' });
+      await t.refresher.refresh(credentialRef(tenant, 'slowdown'), { reason: 'scheduled' });
       expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
       expect(events[0]).toMatchObject({ name: 'refresh-retry', delayMs: 1000, error: 'http_429' });
     } finally {
@@ -275,7 +277,7 @@ describe('Refresher token requests', () => {
         secret: { accessToken: 'at-initial' },
         expiresAt: new Date(Date.now() - 1).toISOString(),
       });
-      const refreshed = await t.refresher.refresh(tenant, 'machine', { reason: 'scheduled' });
+      const refreshed = await t.refresher.refresh(credentialRef(tenant, 'machine'), { reason: 'scheduled' });
       expect(refreshed.secret.accessToken).toBe(provider.current('client-credentials')?.accessToken);
       expect(refreshed.secret.refreshToken).toBeUndefined();
     } finally {

@@ -44,9 +44,7 @@ export function refreshCredential(app: FastifyInstance, { config, refresher }: R
         const ref = refOf(request.params);
         assertRef(ref);
         if (!config.integrations[ref.integration]) throw new KeygateError('unknown_integration');
-        return metadataOf(
-          await refresher.refresh(ref.tenant, ref.integration, { reason: 'forced' }, ref.account),
-        );
+        return metadataOf(await refresher.refresh(ref, { reason: 'forced' }));
       },
     );
   }
