@@ -10,6 +10,7 @@ import { parseConfig } from '../src/config/load.ts';
 import type { CredentialListing } from '../src/credentials/types.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { RefreshScheduler } from '../src/refresh/scheduler.ts';
+import { credentialRef } from '../src/credentials/ref.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -76,6 +77,7 @@ async function measure(n: number): Promise<void> {
     scheduler.track({
       tenant: `tenant-${(i * 104729) % n}`,
       integration: 'crm',
+      account: 'default',
       authType: 'oauth2',
       status: 'active',
       expiresAt: new Date(now + 2 * HOUR + i * 1000).toISOString(),
@@ -84,7 +86,7 @@ async function measure(n: number): Promise<void> {
   const rescheduleUs = ((performance.now() - t0) * 1000) / ops;
   const scheduled = scheduler.size;
   const t1 = performance.now();
-  for (let i = 0; i < ops; i += 1) scheduler.cancel(`tenant-${(i * 15485863) % n}`, 'crm');
+  for (let i = 0; i < ops; i += 1) scheduler.cancel(credentialRef(`tenant-${(i * 15485863) % n}`, 'crm'));
   const cancelUs = ((performance.now() - t1) * 1000) / ops;
 
   console.log(

@@ -3,6 +3,7 @@
  * are defined: the bus, GET /v1/events and webhooks carry these and nothing else, and
  * docs/events.md is kept in step with EVENT_FIELDS by a test. Never a secret in a field.
  */
+import type { CredentialRef } from '../credentials/ref.ts';
 
 export const REFRESH_EVENTS = [
   'refresh-scheduled',
@@ -41,19 +42,8 @@ export interface EventEnvelope {
   time: string;
 }
 
-/** The credential an event is about. */
-export interface CredentialRef {
-  tenant: string;
-  integration: string;
-  /** The account of the credential (`default` until a credential names another). */
-  account: string;
-}
-
-/** A refresh lifecycle event, as the Refresher and the RefreshScheduler emit it (no replica, no account yet). */
-export interface RefreshEvent {
-  tenant: string;
-  integration: string;
-  account?: string;
+/** A refresh lifecycle event, as the Refresher and the RefreshScheduler emit it (no replica yet); its credential's three names first. */
+export interface RefreshEvent extends CredentialRef {
   /** ISO 8601, when the event happened. */
   time: string;
   /** 1 for the first token request of a refresh, 2 for its first retry, ... */

@@ -41,8 +41,7 @@ export function setupFleet(deps: FleetDeps): FleetSync | undefined {
     try {
       scheduler.track(await store.metadata(ref));
     } catch (err) {
-      if (isKeygateError(err, 'credential_not_found'))
-        scheduler.cancel(ref.tenant, ref.integration, ref.account);
+      if (isKeygateError(err, 'credential_not_found')) scheduler.cancel(ref);
       // Anything else (Vault down): the next full resync puts the schedule right.
     }
   };

@@ -24,6 +24,7 @@ const rule = new DueRule(config, () => NOW);
 const oauth = (extra: Partial<Trackable> = {}): Trackable => ({
   tenant: 'acme',
   integration: 'crm',
+  account: 'default',
   authType: 'oauth2',
   status: 'active',
   expiresAt: new Date(NOW + 60 * MIN).toISOString(),

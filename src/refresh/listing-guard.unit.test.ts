@@ -35,6 +35,7 @@ describe('the schedule and the guard', () => {
   const oauth = (tenant: string, extra: Partial<Trackable> = {}): Trackable => ({
     tenant,
     integration: 'crm',
+    account: 'default',
     authType: 'oauth2',
     status: 'active',
     expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
@@ -54,10 +55,11 @@ describe('the schedule and the guard', () => {
       scheduler.track(oauth('stored'));
       scheduler.track(oauth('other-account', { account: 'work' }));
       scheduler.track(oauth('now-a-key', { authType: 'api_key', expiresAt: null })); // a cancel
-      scheduler.cancel('deleted', 'crm'); // unknown here, and still news: a listing must not add it
+      scheduler.cancel(credentialRef('deleted', 'crm')); // unknown here, and still news: a listing must not add it
       refresher.emit('refresh-success', {
         tenant: 'refreshed',
         integration: 'crm',
+        account: 'default',
         time: new Date().toISOString(),
         attempt: 1,
         expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
@@ -65,7 +67,7 @@ describe('the schedule and the guard', () => {
       scheduler.applyListing(oauth('listed'));
       scheduler.applyListing(oauth('listed-key', { authType: 'api_key', expiresAt: null }));
       scheduler.applyListing(oauth('listed-then-gone'));
-      scheduler.cancelListed('listed-then-gone', 'crm', 'default');
+      scheduler.cancelListed(credentialRef('listed-then-gone', 'crm', 'default'));
       touched.stop();
       scheduler.track(oauth('later'));
       expect([...touched.keys].sort()).toEqual([

@@ -59,10 +59,10 @@ export class ScheduleResync {
         scheduler.applyListing(listing);
         changed += 1;
       }
-      for (const [tenant, integration, account] of [...scheduler.known()]) {
-        const key = refKey({ tenant, integration, account });
+      for (const ref of [...scheduler.known()]) {
+        const key = refKey(ref);
         if (seen.has(key) || touched.keys.has(key)) continue;
-        if (scheduler.cancelListed(tenant, integration, account)) removed += 1;
+        if (scheduler.cancelListed(ref)) removed += 1;
       }
     } finally {
       touched.stop();

@@ -5,6 +5,7 @@ import type { CredentialListing } from '../credentials/types.ts';
 import { createLogger } from '../observability/logger.ts';
 import { ScheduleResync } from './resync.ts';
 import { RefreshScheduler } from './scheduler.ts';
+import { credentialRef } from '../credentials/ref.ts';
 
 const config = parseConfig(
   `integrations:
@@ -71,18 +72,18 @@ describe('ScheduleResync', () => {
     const started = scheduler.start();
     // While the listing is under way, the changes record says: `fresh` stored, `gone` deleted.
     scheduler.track(listing('fresh'));
-    scheduler.cancel('gone', 'crm', 'default');
+    scheduler.cancel(credentialRef('gone', 'crm', 'default'));
     // The listing was read before both: it holds `gone`, not `fresh`.
     release([listing('old'), listing('gone')]);
     await started;
-    expect([...scheduler.known()].map(([tenant]) => tenant).sort()).toEqual(['fresh', 'old']);
+    expect([...scheduler.known()].map(({ tenant }) => tenant).sort()).toEqual(['fresh', 'old']);
 
     const resync = new ScheduleResync({ scheduler, source: { listAll: slowList }, intervalMs: 0, logger });
     const running = resync.runOnce();
     scheduler.track(listing('newer'));
     release([listing('old'), listing('fresh'), listing('gone')]);
     await running;
-    expect([...scheduler.known()].map(([tenant]) => tenant).sort()).toEqual([
+    expect([...scheduler.known()].map(({ tenant }) => tenant).sort()).toEqual([
       'fresh',
       'gone',
       'newer',

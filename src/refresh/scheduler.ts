@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { Config } from '../config/schema.ts';
-import { type CredentialRef, credentialRef } from '../credentials/ref.ts';
+import type { CredentialRef } from '../credentials/ref.ts';
 import type { Credential, CredentialListing, CredentialStatus } from '../credentials/types.ts';
 import { isKeygateError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -119,15 +119,13 @@ export class RefreshScheduler extends EventEmitter {
   }
 
   /** Removes a credential a listing no longer holds (see watchTouched). */
-  cancelListed(tenant: string, integration: string, account: string): boolean {
-    return this.#cancel(credentialRef(tenant, integration, account), false);
+  cancelListed(ref: CredentialRef): boolean {
+    return this.#cancel(ref, false);
   }
 
   /** True when the schedule already reflects this listing: same status, same due time. */
   reflects(credential: Trackable): boolean {
-    const entry = this.#entries.get(
-      credentialRef(credential.tenant, credential.integration, credential.account),
-    );
+    const entry = this.#entries.get(credential);
     if (!entry) return !this.#rule.schedules(credential);
     if (entry.running) return true;
     if (entry.status !== credential.status) return false;
@@ -166,20 +164,20 @@ export class RefreshScheduler extends EventEmitter {
     this.#track(credential, true);
   }
 
-  /** Every credential the scheduler knows, as [tenant, integration, account]. */
-  *known(): IterableIterator<[string, string, string]> {
-    for (const entry of this.#entries.values()) yield [entry.tenant, entry.integration, entry.account];
+  /** Every credential the scheduler knows. */
+  known(): IterableIterator<CredentialRef> {
+    return this.#entries.values();
   }
 
   /** When the credential's next scheduled refresh is due (ms since the epoch), if it is scheduled. */
-  dueAt(tenant: string, integration: string, account?: string): number | undefined {
-    const entry = this.#entries.get(credentialRef(tenant, integration, account));
+  dueAt(ref: CredentialRef): number | undefined {
+    const entry = this.#entries.get(ref);
     return entry && this.#heap.has(entry) ? entry.due : undefined;
   }
 
   /** Removes a credential from the schedule (deleted, or replaced by an API key). */
-  cancel(tenant: string, integration: string, account?: string): boolean {
-    return this.#cancel(credentialRef(tenant, integration, account), true);
+  cancel(ref: CredentialRef): boolean {
+    return this.#cancel(ref, true);
   }
 
   stop(): void {
@@ -193,12 +191,11 @@ export class RefreshScheduler extends EventEmitter {
   // undo (ListingGuard); false when the listing itself says it.
   #track(credential: Trackable, news: boolean): void {
     if (this.#stopped) return;
-    const ref = credentialRef(credential.tenant, credential.integration, credential.account);
     if (!this.#rule.schedules(credential)) {
-      this.#cancel(ref, news);
+      this.#cancel(credential, news);
       return;
     }
-    const entry = this.#entries.ensure(ref);
+    const entry = this.#entries.ensure(credential);
     if (news) this.#guard.touch(entry);
     this.#entries.setStatus(entry, credential.status);
     if (entry.running) return; // its outcome reschedules it
@@ -284,8 +281,7 @@ export class RefreshScheduler extends EventEmitter {
 
   // Refreshes asked for by others (the proxy's 401 path, an operator) move the schedule too.
   #observe(name: RefreshEventName, event: RefreshEvent): void {
-    const ref = credentialRef(event.tenant, event.integration, event.account);
-    const entry = this.#entries.get(ref);
+    const entry = this.#entries.get(event);
     if (entry?.running) return;
     // A credential refreshed anywhere (even one stored after the start-up listing) is followed.
     if (name === 'refresh-success' && event.expiresAt) {
@@ -293,14 +289,13 @@ export class RefreshScheduler extends EventEmitter {
       // The event's time is when the new token arrived: what lastRefreshedAt holds in Vault.
       this.track({
         ...event,
-        account: ref.account,
         authType: 'oauth2',
         status: 'active',
         expiresAt: event.expiresAt,
         lastRefreshedAt: event.time,
       });
     } else if (name === 'refresh-failed' && event.permanent) {
-      const known = entry ?? this.#entries.ensure(ref);
+      const known = entry ?? this.#entries.ensure(event);
       this.#heap.remove(known);
       this.#entries.setStatus(known, 'needs_reauth');
       this.#arm();

@@ -9,6 +9,7 @@ import type { RefreshEvent } from './events.ts';
 import type { RefreshOptions } from './refresher.ts';
 import { RefreshScheduler } from './scheduler.ts';
 import type { Trackable } from './trackable.ts';
+import { credentialRef } from '../credentials/ref.ts';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const MIN = 60_000;
@@ -63,6 +64,7 @@ function credential(tenant: string, integration: string, expiresAt: number): Cre
 const oauth = (tenant: string, expiresInMs: number, extra: Partial<Trackable> = {}): Trackable => ({
   tenant,
   integration: 'crm',
+  account: 'default',
   authType: 'oauth2',
   status: 'active',
   expiresAt: new Date(Date.now() + expiresInMs).toISOString(),
@@ -97,7 +99,7 @@ describe('RefreshScheduler', () => {
   // put it due at once (the half-life rule applied only to tokens the scheduler refreshed).
   it('a fresh 90 s token tracked as stored (connect, PUT, another replica) waits half its life', async () => {
     scheduler.track(oauth('fresh', 90_000, { lastRefreshedAt: new Date(T0).toISOString() }));
-    expect(scheduler.dueAt('fresh', 'crm')).toBe(T0 + 45_000);
+    expect(scheduler.dueAt(credentialRef('fresh', 'crm'))).toBe(T0 + 45_000);
     // The resync's listing of the same record agrees, so it does not move the schedule.
     expect(scheduler.reflects(oauth('fresh', 90_000, { lastRefreshedAt: new Date(T0).toISOString() }))).toBe(
       true,
@@ -139,7 +141,7 @@ describe('RefreshScheduler', () => {
     scheduler.track(oauth('earlier', 120 * MIN));
     scheduler.track(oauth('earlier', 30 * MIN));
     scheduler.track(oauth('gone', 10 * MIN));
-    expect(scheduler.cancel('gone', 'crm')).toBe(true);
+    expect(scheduler.cancel(credentialRef('gone', 'crm'))).toBe(true);
     expect(events.at(-1)).toEqual(['refresh-cancelled', expect.objectContaining({ tenant: 'gone' })]);
     expect(scheduler.nextDueAt).toBe(T0 + 25 * MIN);
     await vi.advanceTimersByTimeAsync(25 * MIN);
@@ -232,6 +234,7 @@ describe('RefreshScheduler', () => {
     refresher.emit('refresh-success', {
       tenant: 'acme',
       integration: 'crm',
+      account: 'default',
       time: '',
       attempt: 1,
       expiresAt,
@@ -241,6 +244,7 @@ describe('RefreshScheduler', () => {
     refresher.emit('refresh-failed', {
       tenant: 'acme',
       integration: 'crm',
+      account: 'default',
       time: '',
       attempt: 1,
       permanent: true,

@@ -30,6 +30,7 @@ const item = (tenant: string, due = NOW): Item => ({
 const stored = (expiresInMs: number, extra: Partial<Trackable> = {}): Trackable => ({
   tenant: 'x',
   integration: 'crm',
+  account: 'default',
   authType: 'oauth2',
   status: 'active',
   expiresAt: new Date(NOW + expiresInMs).toISOString(),

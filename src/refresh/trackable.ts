@@ -1,7 +1,6 @@
+import type { CredentialRef } from '../credentials/ref.ts';
 import type { CredentialListing } from '../credentials/types.ts';
 
-/** What the schedule needs to know of a credential: no secret, no decryption. */
-export type Trackable = Pick<
-  CredentialListing,
-  'tenant' | 'integration' | 'authType' | 'status' | 'expiresAt' | 'lastRefreshedAt'
-> & { /** `default` when absent. */ account?: string };
+/** What the schedule needs to know of a credential: which one, and no secret, no decryption. */
+export type Trackable = CredentialRef &
+  Pick<CredentialListing, 'authType' | 'status' | 'expiresAt' | 'lastRefreshedAt'>;

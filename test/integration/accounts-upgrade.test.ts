@@ -89,7 +89,7 @@ integrations:
     await expect
       .poll(() =>
         [...keygate.refresh.scheduler.known()].some(
-          ([t, i, a]) => t === tenant && i === 'crm' && a === 'default',
+          (ref) => ref.tenant === tenant && ref.integration === 'crm' && ref.account === 'default',
         ),
       )
       .toBe(true);

@@ -163,9 +163,12 @@ integrations:
       refreshToken: work.refreshToken,
       expiresIn: 3600,
     });
-    const known = [...keygate.refresh.scheduler.known()].filter(([t]) => t === tenant);
-    expect(known.map(([, i, a]) => `${i}:${a}`).sort()).toEqual(['crm:default', 'crm:work']);
-    expect(keygate.refresh.scheduler.dueAt(tenant, 'crm', 'work')).toBeGreaterThan(Date.now());
+    const known = [...keygate.refresh.scheduler.known()].filter((ref) => ref.tenant === tenant);
+    expect(known.map((ref) => `${ref.integration}:${ref.account}`).sort()).toEqual([
+      'crm:default',
+      'crm:work',
+    ]);
+    expect(keygate.refresh.scheduler.dueAt(credentialRef(tenant, 'crm', 'work'))).toBeGreaterThan(Date.now());
 
     const res = await keygate.admin('POST', `/v1/tenants/${tenant}/credentials/crm/accounts/work/refresh`);
     expect(res.status).toBe(200);

@@ -40,10 +40,10 @@ ${providerIntegration('acme', provider)}`,
     const life = Date.parse(stored.expiresAt as string) - obtainedAt;
     expect(life).toBeLessThan(300_000);
     const halfway = obtainedAt + life / 2;
-    expect(keygate.refresh.scheduler.dueAt(tenant, 'acme')).toBe(halfway);
+    expect(keygate.refresh.scheduler.dueAt(credentialRef(tenant, 'acme'))).toBe(halfway);
     // The fleet-wide listing (start-up, resync, another replica) gives the same due time.
     await keygate.refresh.resync.runOnce();
-    expect(keygate.refresh.scheduler.dueAt(tenant, 'acme')).toBe(halfway);
+    expect(keygate.refresh.scheduler.dueAt(credentialRef(tenant, 'acme'))).toBe(halfway);
     // The first token request was the code exchange; no refresh has been asked for.
     expect(provider.counts.refreshes).toBe(0);
   });

@@ -73,7 +73,7 @@ ${providerIntegration('acme', provider, { scopes: ['read', 'write'] })}  anthrop
     const stored = await keygate.store.read(credentialRef(tenant, 'acme'));
     expect(provider.isValidAccessToken(stored.secret.accessToken as string)).toBe(true);
     expect(stored.secret.refreshToken).toMatch(/^rt-/);
-    expect([...keygate.refresh.scheduler.known()].some(([t]) => t === tenant)).toBe(true);
+    expect([...keygate.refresh.scheduler.known()].some((ref) => ref.tenant === tenant)).toBe(true);
 
     // The same callback again (a replay, a double click): the state is spent.
     const replay = await call('GET', callback, undefined, false);

@@ -230,7 +230,7 @@ ${providerIntegration('crm', provider)}`;
     await waitFor(
       'the watched replica to follow the change',
       () => {
-        const due = w.refresh.scheduler.dueAt(tenant, 'crm');
+        const due = w.refresh.scheduler.dueAt(credentialRef(tenant, 'crm'));
         return due !== undefined && due > Date.now() + 3_600_000;
       },
       { timeoutMs: 10_000 },

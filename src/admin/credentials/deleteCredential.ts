@@ -57,7 +57,7 @@ export function deleteCredential(app: FastifyInstance, deps: AdminDeps): void {
         const { tenant, integration, account } = ref;
         const revocation = await revoke(deps, ref);
         await store.delete(ref);
-        schedule?.cancel(tenant, integration, account);
+        schedule?.cancel(ref);
         events.publish('credential-deleted', {
           tenant,
           integration,

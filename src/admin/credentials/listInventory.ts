@@ -113,7 +113,7 @@ export function listInventory(app: FastifyInstance, { inventory, schedule }: Adm
           q: q?.trim().toLowerCase() || undefined,
           limit: limit === undefined ? 100 : Number(limit),
           cursor,
-          dueAt: dueAt && ((ref) => dueAt(ref.tenant, ref.integration, ref.account)),
+          dueAt,
         });
       },
     );
