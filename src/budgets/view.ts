@@ -1,3 +1,4 @@
+import type { CredentialRef } from '../credentials/ref.ts';
 import type { CredentialBudget } from './credential-budget.ts';
 import { BUCKET } from './observations.ts';
 
@@ -15,10 +16,7 @@ export interface QuotaView {
 }
 
 /** One credential's learned budget on this replica; never a secret (names and counts only). */
-export interface BudgetView {
-  tenant: string;
-  integration: string;
-  account: string;
+export interface BudgetView extends CredentialRef {
   quotas: QuotaView[];
   /** The end of a 429's or 503's Retry-After, while it lasts. */
   blockedUntil: string | null;

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { NAME_PATTERN } from '../config/schema.ts';
+import { DEFAULT_ACCOUNT, type CredentialRef } from '../credentials/ref.ts';
 import { AdminClient } from './admin-client.ts';
 import { CliError, Output } from './output.ts';
 
@@ -29,10 +30,13 @@ export function checkNames(names: Record<string, string | undefined>): void {
   }
 }
 
-/** The admin path of one credential; the default account takes the path that predates accounts. */
-export function credentialPath(tenant: string, integration: string, account?: string): string {
-  const base = `/v1/tenants/${tenant}/credentials/${integration}`;
-  return account === undefined || account === 'default' ? base : `${base}/accounts/${account}`;
+/**
+ * The admin API path of one credential (a URL, not its Vault path): the default account
+ * takes the route that predates accounts, as the server's credentialRoutes do.
+ */
+export function credentialRoute(ref: CredentialRef): string {
+  const base = `/v1/tenants/${ref.tenant}/credentials/${ref.integration}`;
+  return ref.account === DEFAULT_ACCOUNT ? base : `${base}/accounts/${ref.account}`;
 }
 
 /** A comma-separated list option (`--scopes a,b`); repeated options add up. */

@@ -7,9 +7,9 @@
  * version on the list is whole, so a replica that fell further behind knows it must drop
  * every cache instead.
  */
+import type { CredentialRef } from '../credentials/ref.ts';
 
-export type Change =
-  { kind: 'key'; id: string } | { kind: 'credential'; tenant: string; integration: string; account: string };
+export type Change = { kind: 'key'; id: string } | ({ kind: 'credential' } & CredentialRef);
 
 export type TaggedChange = Change & {
   /** The KV version of `changes` that added it. */

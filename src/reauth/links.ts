@@ -1,13 +1,11 @@
 import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import type { CredentialRef } from '../credentials/ref.ts';
 import { KeygateError, isKeygateError } from '../errors.ts';
 import type { KvStore } from '../vault/kv.ts';
 import { formToken, newFormKey, newNonce, tokenMatches } from './forgery.ts';
 
-/** Who a connect link is for: one credential (tenant × integration × account). */
-export interface LinkTarget {
-  tenant: string;
-  integration: string;
-  account: string;
+/** Who a connect link is for: one credential, and the user of the call when it named one. */
+export interface LinkTarget extends CredentialRef {
   /** The user the proxied call named (`keygate-user`), hashed; links are then shared per user. */
   subject?: string | undefined;
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { CredentialRef } from '../credentials/ref.ts';
 
 /**
  * Keygate's `requestState` for MCP 2026-07-28 (multi round-trip requests). Keygate is
@@ -16,12 +17,10 @@ export const STATE_PREFIX = 'keygate.v1.';
 export const INPUT_KEY = 'keygate_connect';
 const STATE_TTL_MS = 60 * 60 * 1000;
 
-export interface StateSubject {
+/** The call a requestState is bound to: its credential, its principal, its MCP method and name. */
+export interface StateSubject extends CredentialRef {
   /** The Keygate key's id (the principal). */
   keyId: string;
-  tenant: string;
-  integration: string;
-  account: string;
   method: string;
   name: string | undefined;
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { DEFAULT_ACCOUNT, credentialRef, refKey } from '../../credentials/ref.ts';
 import { openBrowser } from '../browser.ts';
 import { checkNames, commaList, contextOf, positiveInt } from '../context.ts';
 import { openEventStream, type StreamEvent } from '../event-stream.ts';
@@ -29,20 +30,20 @@ export function connectCommand(program: Command): void {
     .action(async (tenant: string, integration: string, options: ConnectOptions, command: Command) => {
       const { client, out } = contextOf(command);
       checkNames({ tenant, integration, account: options.account });
-      const account = options.account ?? 'default';
+      const wanted = credentialRef(tenant, integration, options.account);
       let settle: (event: StreamEvent) => void = () => {};
       const outcome = new Promise<StreamEvent>((resolve) => (settle = resolve));
       // Subscribed before the flow starts, so the event cannot come before we listen.
       const stream = await openEventStream(client, (event) => {
-        const { tenant: t, integration: i, account: a = 'default' } = event.data;
-        if (t !== tenant || i !== integration || a !== account) return;
+        const { tenant: t, integration: i, account: a = DEFAULT_ACCOUNT } = event.data;
+        if (t !== wanted.tenant || i !== wanted.integration || a !== wanted.account) return;
         if (event.event === 'connected' || event.event === 'connect-failed' || event.event === 'needs-reauth')
           settle(event);
       });
       try {
         const body: Record<string, unknown> = {};
         if (options.scopes) body['scopes'] = options.scopes;
-        if (options.account && options.account !== 'default') body['account'] = options.account;
+        if (wanted.account !== DEFAULT_ACCOUNT) body['account'] = wanted.account;
         const started = await client.call<{ authorizationUrl: string; expiresAt?: string }>(
           'POST',
           `/v1/tenants/${tenant}/connect/${integration}`,
@@ -87,7 +88,7 @@ export function connectCommand(program: Command): void {
           const scopes = Array.isArray(result.data['scopes'])
             ? (result.data['scopes'] as string[]).join(' ')
             : '';
-          return `connected ${tenant}/${integration}${account === 'default' ? '' : `/${account}`}${scopes ? ` (scopes: ${scopes})` : ''}`;
+          return `connected ${refKey(wanted)}${scopes ? ` (scopes: ${scopes})` : ''}`;
         });
       } finally {
         stream.close();

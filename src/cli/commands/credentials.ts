@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { AdminClient } from '../admin-client.ts';
-import { checkNames, commaList, contextOf, credentialPath, fields, positiveInt } from '../context.ts';
+import { credentialRef, refKey, type CredentialRef } from '../../credentials/ref.ts';
+import { checkNames, commaList, contextOf, credentialRoute, fields, positiveInt } from '../context.ts';
 import { CliError, table } from '../output.ts';
 import { fleetCredentials } from '../fleet.ts';
 import { readSecret } from '../secret-input.ts';
@@ -56,7 +57,8 @@ A JSON object on standard input is sent as the body as it is (PUT .../credential
       }
       const secret = await readSecret(`Secret for ${tenant}/${integration} (input hidden): `);
       const body = await bodyOf(client, integration, secret, options);
-      const stored = await client.call('PUT', credentialPath(tenant, integration, options.account), body);
+      const route = credentialRoute(credentialRef(tenant, integration, options.account));
+      const stored = await client.call('PUT', route, body);
       out.result(stored, () => fields(stored));
     });
 
@@ -100,10 +102,7 @@ A JSON object on standard input is sent as the body as it is (PUT .../credential
     'delete a credential (an OAuth one is revoked at the provider where it can be)',
     'DELETE',
     '',
-    (answer, { tenant, integration, account }) =>
-      [`deleted ${tenant}/${integration}${account ? `/${account}` : ''}`, fields(answer)]
-        .filter(Boolean)
-        .join('\n'),
+    (answer, ref) => [`deleted ${refKey(ref)}`, fields(answer)].filter(Boolean).join('\n'),
   );
   oneCredential(
     credentials,
@@ -114,12 +113,6 @@ A JSON object on standard input is sent as the body as it is (PUT .../credential
   );
 }
 
-interface CredentialName {
-  tenant: string;
-  integration: string;
-  account: string | undefined;
-}
-
 // get, delete and refresh: one admin call on one credential, its answer shown as fields.
 function oneCredential(
   credentials: Command,
@@ -127,8 +120,7 @@ function oneCredential(
   description: string,
   method: string,
   suffix: string,
-  render: (answer: Record<string, unknown>, credential: CredentialName) => string = (answer) =>
-    fields(answer),
+  render: (answer: Record<string, unknown>, credential: CredentialRef) => string = (answer) => fields(answer),
 ): void {
   credentials
     .command(name)
@@ -138,11 +130,11 @@ function oneCredential(
     .option(...ACCOUNT)
     .action(async (tenant: string, integration: string, options: AccountOption, command: Command) => {
       const { client, out } = contextOf(command);
-      const credential = { tenant, integration, account: options.account };
-      checkNames(credential);
+      checkNames({ tenant, integration, account: options.account });
+      const credential = credentialRef(tenant, integration, options.account);
       const answer = await client.call<Record<string, unknown>>(
         method,
-        `${credentialPath(tenant, integration, options.account)}${suffix}`,
+        `${credentialRoute(credential)}${suffix}`,
       );
       out.result(answer, () => render(answer, credential));
     });
