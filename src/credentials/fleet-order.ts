@@ -1,5 +1,5 @@
 /** The cursors that page through the fleet's credentials, in their order (compareRefs, ref.ts). */
-import { compareRefs, type CredentialRef } from './ref.ts';
+import { compareRefs, credentialRef, type CredentialRef } from './ref.ts';
 
 /** The index of the first entry after `ref` in sort order. */
 export function upperBound(sorted: readonly CredentialRef[], ref: CredentialRef): number {
@@ -24,7 +24,7 @@ export function decodeCursor(cursor: string): CredentialRef | undefined {
     const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString());
     if (Array.isArray(parsed) && parsed.length === 3 && parsed.every((p) => typeof p === 'string')) {
       const [tenant, integration, account] = parsed as [string, string, string];
-      return { tenant, integration, account };
+      return credentialRef(tenant, integration, account);
     }
   } catch {
     // fall through

@@ -3,7 +3,7 @@ import type { KvStore } from '../vault/kv.ts';
 import { credentialPath } from './accounts.ts';
 import { isValidName } from './names.ts';
 import type { StoredRecord } from './record.ts';
-import { DEFAULT_ACCOUNT, compareRefs, type CredentialRef } from './ref.ts';
+import { DEFAULT_ACCOUNT, compareRefs, credentialRef, type CredentialRef } from './ref.ts';
 import type { AuthType, CredentialListing, CredentialStatus } from './types.ts';
 
 type ListKv = Pick<KvStore, 'list' | 'read'>;
@@ -28,7 +28,7 @@ export async function listRefs(kv: ListKv, tenant: string): Promise<CredentialRe
   const folders: string[] = [];
   for (const entry of entries) {
     if (entry.endsWith('/')) folders.push(entry.slice(0, -1));
-    else if (isValidName(entry)) refs.push({ tenant, integration: entry, account: DEFAULT_ACCOUNT });
+    else if (isValidName(entry)) refs.push(credentialRef(tenant, entry));
   }
   const limit = pLimit(8);
   const nested = await Promise.all(
@@ -38,7 +38,7 @@ export async function listRefs(kv: ListKv, tenant: string): Promise<CredentialRe
         limit(async () =>
           (await kv.list(`credentials/${tenant}/${integration}/`))
             .filter((a) => !a.endsWith('/') && isValidName(a) && a !== DEFAULT_ACCOUNT)
-            .map((account) => ({ tenant, integration, account })),
+            .map((account) => credentialRef(tenant, integration, account)),
         ),
       ),
   );

@@ -1,4 +1,5 @@
 /** What the credential store holds, and what it tells about it. */
+import type { CredentialRef } from './ref.ts';
 
 export type AuthType = 'oauth2' | 'oauth2_client_credentials' | 'api_key';
 export type CredentialStatus = 'active' | 'refresh_failed' | 'needs_reauth';
@@ -14,12 +15,8 @@ export interface CredentialSecret {
   clientSecret?: string;
 }
 
-/** Everything about a credential that is not secret; the admin API answers with this. */
-export interface CredentialMetadata {
-  tenant: string;
-  integration: string;
-  /** Which of the tenant's accounts at this integration; `default` unless one was named. */
-  account: string;
+/** Everything about a credential that is not secret, its CredentialRef first; the admin API answers with this. */
+export interface CredentialMetadata extends CredentialRef {
   authType: AuthType;
   status: CredentialStatus;
   /** ISO 8601, or null for credentials that do not expire (API keys). */
@@ -37,10 +34,7 @@ export interface Credential extends CredentialMetadata {
 }
 
 /** A stored credential as listed for the scheduler: the record's non-secret fields, no decryption. */
-export interface CredentialListing {
-  tenant: string;
-  integration: string;
-  account: string;
+export interface CredentialListing extends CredentialRef {
   authType: AuthType;
   status: CredentialStatus;
   expiresAt: string | null;

@@ -16,7 +16,7 @@ export function startAttemptSpan(
   const ready = state.ready as ReadyState;
   const span = startClientSpan(
     { method, url: `${ready.upstream.origin}${ready.upstreamPath}`, attempt: state.attempts },
-    { tenant: state.tenant, integration: state.integration, account: state.account },
+    state, // the request's CredentialRef: keygate.tenant, .integration, .account
     state.span,
   );
   injectTraceContext(span, headers as Record<string, string | string[]>);

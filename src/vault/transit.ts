@@ -38,15 +38,18 @@ export class TransitKeys {
     this.#known.add(name);
   }
 
-  /** Encrypts under the tenant's key, creating it first where this process has not seen it. */
-  async encrypt(tenant: string, integration: string, plaintext: string): Promise<string> {
+  /**
+   * Encrypts under the tenant's key, creating it first where this process has not seen it.
+   * `context` is the key derivation context: a credential's transitContext (credentials/accounts.ts), or another secret's own.
+   */
+  async encrypt(tenant: string, context: string, plaintext: string): Promise<string> {
     await this.ensureKey(tenant);
     const encrypt = () =>
       this.#call<{ data: { ciphertext: string } }>(
         (c) =>
           c.write(`${this.#mount}/encrypt/${this.keyName(tenant)}`, {
             plaintext: b64(plaintext),
-            context: b64(integration),
+            context: b64(context),
           }),
         (status, message) => (status === 400 && /key not found/i.test(message) ? KEY_MISSING : undefined),
       );
@@ -61,20 +64,18 @@ export class TransitKeys {
     }
   }
 
-  async decrypt(tenant: string, integration: string, ciphertext: string): Promise<string> {
+  async decrypt(tenant: string, context: string, ciphertext: string): Promise<string> {
     const answer = await this.#call<{ data: { plaintext: string } }>(
-      (c) =>
-        c.write(`${this.#mount}/decrypt/${this.keyName(tenant)}`, { ciphertext, context: b64(integration) }),
+      (c) => c.write(`${this.#mount}/decrypt/${this.keyName(tenant)}`, { ciphertext, context: b64(context) }),
       (status) => (status === 400 ? new KeygateError('credential_undecryptable') : undefined),
     );
     return Buffer.from(answer.data.plaintext, 'base64').toString('utf8');
   }
 
   /** Re-encrypts under the key's newest version without Keygate seeing the plaintext. */
-  async rewrap(tenant: string, integration: string, ciphertext: string): Promise<string> {
+  async rewrap(tenant: string, context: string, ciphertext: string): Promise<string> {
     const answer = await this.#call<{ data: { ciphertext: string } }>(
-      (c) =>
-        c.write(`${this.#mount}/rewrap/${this.keyName(tenant)}`, { ciphertext, context: b64(integration) }),
+      (c) => c.write(`${this.#mount}/rewrap/${this.keyName(tenant)}`, { ciphertext, context: b64(context) }),
       (status) => (status === 400 ? new KeygateError('credential_undecryptable') : undefined),
     );
     return answer.data.ciphertext;
