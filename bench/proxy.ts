@@ -8,7 +8,8 @@
 // Keygate with a cached credential and a cached key (as deployed, one audit line per
 // request to a file; and at log level warn, without it), Keygate with a cached access
 // token instead of the key (a JWT of a local issuer, verified once, then a hash and a
-// lookup per request), and nginx adding a fixed header
+// lookup per request), Keygate exporting a trace of every request to a collector stand-in
+// (bench/support/otlp-sink.ts), and nginx adding a fixed header
 // where nginx is installed (skipped otherwise). Per contender and run: saturation req/s
 // at BENCH_CONNECTIONS with the proxy's CPU per request while saturated, p99 at a fixed BENCH_RATE req/s over 10 connections with CPU time
 // per request of the proxy process (user + system from /proc over that fixed number of
@@ -158,6 +159,7 @@ async function keygate(
   logLevel: string,
   root = ROOT,
   caller: 'key' | 'token' = 'key',
+  extraYaml = '',
 ) {
   const port = await freePort();
   const file = join(dir, `keygate-${logLevel}-${port}.yaml`);
@@ -171,7 +173,7 @@ async function keygate(
 cache: { ttlSeconds: 3600 }
 log: { level: ${logLevel} }
 proxy: { keyCacheTtlSeconds: 3600, upstream: { connections: 128 } }
-${callers}integrations:
+${extraYaml}${callers}integrations:
   api:
     baseUrl: ${origin}
     auth: { type: api_key }
@@ -236,6 +238,16 @@ async function contenders(dir: string): Promise<Contender[]> {
   list.push({ name: 'keygate (cached)', ...(await keygate(target, origin, dir, 'info')) });
   list.push({ name: 'keygate (token)', ...(await keygate(target, origin, dir, 'info', ROOT, 'token')) });
   list.push({ name: 'keygate (no audit line)', ...(await keygate(target, origin, dir, 'warn')) });
+  // Traces on: every request sampled, exported to a collector stand-in on the load side.
+  const sink = child([join(ROOT, 'bench/support/otlp-sink.ts')], {}, undefined, false);
+  const sinkPort = await new Promise<number>((resolvePort) =>
+    sink.stdout?.once('data', (chunk: Buffer) => resolvePort(Number(chunk.toString().trim()))),
+  );
+  const telemetry = `telemetry: { otlp: { endpoint: "http://127.0.0.1:${sinkPort}" } }\n`;
+  list.push({
+    name: 'keygate (tracing on)',
+    ...(await keygate(target, origin, dir, 'info', ROOT, 'key', telemetry)),
+  });
   if (BEFORE_ROOT) {
     list.push({
       name: 'keygate before (cached)',

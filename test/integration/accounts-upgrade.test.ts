@@ -60,6 +60,7 @@ describe('upgrade: a credential stored before accounts existed is the default ac
     old = await writeOldLayout(tenant, 'crm', { ...pair, tokenType: 'Bearer' });
     // Keygate starts after the records are there, as after an upgrade.
     keygate = await startProxyKeygate(`
+vault: { prefix: keygate }
 integrations:
   crm:
     baseUrl: ${upstream.origin}

@@ -22,6 +22,7 @@ describe('accounts: several credentials per tenant and integration', () => {
     provider = await startOAuthProvider();
     upstream = await startUpstream();
     keygate = await startProxyKeygate(`
+vault: { prefix: keygate }
 integrations:
   crm:
     baseUrl: ${upstream.origin}

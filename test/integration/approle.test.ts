@@ -38,7 +38,7 @@ describe('AppRole login with the role init-vault.sh creates', () => {
     );
     expect(ids['VAULT_ROLE_ID']).toMatch(/^[0-9a-f-]{36}$/);
 
-    keygate = await startTestKeygate('', {
+    keygate = await startTestKeygate('vault: { prefix: keygate }', {
       VAULT_ADDR: vault.address,
       VAULT_ROLE_ID: ids['VAULT_ROLE_ID'],
       VAULT_SECRET_ID: ids['VAULT_SECRET_ID'],

@@ -24,7 +24,7 @@ function counted(kv: KvStore): { kv: KvStore; reads: () => number } {
 describe('Keygate keys in Vault', () => {
   let test: TestStore;
   beforeAll(async () => {
-    test = await makeStore(vault);
+    test = await makeStore(vault, 'vault: { prefix: keygate }');
   });
   afterAll(() => test?.close());
 

@@ -17,7 +17,7 @@ const codeOf = errorCodeOf;
 describe('credential store on OpenBao', () => {
   let t: TestStore;
   beforeAll(async () => {
-    t = await makeStore(vault);
+    t = await makeStore(vault, 'vault: { prefix: keygate }');
   });
   afterAll(() => t.close());
 

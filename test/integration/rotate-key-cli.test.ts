@@ -24,7 +24,7 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
 describe('keygate vault rotate-key', () => {
   let t: TestStore;
   beforeAll(async () => {
-    t = await makeStore(vault);
+    t = await makeStore(vault, 'vault: { prefix: keygate }');
   });
   afterAll(() => t.close());
 

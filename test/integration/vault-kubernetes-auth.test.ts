@@ -66,7 +66,7 @@ describe("Vault's Kubernetes auth method, against OpenBao and a Kubernetes Token
 
   const start = async (tokenPath: string, role = 'keygate') => {
     const keygate = await startTestKeygate(
-      `vault: { auth: { kubernetes: { role: ${role}, tokenPath: ${tokenPath}, mount: ${MOUNT} } } }`,
+      `vault: { prefix: keygate, auth: { kubernetes: { role: ${role}, tokenPath: ${tokenPath}, mount: ${MOUNT} } } }`,
       { VAULT_ADDR: vault.address },
     );
     keygates.push(keygate);

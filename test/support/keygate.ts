@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { parseConfig } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { startKeygate, type Keygate, type StartOptions } from '../../src/keygate.ts';
@@ -26,11 +28,24 @@ export function memoryLogger(): {
   };
 }
 
+/**
+ * The Vault prefix of this test file's Keygates (each file gets its module afresh): test
+ * files share one OpenBao, and a Keygate sees every credential under its prefix, so one
+ * file's scheduler would refresh another file's credentials of a same-named integration
+ * at its own provider (a refused grant, a token endpoint called once too often), and
+ * replicas of unrelated files would shard refreshes between them. A test that reads
+ * Vault's layout itself names its prefix (`vault: { prefix: keygate }`).
+ */
+export const FILE_PREFIX = `kgt-${randomBytes(4).toString('hex')}`;
+
 /** Configuration from YAML text, with the test environment (Vault address, token) applied. */
 export function testConfig(yaml: string, env: Record<string, string | undefined>): Readonly<Config> {
+  const doc = (parseYaml(yaml) ?? {}) as Record<string, unknown>;
   // Loopback on a free port, unless the test brings its own server section.
-  const server = /^server:/m.test(yaml) ? '' : 'server: { host: 127.0.0.1, port: 0 }\n';
-  return parseConfig(`${server}${yaml}`, env);
+  doc['server'] ??= { host: '127.0.0.1', port: 0 };
+  const vault = (doc['vault'] ??= {}) as Record<string, unknown>;
+  vault['prefix'] ??= FILE_PREFIX;
+  return parseConfig(stringifyYaml(doc), env);
 }
 
 export interface TestKeygate extends Keygate {
