@@ -95,6 +95,12 @@ export class StaleCache<V> {
     }
   }
 
+  /** The entry while it is fresh, without a load or a promise (the proxy's cache-hit path); else undefined. */
+  fresh(key: string): V | undefined {
+    const entry = this.#lru.get(key);
+    return entry !== undefined && this.#now() < entry.freshUntil ? entry.value : undefined;
+  }
+
   /** Puts a known-good value in (after a write or a refresh). */
   set(key: string, value: V): void {
     this.#bump(key);

@@ -45,6 +45,11 @@ export class CredentialCache {
     return { credential: value, stale };
   }
 
+  /** The credential while its entry is fresh; undefined when get() must be asked. */
+  fresh(key: string): Credential | undefined {
+    return this.#cache.fresh(key);
+  }
+
   /** Puts a known-good credential in (after a write or a refresh). */
   set(key: string, credential: Credential): void {
     this.#cache.set(key, credential);

@@ -73,6 +73,14 @@ export class CredentialStore {
     return credential;
   }
 
+  /**
+   * The credential when the cache holds it fresh, without a promise (the proxy's cache-hit
+   * path, with names already checked); undefined when get() must be asked.
+   */
+  cached(ref: CredentialRef): Credential | undefined {
+    return this.#cache.fresh(key(ref));
+  }
+
   /** The credential straight from Vault (no cache), e.g. to take its version for check-and-set. */
   async read(ref: CredentialRef): Promise<Credential> {
     assertRef(ref);

@@ -16,7 +16,7 @@ import { TokenVerifier, type IssuerPolicy } from './tokens.ts';
 
 export interface CallersDeps {
   config: Readonly<Pick<Config, 'callers' | 'authThrottle' | 'reauth'>>;
-  keys: Pick<CallerKeys, 'verify'>;
+  keys: Pick<CallerKeys, 'verify' | 'verifiedCached'>;
   logger: Logger;
   /** Where the auth-failure and key-fetch counters go; none without it. */
   metrics?: Registry | undefined;
@@ -33,7 +33,7 @@ export interface CallersDeps {
  */
 export class Callers implements CallerAuthenticator {
   readonly resources: ProtectedResources;
-  readonly #keys: Pick<CallerKeys, 'verify'>;
+  readonly #keys: Pick<CallerKeys, 'verify' | 'verifiedCached'>;
   readonly #throttle: AuthThrottle;
   readonly #tokens: TokenVerifier | undefined;
   readonly #fetchers: IssuerFetcher[] = [];
@@ -109,6 +109,31 @@ export class Callers implements CallerAuthenticator {
 
   async close(): Promise<void> {
     await Promise.all(this.#fetchers.map((f) => f.close()));
+  }
+
+  /**
+   * The caller without a promise when everything is cached and allowed (a key seen before
+   * with its record fresh, or a token verified before and not expired); undefined when
+   * authenticate() must be asked, which also makes every refusal.
+   */
+  authenticateCached(
+    headers: IncomingHttpHeaders,
+    address: string,
+    tenant: string,
+    integration: string,
+  ): Caller | undefined {
+    if (this.#throttle.throttles(address)) return undefined;
+    const presented = presentedCredential(headers);
+    if (presented.kind === 'key') {
+      const key = this.#keys.verifiedCached(presented.value);
+      return key !== undefined && allows(key, tenant, integration) ? this.#keyCaller(key) : undefined;
+    }
+    if (presented.kind !== 'token' || this.#tokens === undefined) return undefined;
+    const token = this.#tokens.verifiedCached(presented.value);
+    if (token === undefined) return undefined;
+    return refusalFor(token, tenant, integration, this.resources, this.#now()) === undefined
+      ? token.caller
+      : undefined;
   }
 
   async authenticate(

@@ -31,4 +31,11 @@ export interface CallerAuthenticator {
     tenant: string,
     integration: string,
   ): Promise<Caller>;
+  /** The caller without a promise when all it takes is cached and allowed; undefined: ask authenticate(). */
+  authenticateCached?(
+    headers: IncomingHttpHeaders,
+    address: string,
+    tenant: string,
+    integration: string,
+  ): Caller | undefined;
 }

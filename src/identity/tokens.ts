@@ -106,6 +106,13 @@ export class TokenVerifier {
   }
 
   /** The verified token, from memory or verified now; throws `invalid_token` or `issuer_unavailable`. */
+  /** verify() without a promise for a token verified before and not expired; else undefined (ask verify()). */
+  verifiedCached(token: string): VerifiedToken | undefined {
+    if (token.length > this.#maxBytes) return undefined;
+    const known = this.#verified.get(hash('sha256', token, 'base64'));
+    return known !== undefined && known.expiresAt > this.#now() ? known : undefined;
+  }
+
   async verify(token: string): Promise<VerifiedToken> {
     if (token.length > this.#maxBytes) {
       throw invalid(`The access token is longer than ${this.#maxBytes} bytes.`);

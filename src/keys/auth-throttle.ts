@@ -39,6 +39,13 @@ export class AuthThrottle {
     this.#counter?.inc({ outcome: 'throttled' }, 0);
   }
 
+  /** True while `address` may be over its budget (check() says for sure, and counts it). */
+  throttles(address: string): boolean {
+    if (this.#maxFailures === 0) return false;
+    const window = this.#windows.get(address);
+    return window !== undefined && window.failures >= this.#maxFailures;
+  }
+
   /** Throws `auth_throttled` while `address` is over its budget. */
   check(address: string): void {
     if (this.#maxFailures === 0) return;

@@ -146,6 +146,19 @@ export class CallerKeys {
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
   }
 
+  /**
+   * verify() without a promise when the key's record is cached fresh and this very key was
+   * verified before (the proxy's cache-hit path): its record; undefined when verify() must
+   * be asked (a miss, an expired entry, a key not seen yet, a wrong secret).
+   */
+  verifiedCached(presented: string): KeyInfo | undefined {
+    const parts = parseKey(presented);
+    if (!parts) return undefined;
+    const cached = this.#cache.fresh(parts.id);
+    if (cached === undefined) return undefined;
+    return this.#verified.get(hash('sha256', presented, 'base64')) === cached ? cached.info : undefined;
+  }
+
   /** The key's record when `presented` is a valid key, else undefined (a 401). */
   async verify(presented: string): Promise<KeyInfo | undefined> {
     const parts = parseKey(presented);

@@ -27,14 +27,15 @@ export function pathWithQuery(
  * building, and later undici's request() stream, cost more than the rest of the proxy:
  * docs/proxy.md#benchmark). The headers are built synchronously with the credential
  * fetched before; whether to forward or retry is decided from the status and headers
- * alone, and a backoff or a refresh is awaited by the caller.
+ * alone, and `done` gets the outcome: no promise per attempt (most are answered at once).
  */
 export function sendAttempt(
   request: ProxyRequest,
   reply: ProxyReply,
   state: ProxyState,
   pipeline: ProxyPipeline,
-): Promise<Outcome> {
+  done: (outcome: Outcome) => void,
+): void {
   const ready = state.ready as ReadyState;
   state.attempts += 1;
   const number = state.attempts;
@@ -75,26 +76,24 @@ export function sendAttempt(
     const reason = decision.reason === 'rate_limited' ? 'rate_limited' : 'server_error';
     return { type: 'retry', delayMs: decision.delayMs, reason };
   };
-  return new Promise<Outcome>((settle) => {
-    const exchange = new UpstreamExchange(request, reply, ready, state.callerGone, verdict, (outcome) => {
-      time();
-      if (span)
-        endClientSpan(
-          span,
-          answered || undefined,
-          outcome.type === 'failed' ? outcome.failure.error : undefined,
-        );
-      settle(outcome);
-    });
-    state.exchange = exchange;
-    ready.upstream.pool.dispatch(
-      {
-        path: pathWithQuery(ready, token),
-        method: request.method as Dispatcher.HttpMethod,
-        headers: headers as Record<string, string | string[]>,
-        body: body.kind === 'buffered' ? body.data : body.kind === 'streaming' ? body.open() : null,
-      },
-      exchange,
-    );
+  const exchange = new UpstreamExchange(request, reply, ready, state.callerGone, verdict, (outcome) => {
+    time();
+    if (span)
+      endClientSpan(
+        span,
+        answered || undefined,
+        outcome.type === 'failed' ? outcome.failure.error : undefined,
+      );
+    done(outcome);
   });
+  state.exchange = exchange;
+  ready.upstream.pool.dispatch(
+    {
+      path: pathWithQuery(ready, token),
+      method: request.method as Dispatcher.HttpMethod,
+      headers: headers as Record<string, string | string[]>,
+      body: body.kind === 'buffered' ? body.data : body.kind === 'streaming' ? body.open() : null,
+    },
+    exchange,
+  );
 }

@@ -38,7 +38,7 @@ function validMediaType(value: string): boolean {
  * route) goes to Fastify, whose answers stay what they were.
  */
 export function leanPath(
-  serve: (request: RawRequest, reply: RawReply, target: ProxyTarget) => Promise<void>,
+  serve: (request: RawRequest, reply: RawReply, target: ProxyTarget) => void,
 ): RawHandler {
   return (req, res) => {
     const url = req.url ?? '';
@@ -55,7 +55,7 @@ export function leanPath(
     const type = req.headers['content-type'];
     if (type !== undefined && !validMediaType(type)) return false;
     const request = new RawRequest(req);
-    void serve(request, new RawReply(res, request), target);
+    serve(request, new RawReply(res, request), target);
     return true;
   };
 }

@@ -23,6 +23,7 @@ import { ProxyPipeline, type PipelineDeps } from './pipeline.ts';
 import type { CredentialRefresher } from './refresher.ts';
 import { RetryPolicy } from './retry-policy.ts';
 import { upstreamFailureLog } from './upstream-errors.ts';
+import type { Outcome } from './outcome.ts';
 import type { ProxyState, ReadyState } from './state.ts';
 import { Upstreams } from './upstreams.ts';
 import { WebSocketProxy } from './websocket.ts';
@@ -112,59 +113,100 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyDeps): Promis
     await pipeline.prepare(request, reply, stateOf(request));
   };
 
-  // Forwarding over HTTP: attempts until one is answered, with retries, backoff and one refresh-and-replay.
-  const handler = async <R extends ProxyReply>(request: ProxyRequest, reply: R): Promise<R> => {
-    const state = stateOf(request);
-    const ready = state.ready as ReadyState;
-    const gone = state.callerGone;
-    for (;;) {
-      const turn = pipeline.admit(state); // undefined unless the upstream budget makes it wait
-      if (turn) await turn;
-      const outcome = await sendAttempt(request, reply, state, pipeline);
-      if (outcome.type === 'sent') return reply;
-      if (outcome.type === 'reauth') {
-        await pipeline.answerReauth(request, reply, state);
-        return reply;
-      }
-      if (outcome.type === 'failed') {
-        const { failure } = outcome;
-        const again =
-          failure.retryable && !failure.callerGone
-            ? pipeline.policy.forConnectionError({
-                method: request.method,
-                attempt: state.attempts,
-                replayable: ready.body.kind !== 'streaming',
-                callerRetrying: ready.callerRetrying,
-              })
-            : { retry: false as const };
-        if (!again.retry) {
-          if (failure.error.code === 'internal_error') logFault(logger, request, failure.error);
-          else if (!failure.callerGone)
-            logger.warn('upstream failed', upstreamFailureLog(failure, ready.upstream.origin));
-          return sendError(reply, failure.error);
-        }
-        metrics?.retry(state.integration, 'connection');
-        await sleep(again.delayMs, undefined, { signal: gone.signal }).catch(() => {});
-      } else if (outcome.type === 'retry') {
-        metrics?.retry(state.integration, outcome.reason);
-        await sleep(outcome.delayMs, undefined, { signal: gone.signal }).catch(() => {});
-      } else {
-        const next = await pipeline.refreshRejected(request, reply, state);
-        if (next === 'answered') return reply;
-        if (next instanceof KeygateError) return sendError(reply, next);
-      }
-      if (gone.aborted) return sendError(reply, new KeygateError('upstream_unreachable'));
-    }
+  // Once sent, the answer stands (as with Fastify, which only logs such an error).
+  const fail = (reply: ProxyReply, err: unknown): void => {
+    if (!reply.sent) answerError(logger, reply, err);
   };
 
-  // The lean path: the same steps without Fastify's router, hooks and reply (lean-path.ts).
-  const serve = async (request: RawRequest, reply: RawReply, target: ProxyTarget): Promise<void> => {
-    begin(request, reply, target);
+  // Forwarding over HTTP: an attempt, the upstream budget's turn first when it says to wait.
+  // Most attempts are answered and done; what an outcome asks for (a wait and a retry, one
+  // refresh-and-replay, the reauth answer) is `after`. No promise on the way of an answer.
+  const forward = (request: ProxyRequest, reply: ProxyReply, state: ProxyState): void => {
+    let turn: Promise<void> | undefined;
     try {
-      if (await pipeline.prepare(request, reply, stateOf(request))) await handler(request, reply);
+      turn = pipeline.admit(state); // undefined unless the upstream budget makes it wait
     } catch (err) {
-      // Once sent, the answer stands (as with Fastify, which only logs such an error).
-      if (!reply.sent) answerError(logger, reply, err);
+      fail(reply, err); // 429 upstream_budget_exhausted: the upstream is not called
+      return;
+    }
+    if (turn === undefined) send(request, reply, state);
+    else
+      turn.then(
+        () => send(request, reply, state),
+        (err: unknown) => fail(reply, err),
+      );
+  };
+  const send = (request: ProxyRequest, reply: ProxyReply, state: ProxyState): void => {
+    try {
+      sendAttempt(request, reply, state, pipeline, (outcome) => {
+        if (outcome.type !== 'sent')
+          after(request, reply, state, outcome).catch((err: unknown) => fail(reply, err));
+      });
+    } catch (err) {
+      fail(reply, err); // undici refused the request before it went (a value HTTP cannot carry)
+    }
+  };
+  const after = async (request: ProxyRequest, reply: ProxyReply, state: ProxyState, outcome: Outcome) => {
+    const ready = state.ready as ReadyState;
+    const gone = state.callerGone;
+    if (outcome.type === 'reauth') return pipeline.answerReauth(request, reply, state);
+    if (outcome.type === 'failed') {
+      const { failure } = outcome;
+      const again =
+        failure.retryable && !failure.callerGone
+          ? pipeline.policy.forConnectionError({
+              method: request.method,
+              attempt: state.attempts,
+              replayable: ready.body.kind !== 'streaming',
+              callerRetrying: ready.callerRetrying,
+            })
+          : { retry: false as const };
+      if (!again.retry) {
+        if (failure.error.code === 'internal_error') logFault(logger, request, failure.error);
+        else if (!failure.callerGone)
+          logger.warn('upstream failed', upstreamFailureLog(failure, ready.upstream.origin));
+        sendError(reply, failure.error);
+        return;
+      }
+      metrics?.retry(state.integration, 'connection');
+      await sleep(again.delayMs, undefined, { signal: gone.signal }).catch(() => {});
+    } else if (outcome.type === 'retry') {
+      metrics?.retry(state.integration, outcome.reason);
+      await sleep(outcome.delayMs, undefined, { signal: gone.signal }).catch(() => {});
+    } else if (outcome.type === 'refresh') {
+      const next = await pipeline.refreshRejected(request, reply, state);
+      if (next === 'answered') return;
+      if (next instanceof KeygateError) {
+        sendError(reply, next);
+        return;
+      }
+    }
+    if (gone.aborted) sendError(reply, new KeygateError('upstream_unreachable'));
+    else forward(request, reply, state);
+  };
+  const handler = (request: ProxyRequest, reply: ProxyReply): void =>
+    forward(request, reply, stateOf(request));
+
+  // The lean path: the same steps without Fastify's router, hooks and reply (lean-path.ts),
+  // and, when all they need is in memory, without a promise (pipeline.ts, #prepareCached).
+  const serve = (request: RawRequest, reply: RawReply, target: ProxyTarget): void => {
+    begin(request, reply, target);
+    const state = stateOf(request);
+    let ready: boolean | Promise<boolean>;
+    try {
+      ready = pipeline.prepare(request, reply, state);
+    } catch (err) {
+      fail(reply, err);
+      return;
+    }
+    if (ready === true) forward(request, reply, state);
+    else if (ready !== false) {
+      ready.then(
+        (go) => {
+          if (go) forward(request, reply, state);
+        },
+        (err: unknown) => fail(reply, err),
+      );
     }
   };
   deps.front?.claim(leanPath(serve));
