@@ -1,5 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { FLUSH_MS } from './line-transport.ts';
 import { createLogger } from './logger.ts';
 
 function capture() {
@@ -10,12 +11,14 @@ function capture() {
 }
 
 describe('line transport', () => {
-  it('writes the lines of one turn together, in order, on the next turn', async () => {
+  it('writes the lines of FLUSH_MS together, in order, then', async () => {
     const { logger, writes } = capture();
     logger.info('one');
     logger.debug('two');
-    expect(writes).toEqual([]);
     await new Promise((r) => setImmediate(r));
+    expect(writes).toEqual([]);
+    const deadline = Date.now() + FLUSH_MS + 1000;
+    while (writes.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
     expect(writes).toHaveLength(1);
     const lines = (writes[0] ?? '').split('\n').filter(Boolean);
     expect(lines.map((l) => (JSON.parse(l) as { message: string }).message)).toEqual(['one', 'two']);

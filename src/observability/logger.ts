@@ -52,6 +52,11 @@ const jsonFormat = winston.format((info) => {
   }
 });
 
+/** Writes every line the logger holds back now (see LineTransport). */
+export function flushLogs(logger: Logger): void {
+  for (const transport of logger.transports) if (transport instanceof LineTransport) transport.flush();
+}
+
 /** JSON lines, one per entry, with secret-bearing fields dropped wherever they are nested. */
 export function createLogger(options: LoggerOptions = {}): Logger {
   return winston.createLogger({

@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from './logger.ts';
+import { createLogger, flushLogs } from './logger.ts';
 
 const CANARY = 'canary-9f8e7d6c5b4a';
 
@@ -30,7 +30,7 @@ describe('logger redaction', () => {
       note: `header was Bearer ${CANARY} and key kg_abc123.${CANARY}`,
     });
     logger.debug(`message with Bearer ${CANARY}`);
-    await new Promise((r) => setImmediate(r));
+    flushLogs(logger);
     expect(lines).toHaveLength(2);
     const output = lines.join('\n');
     expect(output).not.toContain(CANARY);

@@ -2,7 +2,7 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { ProxyReply, ProxyRequest } from '../http/exchange.ts';
 import { infoLineWriter } from '../observability/hot-line.ts';
-import { createLogger } from '../observability/logger.ts';
+import { createLogger, flushLogs } from '../observability/logger.ts';
 import { isSecretKey } from '../observability/redact.ts';
 import { auditLine } from './audit.ts';
 import { CallerGone, type ProxyState } from './state.ts';
@@ -13,7 +13,6 @@ function capture(level = 'info') {
   stream.on('data', (c: Buffer) => lines.push(...c.toString().split('\n').filter(Boolean)));
   return { logger: createLogger({ stream, level }), lines };
 }
-const settle = () => new Promise((r) => setImmediate(r));
 
 function state(over: Partial<ProxyState>): ProxyState {
   return {
@@ -93,7 +92,8 @@ describe('the audit line', () => {
       viaWinston.logger.info(entryOf(s, error, status));
       const direct = capture();
       infoLineWriter(direct.logger)(auditLine(request, reply(error), s, status));
-      await settle();
+      flushLogs(viaWinston.logger);
+      flushLogs(direct.logger);
       expect(direct.lines, name).toHaveLength(1);
       expect({ name, ...without(direct.lines[0], 'timestamp', 'totalMs') }).toEqual({
         name,
@@ -118,7 +118,8 @@ describe('the audit line', () => {
     const silent = capture();
     silent.logger.silent = true;
     infoLineWriter(silent.logger)('{"message":"dropped"}');
-    await settle();
+    flushLogs(quiet.logger);
+    flushLogs(silent.logger);
     expect([...quiet.lines, ...silent.lines]).toEqual([]);
   });
 });

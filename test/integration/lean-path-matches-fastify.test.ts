@@ -4,6 +4,7 @@ import { ADMIN_TOKEN } from '../support/proxy.ts';
 import { rawRequest, type RawAnswer } from '../support/raw-http.ts';
 import { uniqueTenant } from '../support/store.ts';
 import { startUpstream, type FakeUpstream } from '../support/upstream.ts';
+import { waitFor } from '../support/wait.ts';
 
 const tenant = uniqueTenant('differential');
 const other = uniqueTenant('differential-other');
@@ -161,10 +162,14 @@ integrations:
     }
   });
 
-  it('served the table on the lean path in one Keygate and through the router in the other', () => {
+  it('served the table on the lean path in one Keygate and through the router in the other', async () => {
     // The audit lines say which: the routed Keygate saw every request through Fastify's onRequest.
     const proxied = (k: TestKeygate) =>
       k.lines.filter((l) => (JSON.parse(l) as { event?: string }).event === 'proxy_request').length;
+    await waitFor(
+      'every audit line',
+      () => proxied(lean) >= cases().length && proxied(routed) >= cases().length,
+    );
     expect(proxied(lean)).toBe(cases().length);
     expect(proxied(routed)).toBe(cases().length);
     expect([...lean.lines, ...routed.lines].join('\n')).not.toContain(SECRET);
