@@ -124,7 +124,8 @@ export class ProxyPipeline {
    * The same steps when all they need is in memory (the caller's key or token verified
    * before, the credential cached fresh and live, no body): true with `state.ready` set, in
    * the same turn, with no promise; false to take #prepare, which also makes every refusal
-   * and every answer (but rate_limited, thrown here once the request is counted). Most proxied requests of a busy Keygate end here
+   * and every answer (but the account's refusals, and rate_limited once the request is
+   * counted, thrown here as #prepare would throw them). Most proxied requests of a busy Keygate end here
    * (docs/proxy.md#benchmark).
    */
   #prepareCached(request: ProxyRequest, state: ProxyState): boolean {
@@ -147,9 +148,9 @@ export class ProxyPipeline {
     const upstream = upstreams.get(target.integration);
     const plan = plans.get(target.integration);
     if (!upstream || !plan) return false;
-    const header = request.headers[ACCOUNT_HEADER];
-    if (header !== undefined || caller.account !== undefined || caller.accounts !== undefined) return false;
     state.caller = caller;
+    // The same decision as #prepare's (it throws the same refusal a step later there).
+    state.account = accountFor(caller, request.headers[ACCOUNT_HEADER]);
     const credential = store.cached(state);
     if (
       credential === undefined ||
