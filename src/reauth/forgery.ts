@@ -57,14 +57,14 @@ export function nonceOf(headers: IncomingHttpHeaders, linkId: string, secure: bo
   return value !== undefined && NONCE.test(value) ? value : undefined;
 }
 
-/** The Set-Cookie line holding the nonce, for as long as the link lives. */
+/** The Set-Cookie line holding the nonce, for as long as the link lives (0: the line that removes it). */
 export function nonceCookie(linkId: string, nonce: string, secure: boolean, maxAgeSeconds: number): string {
   const headers = new Headers();
   setCookie(headers, {
     name: cookieName(linkId, secure),
     value: nonce,
     path: secure ? '/' : `/connect/${linkId}`,
-    maxAge: Math.max(1, Math.ceil(maxAgeSeconds)),
+    maxAge: maxAgeSeconds <= 0 ? 0 : Math.max(1, Math.ceil(maxAgeSeconds)),
     httpOnly: true,
     secure,
     sameSite: 'Strict',

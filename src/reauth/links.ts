@@ -114,6 +114,20 @@ export class ConnectLinks {
   }
 
   /**
+   * The live link when `proof` is its page's form token in this browser (as redeem checks
+   * it), else `connect_cross_site`; writes nothing. For a form that spends nothing itself
+   * (the sign-in's start).
+   */
+  async checkForm(id: string, proof: FormProof): Promise<ConnectLink> {
+    const { data } = await this.#live(id);
+    if (data.formKey === undefined) throw new KeygateError('connect_link_invalid');
+    if (proof.nonce === undefined || !tokenMatches(data.formKey, id, proof.nonce, proof.token)) {
+      throw new KeygateError('connect_cross_site');
+    }
+    return publicPart(data);
+  }
+
+  /**
    * Spends the link if the post comes from its page in this browser (`proof`, else
    * `connect_cross_site` and nothing is written) and `code` is the one shown with it. A
    * wrong code counts; the fifth spends the link. Each judgement is one check-and-set

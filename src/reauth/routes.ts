@@ -61,11 +61,13 @@ export async function connectPageRoutes(
       return page(reply, 403, refusedPage(err.message), err.code);
     throw err;
   };
-  // The confirmation page for this browser: the form token for its nonce, set as a cookie.
-  const confirm = async (
+  // A page with a form for this browser (the code's, or the sign-in's): the form token for
+  // its nonce, the nonce set as a cookie; the post is checked against both (forgery.ts).
+  const formPage = async (
     request: FastifyRequest<{ Params: { id: string } }>,
     reply: FastifyReply,
     status: number,
+    render: (link: ConnectLink, token: string) => string,
     error?: KeygateError,
   ) => {
     const { id } = request.params;
@@ -73,8 +75,14 @@ export async function connectPageRoutes(
     const opened = await links.open(id, nonceOf(request.headers, id, secure));
     const lifeSeconds = (Date.parse(opened.link.expiresAt) - Date.now()) / 1000;
     reply.header('set-cookie', nonceCookie(id, opened.nonce, secure, lifeSeconds));
-    return page(reply, status, confirmPage(opened.link, opened.token, error?.message), error?.code);
+    return page(reply, status, render(opened.link, opened.token), error?.code);
   };
+  const confirm = (
+    request: FastifyRequest<{ Params: { id: string } }>,
+    reply: FastifyReply,
+    status: number,
+    error?: KeygateError,
+  ) => formPage(request, reply, status, (link, token) => confirmPage(link, token, error?.message), error);
   const isSecure = (request: FastifyRequest) => publicOrigin(config, request).startsWith('https:');
   // The link is spent: on to the provider through the connect flow, bound to this browser.
   const toProvider = (request: FastifyRequest, reply: FastifyReply, link: ConnectLink) =>
@@ -87,8 +95,11 @@ export async function connectPageRoutes(
       try {
         if (issuerOrigin) {
           const link = await links.get(request.params.id);
-          if (linkBinding(config, link) === 'sign-in')
-            return page(reply, 200, signInPage(link, issuerOrigin));
+          if (linkBinding(config, link) === 'sign-in') {
+            return await formPage(request, reply, 200, (live, token) =>
+              signInPage(live, issuerOrigin, token),
+            );
+          }
         }
         if (!identity) return await confirm(request, reply, 200);
         const link = await links.get(request.params.id);

@@ -9,7 +9,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { KvStore } from '../vault/kv.ts';
 import type { TransitKeys } from '../vault/transit.ts';
 import { linkBinding } from './binding.ts';
-import { sentFromElsewhere } from './forgery.ts';
+import { TOKEN_FIELD, nonceCookie, nonceOf, sentFromElsewhere } from './forgery.ts';
 import type { ConnectLink, ConnectLinks } from './links.ts';
 import { OidcClient, SignInError } from './oidc-client.ts';
 import { invalidPage } from './page.ts';
@@ -57,11 +57,11 @@ export async function signInRoutes(app: FastifyInstance, deps: SignInRouteDeps):
       client: new OidcClient({ ...oidc, timeoutMs: config.refresh.tokenTimeoutMs }),
       ttlSeconds: config.oauth.stateTtlSeconds,
     });
-  // The page's form has no fields: whatever a browser sends is not read.
+  // The page's form carries its anti-forgery token (forgery.ts), nothing else.
   app.addContentTypeParser(
     'application/x-www-form-urlencoded',
     { parseAs: 'string', bodyLimit: 4096 },
-    (_request, _body, done) => done(null, undefined),
+    (_request, body, done) => done(null, new URLSearchParams(body.toString())),
   );
 
   const page = (reply: FastifyReply, err: KeygateError, html: string) =>
@@ -77,7 +77,7 @@ export async function signInRoutes(app: FastifyInstance, deps: SignInRouteDeps):
     return page(reply, err, signInRefusedPage(err.message, again));
   };
 
-  app.post<{ Params: { id: string } }>(
+  app.post<{ Params: { id: string }; Body: unknown }>(
     '/connect/:id/sign-in',
     { schema: START_SCHEMA },
     async (request, reply) => {
@@ -87,8 +87,15 @@ export async function signInRoutes(app: FastifyInstance, deps: SignInRouteDeps):
         if (sentFromElsewhere(request.headers, origin)) {
           throw new KeygateError('connect_cross_site');
         }
-        const link = await links.get(request.params.id);
-        if (linkBinding(config, link) !== 'sign-in') throw new KeygateError('not_found');
+        const { id } = request.params;
+        if (linkBinding(config, await links.get(id)) !== 'sign-in') throw new KeygateError('not_found');
+        // As the code's form: only from the link's page in the browser that opened it.
+        const form = request.body instanceof URLSearchParams ? request.body : new URLSearchParams();
+        const proof = {
+          nonce: nonceOf(request.headers, id, origin.startsWith('https:')),
+          token: form.get(TOKEN_FIELD) ?? '',
+        };
+        const link = await links.checkForm(id, proof);
         const started = await signIn.start(link, `${origin}${SIGN_IN_CALLBACK_PATH}`);
         const { name, value, maxAge } = started.cookie;
         reply.header(
@@ -120,6 +127,8 @@ export async function signInRoutes(app: FastifyInstance, deps: SignInRouteDeps):
       const spent = await signIn.finish(parameters, request.headers.cookie, (found) => (link = found));
       const { tenant, integration, account } = spent;
       logger.info('connect link signed in', { event: 'connect-signed-in', tenant, integration, account });
+      // The link is spent: its page's nonce cookie goes too.
+      reply.header('set-cookie', nonceCookie(spent.id, '', isHttps(origin), 0));
       return await toProvider(request, reply, { config, connect }, spent);
     } catch (err) {
       if (isKeygateError(err)) {

@@ -125,15 +125,17 @@ integrations:
     expect(page.status).toBe(200);
     const action = /<form method="post" action="([^"]+)">/.exec(page.text)?.[1] as string;
     expect(action).toMatch(/\/sign-in$/);
+    const token = /name="form_token" value="([^"]+)"/.exec(page.text)?.[1] as string;
+    expect(token).toBeTruthy();
     return browser.visit(new URL(action, connectUrl).href, {
       method: 'POST',
+      body: new URLSearchParams({ form_token: token }).toString(),
       headers: {
         'content-type': 'application/x-www-form-urlencoded',
         'sec-fetch-site': 'same-origin',
         origin: new URL(connectUrl).origin,
         ...headers,
       },
-      body: '',
     });
   }
 

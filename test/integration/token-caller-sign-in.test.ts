@@ -102,6 +102,7 @@ integrations:
   async function signIn(browser: CookieBrowser, connectUrl: string, who: string): Promise<string> {
     const page = await browser.visit(connectUrl);
     const action = /<form method="post" action="([^"]+)">/.exec(page.text)?.[1] as string;
+    const token = /name="form_token" value="([^"]+)"/.exec(page.text)?.[1] as string;
     const started = await browser.visit(new URL(action, connectUrl).href, {
       method: 'POST',
       headers: {
@@ -109,7 +110,7 @@ integrations:
         'sec-fetch-site': 'same-origin',
         origin: new URL(connectUrl).origin,
       },
-      body: '',
+      body: new URLSearchParams({ form_token: token }).toString(),
     });
     expect(started.status).toBe(303);
     const back = await browser.follow(started.location as string, (next) => next.pathname === CALLBACK);

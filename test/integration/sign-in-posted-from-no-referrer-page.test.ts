@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestKeygate } from '../support/keygate.ts';
+import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provider.ts';
+import { startOidcIssuer, type OidcIssuer } from '../support/oidc-issuer.ts';
+import { freePort } from '../support/ports.ts';
+import { startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
+import { uniqueTenant } from '../support/store.ts';
+import { startUpstream, type FakeUpstream } from '../support/upstream.ts';
+
+/**
+ * Review finding (issue 22): `POST /connect/{id}/sign-in` is guarded by the request's
+ * `Origin` and `Sec-Fetch-Site` only (forgery.ts `sentFromElsewhere`), and `Origin: null`
+ * passes because Keygate's own pages are served with `Referrer-Policy: no-referrer`. A page
+ * of another site that sets `<meta name="referrer" content="no-referrer">` posts with
+ * `Origin: null` too; in a browser without Fetch Metadata (Safari before 16.4, Firefox
+ * before 90) it sends no `Sec-Fetch-Site`, so its auto-submitted form starts the sign-in. The
+ * confirmation form has a second check for exactly this (SameSite=Strict nonce cookie + HMAC
+ * token); the sign-in form has none. With a live session at the issuer the user is signed in
+ * without a prompt and the link is spent without the user ever seeing Keygate's page.
+ */
+describe('the sign-in button cannot be pressed by another site’s page', () => {
+  let issuer: OidcIssuer;
+  let provider: OAuthProvider;
+  let upstream: FakeUpstream;
+  let keygate: TestKeygate & ProxyAdmin;
+  let key: string;
+
+  beforeAll(async () => {
+    issuer = await startOidcIssuer();
+    provider = await startOAuthProvider();
+    upstream = await startUpstream();
+    const port = await freePort();
+    const publicUrl = `http://127.0.0.1:${port}`;
+    await issuer.setClients([
+      {
+        client_id: 'keygate-links',
+        client_secret: 'links-secret-0123456789',
+        redirect_uris: [`${publicUrl}/connect/oidc/callback`],
+      },
+    ]);
+    keygate = await startProxyKeygate(`
+server: { host: 127.0.0.1, port: ${port} }
+reauth:
+  publicUrl: ${publicUrl}
+  identity: { oidc: { issuer: "${issuer.url}", clientId: keygate-links, clientSecret: links-secret-0123456789 } }
+integrations:
+  remote:
+    baseUrl: ${upstream.origin}
+    auth:
+      type: oauth2
+      authorizationUrl: ${provider.url}/authorize
+      tokenUrl: ${provider.tokenUrl}
+      clientId: ${provider.clientId}
+      clientSecret: ${provider.clientSecret}
+`);
+    ({ key } = await keygate.createKey({ tenants: ['*'] }));
+  });
+  afterAll(async () => {
+    await keygate?.close();
+    await upstream?.stop();
+    await provider?.stop();
+    await issuer?.stop();
+  });
+
+  it('refuses a post with Origin: null and no Sec-Fetch-Site (a no-referrer page of another site, older browser)', async () => {
+    const tenant = uniqueTenant('nullorigin');
+    const res = await fetch(`${keygate.url}/proxy/${tenant}/remote/items`, {
+      headers: { authorization: `Bearer ${key}`, 'keygate-user': 'alice' },
+    });
+    const problem = (await res.json()) as Record<string, string>;
+    expect([res.status, res.headers.get('x-keygate-error')]).toEqual([401, 'reauth_required']);
+    const connectUrl = problem['connect_url'] as string;
+
+    const before = issuer.counts.authorizations;
+    const posted = await fetch(`${connectUrl}/sign-in`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'null' },
+      body: '',
+      redirect: 'manual',
+    });
+    await posted.text();
+    expect([posted.status, posted.headers.get('x-keygate-error')]).toEqual([403, 'connect_cross_site']);
+    expect(issuer.counts.authorizations).toBe(before);
+  });
+});
