@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KeygateEvent } from '../../src/events/catalogue.ts';
 import { codeIn, completeConnect } from '../support/browser.ts';
 import { CookieBrowser, type Visit } from '../support/cookie-browser.ts';
+import { providerIntegration } from '../support/connect.ts';
 import type { TestKeygate } from '../support/keygate.ts';
 import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provider.ts';
 import { startOidcIssuer, type OidcIssuer } from '../support/oidc-issuer.ts';
@@ -48,15 +49,7 @@ reauth:
   publicUrl: ${publicUrl}
   identity: { oidc: { issuer: "${issuer.url}", clientId: keygate-links, clientSecret: ${OIDC_SECRET} } }
 integrations:
-  remote:
-    baseUrl: ${upstream.origin}
-    auth:
-      type: oauth2
-      authorizationUrl: ${provider.url}/authorize
-      tokenUrl: ${provider.tokenUrl}
-      clientId: ${provider.clientId}
-      clientSecret: ${provider.clientSecret}
-`;
+${providerIntegration('remote', provider, {}, upstream.origin)}`;
     a = await startProxyKeygate(yaml(`server: { host: 127.0.0.1, port: ${port} }`));
     b = await startProxyKeygate(yaml(''));
     for (const keygate of [a, b]) keygate.events.subscribe((event) => events.push(event));

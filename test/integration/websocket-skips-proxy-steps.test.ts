@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
+import { providerIntegration } from '../support/connect.ts';
 import type { TestKeygate } from '../support/keygate.ts';
 import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provider.ts';
 import { startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
@@ -71,15 +72,7 @@ describe('a WebSocket runs every step of the proxy pipeline', () => {
     realtime = await startTokenCheckingRealtime(provider);
     keygate = await startProxyKeygate(`
 integrations:
-  live:
-    baseUrl: ${realtime.origin}
-    auth:
-      type: oauth2
-      authorizationUrl: ${provider.url}/authorize
-      tokenUrl: ${provider.tokenUrl}
-      clientId: ${provider.clientId}
-      clientSecret: ${provider.clientSecret}
-`);
+${providerIntegration('live', provider, {}, realtime.origin)}`);
     ({ key, id: keyId } = await keygate.createKey({ tenants: ['*'] }));
     base = keygate.url.replace(/^http/, 'ws');
   });

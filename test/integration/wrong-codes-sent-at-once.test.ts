@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAME_ORIGIN_FORM, openConnectPage, submitCode, type ConnectPage } from '../support/browser.ts';
+import { providerIntegration } from '../support/connect.ts';
 import type { TestKeygate } from '../support/keygate.ts';
 import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provider.ts';
 import { startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
@@ -28,15 +29,7 @@ describe('wrong-codes-sent-at-once', () => {
     upstream = await startUpstream();
     const yaml = `
 integrations:
-  remote:
-    baseUrl: ${upstream.origin}
-    auth:
-      type: oauth2
-      authorizationUrl: ${provider.url}/authorize
-      tokenUrl: ${provider.tokenUrl}
-      clientId: ${provider.clientId}
-      clientSecret: ${provider.clientSecret}
-`;
+${providerIntegration('remote', provider, {}, upstream.origin)}`;
     [a, b] = await Promise.all([startProxyKeygate(yaml), startProxyKeygate(yaml)]);
     ({ key } = await a.createKey({ tenants: ['*'] }));
   });

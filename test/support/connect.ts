@@ -4,15 +4,17 @@ import { jsonFetch } from './http.ts';
 
 /**
  * One OAuth integration played by the local provider double, as a configuration line
- * (`  name: {...}` under `integrations:`; JSON is YAML). `auth` adds or overrides fields.
+ * (`  name: {...}` under `integrations:`; JSON is YAML). `auth` adds or overrides fields;
+ * `baseUrl` is where proxied calls go (by default the provider's own API).
  */
 export function providerIntegration(
   name: string,
   provider: OAuthProvider,
   auth: Record<string, unknown> = {},
+  baseUrl = `${provider.url}/api`,
 ): string {
   const integration = {
-    baseUrl: `${provider.url}/api`,
+    baseUrl,
     auth: {
       type: 'oauth2',
       authorizationUrl: `${provider.url}/authorize`,
