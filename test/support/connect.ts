@@ -28,6 +28,24 @@ export function providerIntegration(
   return `  ${name}: ${JSON.stringify(integration)}\n`;
 }
 
+/**
+ * A proxied call to the integration `remote` that meets no credential: the connect link it
+ * is offered (401), the link's id and its confirmation code.
+ */
+export async function offeredLink(
+  keygateUrl: string,
+  key: string,
+  tenant: string,
+): Promise<{ url: string; id: string; code: string }> {
+  const res = await fetch(`${keygateUrl}/proxy/${tenant}/remote/items`, {
+    headers: { authorization: `Bearer ${key}` },
+  });
+  const problem = (await res.json()) as Record<string, string>;
+  expect(res.status).toBe(401);
+  const url = problem['connect_url'] as string;
+  return { url, id: url.split('/').pop() as string, code: problem['confirmation_code'] as string };
+}
+
 /** The tenant's browser at the provider's consent screen: the callback URL it is sent back to. */
 export async function consent(authorizationUrl: string): Promise<string> {
   const atProvider = await fetch(authorizationUrl, { redirect: 'manual' });
