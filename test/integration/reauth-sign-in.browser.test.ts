@@ -6,8 +6,7 @@ import { launchChromium } from '../support/chromium.ts';
 import { providerIntegration } from '../support/connect.ts';
 import type { TestKeygate } from '../support/keygate.ts';
 import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provider.ts';
-import { startOidcIssuer, type OidcIssuer } from '../support/oidc-issuer.ts';
-import { freePort } from '../support/ports.ts';
+import { registerLinkSignIn, startOidcIssuer, type OidcIssuer } from '../support/oidc-issuer.ts';
 import { startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
 import { uniqueTenant } from '../support/store.ts';
 import { startUpstream, type FakeUpstream } from '../support/upstream.ts';
@@ -38,19 +37,9 @@ describe('connect-link sign-in in Chromium', () => {
     issuer = await startOidcIssuer({ hostname: 'localhost' });
     provider = await startOAuthProvider();
     upstream = await startUpstream();
-    const port = await freePort();
-    const publicUrl = `http://127.0.0.1:${port}`;
-    await issuer.setClients([
-      {
-        client_id: 'keygate-links',
-        client_secret: OIDC_SECRET,
-        redirect_uris: [`${publicUrl}/connect/oidc/callback`],
-      },
-    ]);
-    keygate = await startProxyKeygate(`server: { host: 127.0.0.1, port: ${port} }
-reauth:
-  publicUrl: ${publicUrl}
-  identity: { oidc: { issuer: "${issuer.url}", clientId: keygate-links, clientSecret: ${OIDC_SECRET} } }
+    const signIn = await registerLinkSignIn(issuer, OIDC_SECRET);
+    keygate = await startProxyKeygate(`${signIn.server}
+${signIn.reauth}
 integrations:
 ${providerIntegration('remote', provider, {}, upstream.origin)}`);
     ({ key } = await keygate.createKey({ tenants: ['*'] }));

@@ -5,7 +5,7 @@ import { CookieBrowser, type Visit } from '../support/cookie-browser.ts';
 import { providerIntegration } from '../support/connect.ts';
 import type { TestKeygate } from '../support/keygate.ts';
 import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provider.ts';
-import { startOidcIssuer, type OidcIssuer } from '../support/oidc-issuer.ts';
+import { registerLinkSignIn, startOidcIssuer, type OidcIssuer } from '../support/oidc-issuer.ts';
 import { freePort } from '../support/ports.ts';
 import { startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
 import { uniqueTenant } from '../support/store.ts';
@@ -39,18 +39,12 @@ describe('connect links bound to the user by an OpenID sign-in', () => {
     issuer = await startOidcIssuer();
     provider = await startOAuthProvider();
     upstream = await startUpstream();
-    const port = await freePort();
-    const publicUrl = `http://127.0.0.1:${port}`;
-    await issuer.setClients([
-      { client_id: 'keygate-links', client_secret: OIDC_SECRET, redirect_uris: [`${publicUrl}${CALLBACK}`] },
-    ]);
+    const signIn = await registerLinkSignIn(issuer, OIDC_SECRET);
     const yaml = (server: string) => `${server}
-reauth:
-  publicUrl: ${publicUrl}
-  identity: { oidc: { issuer: "${issuer.url}", clientId: keygate-links, clientSecret: ${OIDC_SECRET} } }
+${signIn.reauth}
 integrations:
 ${providerIntegration('remote', provider, {}, upstream.origin)}`;
-    a = await startProxyKeygate(yaml(`server: { host: 127.0.0.1, port: ${port} }`));
+    a = await startProxyKeygate(yaml(signIn.server));
     b = await startProxyKeygate(yaml(''));
     for (const keygate of [a, b]) keygate.events.subscribe((event) => events.push(event));
     ({ key } = await a.createKey({ tenants: ['*'] }));
