@@ -124,42 +124,33 @@ function readIetfOrLegacy(headers: IncomingHttpHeaders, into: Observations, now:
   else if (headers['ratelimit-remaining'] !== undefined) readLegacy(headers, into, now);
 }
 
+/** One answer's family in `auto`: the first whose names are there. */
+function readFirstFamily(headers: IncomingHttpHeaders, into: Observations, now: number): void {
+  if (hasOpenAi(headers)) readOpenAi(headers, into, now);
+  else if (hasAnthropic(headers)) readAnthropic(headers, into, now);
+  else readIetfOrLegacy(headers, into, now);
+}
+
+/** A family's parser: its own fields, and Retry-After on a 429 or 503 as every family has it. */
+function parser(
+  has: (headers: IncomingHttpHeaders) => boolean,
+  readFamily: (headers: IncomingHttpHeaders, into: Observations, now: number) => void,
+): HeaderParser {
+  return {
+    has: (status, h) => has(h) || hasRetryAfter(status, h),
+    read(status, headers, into, now) {
+      into.clear();
+      if (has(headers)) readFamily(headers, into, now);
+      readRetryAfter(status, headers, into, now);
+    },
+  };
+}
+
 const PARSERS: Readonly<Record<ResolvedBudget['headers'], HeaderParser>> = {
-  openai: {
-    has: (status, h) => hasOpenAi(h) || hasRetryAfter(status, h),
-    read(status, headers, into, now) {
-      into.clear();
-      if (hasOpenAi(headers)) readOpenAi(headers, into, now);
-      readRetryAfter(status, headers, into, now);
-    },
-  },
-  anthropic: {
-    has: (status, h) => hasAnthropic(h) || hasRetryAfter(status, h),
-    read(status, headers, into, now) {
-      into.clear();
-      if (hasAnthropic(headers)) readAnthropic(headers, into, now);
-      readRetryAfter(status, headers, into, now);
-    },
-  },
-  ietf: {
-    has: (status, h) => hasIetf(h) || hasRetryAfter(status, h),
-    read(status, headers, into, now) {
-      into.clear();
-      readIetfOrLegacy(headers, into, now);
-      readRetryAfter(status, headers, into, now);
-    },
-  },
-  // One family per answer: the first whose names are there.
-  auto: {
-    has: (status, h) => hasOpenAi(h) || hasAnthropic(h) || hasIetf(h) || hasRetryAfter(status, h),
-    read(status, headers, into, now) {
-      into.clear();
-      if (hasOpenAi(headers)) readOpenAi(headers, into, now);
-      else if (hasAnthropic(headers)) readAnthropic(headers, into, now);
-      else readIetfOrLegacy(headers, into, now);
-      readRetryAfter(status, headers, into, now);
-    },
-  },
+  openai: parser(hasOpenAi, readOpenAi),
+  anthropic: parser(hasAnthropic, readAnthropic),
+  ietf: parser(hasIetf, readIetfOrLegacy),
+  auto: parser((h) => hasOpenAi(h) || hasAnthropic(h) || hasIetf(h), readFirstFamily),
 };
 
 export function parserFor(headers: ResolvedBudget['headers']): HeaderParser {
