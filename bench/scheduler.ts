@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { parseConfig } from '../src/config/load.ts';
+import { crmConfig } from '../test/support/crm-config.ts';
 import type { CredentialListing } from '../src/credentials/types.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { RefreshScheduler } from '../src/refresh/scheduler.ts';
@@ -32,13 +32,7 @@ if (process.argv[2] === '--child') {
 async function measure(n: number): Promise<void> {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error('run with node --expose-gc');
-  const config = parseConfig(
-    `integrations:
-  crm:
-    baseUrl: https://crm.example.com
-    auth: { type: oauth2, tokenUrl: https://crm.example.com/token, clientId: bench }`,
-    { VAULT_TOKEN: 'unused' },
-  );
+  const config = crmConfig();
   const live = countTimers();
   gc();
   const baseline = process.memoryUsage().heapUsed;

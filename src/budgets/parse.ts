@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ResolvedBudget } from '../config/budgets.ts';
-import { BUCKET, WINDOW, type Observations } from './observations.ts';
+import { BUCKET, WINDOW, type Observation, type Observations } from './observations.ts';
 import { readIetf } from './parse-ietf.ts';
 import {
   EPOCH_SECONDS_FLOOR,
@@ -33,20 +33,6 @@ const OPENAI = ['requests', 'tokens'].map((name) => ({
   reset: `x-ratelimit-reset-${name}`,
 }));
 
-function readOpenAi(headers: IncomingHttpHeaders, into: Observations): void {
-  for (const names of OPENAI) {
-    const remaining = headers[names.remaining];
-    if (remaining === undefined) continue;
-    const o = into.add(names.name, names.name, BUCKET);
-    if (!o) return;
-    o.remaining = quantity(one(remaining));
-    o.limit = quantity(one(headers[names.limit]));
-    o.resetMs = goDuration(one(headers[names.reset]));
-    o.resetSlackMs = 1;
-    if (!usable(o.remaining, o.limit)) into.drop();
-  }
-}
-
 // Anthropic: anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-{limit,remaining,reset}.
 const ANTHROPIC = ['requests', 'tokens', 'input-tokens', 'output-tokens'].map((name) => ({
   name,
@@ -55,22 +41,45 @@ const ANTHROPIC = ['requests', 'tokens', 'input-tokens', 'output-tokens'].map((n
   reset: `anthropic-ratelimit-${name}-reset`,
 }));
 
-function readAnthropic(headers: IncomingHttpHeaders, into: Observations, now: number): void {
-  for (const names of ANTHROPIC) {
+/** OpenAI's reset: a Go duration (`6m0s`, `20ms`), to the millisecond. */
+function openAiReset(o: Observation, text: string | undefined): void {
+  o.resetMs = goDuration(text);
+  o.resetSlackMs = 1;
+}
+
+/** Anthropic's reset: an RFC 3339 time, left as it was (NaN) when it is not one. */
+function anthropicReset(o: Observation, text: string | undefined, now: number): void {
+  const reset = rfc3339(text, now);
+  if (reset) {
+    o.resetMs = reset.ms;
+    o.resetSlackMs = reset.slackMs;
+  }
+}
+
+/** A token-bucket family (OpenAI, Anthropic): one quota per name whose remaining count is there. */
+function readBuckets(
+  families: typeof OPENAI,
+  readReset: (o: Observation, text: string | undefined, now: number) => void,
+  headers: IncomingHttpHeaders,
+  into: Observations,
+  now: number,
+): void {
+  for (const names of families) {
     const remaining = headers[names.remaining];
     if (remaining === undefined) continue;
     const o = into.add(names.name, names.name, BUCKET);
     if (!o) return;
     o.remaining = quantity(one(remaining));
     o.limit = quantity(one(headers[names.limit]));
-    const reset = rfc3339(one(headers[names.reset]), now);
-    if (reset) {
-      o.resetMs = reset.ms;
-      o.resetSlackMs = reset.slackMs;
-    }
+    readReset(o, one(headers[names.reset]), now);
     if (!usable(o.remaining, o.limit)) into.drop();
   }
 }
+
+const readOpenAi = (headers: IncomingHttpHeaders, into: Observations, now: number): void =>
+  readBuckets(OPENAI, openAiReset, headers, into, now);
+const readAnthropic = (headers: IncomingHttpHeaders, into: Observations, now: number): void =>
+  readBuckets(ANTHROPIC, anthropicReset, headers, into, now);
 
 /** The fields of drafts before -07: RateLimit-Limit, -Remaining, -Reset (delta seconds). */
 function readLegacy(headers: IncomingHttpHeaders, into: Observations, now: number): void {
@@ -115,42 +124,33 @@ function readIetfOrLegacy(headers: IncomingHttpHeaders, into: Observations, now:
   else if (headers['ratelimit-remaining'] !== undefined) readLegacy(headers, into, now);
 }
 
+/** One answer's family in `auto`: the first whose names are there. */
+function readFirstFamily(headers: IncomingHttpHeaders, into: Observations, now: number): void {
+  if (hasOpenAi(headers)) readOpenAi(headers, into, now);
+  else if (hasAnthropic(headers)) readAnthropic(headers, into, now);
+  else readIetfOrLegacy(headers, into, now);
+}
+
+/** A family's parser: its own fields, and Retry-After on a 429 or 503 as every family has it. */
+function parser(
+  has: (headers: IncomingHttpHeaders) => boolean,
+  readFamily: (headers: IncomingHttpHeaders, into: Observations, now: number) => void,
+): HeaderParser {
+  return {
+    has: (status, h) => has(h) || hasRetryAfter(status, h),
+    read(status, headers, into, now) {
+      into.clear();
+      if (has(headers)) readFamily(headers, into, now);
+      readRetryAfter(status, headers, into, now);
+    },
+  };
+}
+
 const PARSERS: Readonly<Record<ResolvedBudget['headers'], HeaderParser>> = {
-  openai: {
-    has: (status, h) => hasOpenAi(h) || hasRetryAfter(status, h),
-    read(status, headers, into, now) {
-      into.clear();
-      if (hasOpenAi(headers)) readOpenAi(headers, into);
-      readRetryAfter(status, headers, into, now);
-    },
-  },
-  anthropic: {
-    has: (status, h) => hasAnthropic(h) || hasRetryAfter(status, h),
-    read(status, headers, into, now) {
-      into.clear();
-      if (hasAnthropic(headers)) readAnthropic(headers, into, now);
-      readRetryAfter(status, headers, into, now);
-    },
-  },
-  ietf: {
-    has: (status, h) => hasIetf(h) || hasRetryAfter(status, h),
-    read(status, headers, into, now) {
-      into.clear();
-      readIetfOrLegacy(headers, into, now);
-      readRetryAfter(status, headers, into, now);
-    },
-  },
-  // One family per answer: the first whose names are there.
-  auto: {
-    has: (status, h) => hasOpenAi(h) || hasAnthropic(h) || hasIetf(h) || hasRetryAfter(status, h),
-    read(status, headers, into, now) {
-      into.clear();
-      if (hasOpenAi(headers)) readOpenAi(headers, into);
-      else if (hasAnthropic(headers)) readAnthropic(headers, into, now);
-      else readIetfOrLegacy(headers, into, now);
-      readRetryAfter(status, headers, into, now);
-    },
-  },
+  openai: parser(hasOpenAi, readOpenAi),
+  anthropic: parser(hasAnthropic, readAnthropic),
+  ietf: parser(hasIetf, readIetfOrLegacy),
+  auto: parser((h) => hasOpenAi(h) || hasAnthropic(h) || hasIetf(h), readFirstFamily),
 };
 
 export function parserFor(headers: ResolvedBudget['headers']): HeaderParser {

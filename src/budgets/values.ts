@@ -25,8 +25,13 @@ const QUANTITY = /^\s*(\d{1,13}(?:\.\d{1,6})?)\s*$/;
 
 /** A non-negative decimal count (`59`, `149984`, `2.5`), at most MAX_QUANTITY. */
 export function quantity(text: string | undefined): number {
+  return capturedNumber(QUANTITY, text);
+}
+
+/** The number `pattern` captures first in `text`, at most MAX_QUANTITY; else NaN. */
+function capturedNumber(pattern: RegExp, text: string | undefined): number {
   if (text === undefined) return NaN;
-  const match = QUANTITY.exec(text);
+  const match = pattern.exec(text);
   if (!match) return NaN;
   const n = Number(match[1]);
   return n <= MAX_QUANTITY ? n : NaN;
@@ -113,11 +118,7 @@ const LEADING_INTEGER = /^\s*(\d{1,13})\s*(?:[,;]|$)/;
 
 /** The first integer of a field that may go on with a list (`100`, `100, 100;w=60`: older drafts). */
 export function leadingInteger(text: string | undefined): number {
-  if (text === undefined) return NaN;
-  const match = LEADING_INTEGER.exec(text);
-  if (!match) return NaN;
-  const n = Number(match[1]);
-  return n <= MAX_QUANTITY ? n : NaN;
+  return capturedNumber(LEADING_INTEGER, text);
 }
 
 /** Values Date.now() can take (2001-09-09 onwards) — a `reset` this large is a Unix time, not a delay. */

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
-import { parseConfig } from '../config/load.ts';
+import { crmConfig } from '../../test/support/crm-config.ts';
 import { credentialRef } from '../credentials/ref.ts';
 import { createLogger } from '../observability/logger.ts';
 import { ListingGuard } from './listing-guard.ts';
@@ -25,13 +25,7 @@ describe('ListingGuard', () => {
 });
 
 describe('the schedule and the guard', () => {
-  const config = parseConfig(
-    `integrations:
-  crm:
-    baseUrl: https://crm.example.com
-    auth: { type: oauth2, tokenUrl: https://crm.example.com/token, clientId: c }`,
-    { VAULT_TOKEN: 'root' },
-  );
+  const config = crmConfig();
   const oauth = (tenant: string, extra: Partial<Trackable> = {}): Trackable => ({
     tenant,
     integration: 'crm',

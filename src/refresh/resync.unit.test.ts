@@ -1,19 +1,13 @@
 import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { parseConfig } from '../config/load.ts';
+import { crmConfig } from '../../test/support/crm-config.ts';
 import type { CredentialListing } from '../credentials/types.ts';
 import { createLogger } from '../observability/logger.ts';
 import { ScheduleResync } from './resync.ts';
 import { RefreshScheduler } from './scheduler.ts';
 import { credentialRef } from '../credentials/ref.ts';
 
-const config = parseConfig(
-  `integrations:
-  crm:
-    baseUrl: https://crm.example.com
-    auth: { type: oauth2, tokenUrl: https://crm.example.com/token, clientId: c }`,
-  { VAULT_TOKEN: 'root' },
-);
+const config = crmConfig();
 const HOUR = 3_600_000;
 
 // A listed OAuth credential of tenant `tenant`, expiring an hour from the (fake) now.

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { parseConfig } from '../config/load.ts';
+import { crmConfig } from '../../test/support/crm-config.ts';
 import type { CredentialRef } from '../credentials/ref.ts';
 import type { Credential } from '../credentials/types.ts';
 import { KeygateError } from '../errors.ts';
@@ -15,14 +15,7 @@ const T0 = Date.parse('2026-01-01T00:00:00Z');
 const MIN = 60_000;
 const DAY = 24 * 60 * MIN;
 
-const config = parseConfig(
-  `refresh: { concurrency: 3, retryFailedAfterSeconds: 60 }
-integrations:
-  crm:
-    baseUrl: https://crm.example.com
-    auth: { type: oauth2, tokenUrl: https://crm.example.com/token, clientId: c }`,
-  { VAULT_TOKEN: 'root' },
-);
+const config = crmConfig('refresh: { concurrency: 3, retryFailedAfterSeconds: 60 }\n');
 
 class FakeRefresher extends EventEmitter {
   calls: Array<{ tenant: string; integration: string; at: number }> = [];

@@ -1,18 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../config/load.ts';
+import { crmConfig } from '../../test/support/crm-config.ts';
 import { type CredentialRef, refKey } from '../credentials/ref.ts';
 import { KeygateError } from '../errors.ts';
 import { DueRule } from './due-rule.ts';
 import { type Gated, type Shard, ShardGate } from './shard-gate.ts';
 import type { Trackable } from './trackable.ts';
 
-const config = parseConfig(
-  `integrations:
-  crm:
-    baseUrl: https://crm.example.com
-    auth: { type: oauth2, tokenUrl: https://crm.example.com/token, clientId: c }`,
-  { VAULT_TOKEN: 'root' },
-);
+const config = crmConfig();
 const NOW = Date.parse('2026-01-01T00:00:00Z');
 const MIN = 60_000;
 const GRACE = 30_000;

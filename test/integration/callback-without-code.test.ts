@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { consent, providerIntegration, startConnect } from '../support/connect.ts';
 import { startTestKeygate, type TestKeygate } from '../support/keygate.ts';
 import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provider.ts';
-import { connectSse, type SseClient } from '../support/sse.ts';
+import { openEventStream, type SseClient } from '../support/sse.ts';
 import { uniqueTenant } from '../support/store.ts';
 import { waitFor } from '../support/wait.ts';
 import { credentialRef } from '../../src/credentials/ref.ts';
@@ -34,8 +34,7 @@ integrations:
 ${providerIntegration('acme', provider)}`,
       { VAULT_ADDR: vault.address, VAULT_TOKEN: vault.token },
     );
-    events = await connectSse(`${keygate.url}/v1/events`, { authorization: `Bearer ${ADMIN}` });
-    await waitFor('the event stream to open', () => events.comments.length > 0);
+    events = await openEventStream(keygate.url, ADMIN);
   });
   afterAll(async () => {
     events?.close();

@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { completeConnect } from '../support/browser.ts';
+import { providerIntegration } from '../support/connect.ts';
 import type { TestKeygate } from '../support/keygate.ts';
 import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provider.ts';
 import { startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
@@ -45,15 +46,7 @@ integrations:
     baseUrl: ${upstream.origin}
     auth: { type: api_key }
     inject: { header: x-api-key, format: "{token}" }
-  remote:
-    baseUrl: ${upstream.origin}
-    auth:
-      type: oauth2
-      authorizationUrl: ${provider.url}/authorize
-      tokenUrl: ${provider.tokenUrl}
-      clientId: ${provider.clientId}
-      clientSecret: ${provider.clientSecret}
-`);
+${providerIntegration('remote', provider, {}, upstream.origin)}`);
     for (const account of ['default', 'alice', 'bob', hashed('Alice@Example.com')]) {
       const res = await keygate.admin('PUT', `/v1/tenants/${tenant}/credentials/echo/accounts/${account}`, {
         apiKey: keyOf(account),

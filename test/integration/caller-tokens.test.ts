@@ -1,9 +1,9 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket, { WebSocketServer } from 'ws';
+import WebSocket from 'ws';
 import type { TestKeygate } from '../support/keygate.ts';
 import { rawRequest, type RawAnswer } from '../support/raw-http.ts';
+import { startRealtimeUpstream, type RealtimeUpstream } from '../support/realtime-upstream.ts';
 import { ADMIN_TOKEN, startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
 import { connectSse, type SseClient } from '../support/sse.ts';
 import { uniqueTenant } from '../support/store.ts';
@@ -23,7 +23,7 @@ const API_KEY = 'tenant-upstream-key-c4n4ry-91b2';
 describe('access tokens on /proxy', () => {
   let issuer: TokenIssuer;
   let upstream: FakeUpstream;
-  let realtime: { origin: string; handshakes: IncomingMessage['headers'][]; stop(): Promise<void> };
+  let realtime: RealtimeUpstream;
   let keygate: TestKeygate & ProxyAdmin;
   let events: SseClient;
   const tenant = uniqueTenant('tokens');
@@ -33,7 +33,7 @@ describe('access tokens on /proxy', () => {
   beforeAll(async () => {
     issuer = await startTokenIssuer({ alg: 'ES256' });
     upstream = await startUpstream();
-    realtime = await startRealtime();
+    realtime = await startRealtimeUpstream();
     keygate = await startProxyKeygate(`
 authThrottle: { maxFailures: 0 }
 callers:
@@ -281,31 +281,6 @@ integrations:
     expect(keygate.lines.join('\n')).not.toContain('agent-7');
   });
 });
-
-/** A realtime upstream: records each handshake's headers and says hello. */
-async function startRealtime() {
-  const handshakes: IncomingMessage['headers'][] = [];
-  const server: Server = createServer((_req, res) => res.writeHead(426).end());
-  const wss = new WebSocketServer({
-    server,
-    verifyClient: ({ req }, done) => {
-      handshakes.push(req.headers);
-      done(true);
-    },
-  });
-  wss.on('connection', (ws) => ws.send('hello'));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    handshakes,
-    stop: async () => {
-      for (const client of wss.clients) client.terminate();
-      wss.close();
-      server.closeAllConnections();
-      await new Promise((r) => server.close(r));
-    },
-  };
-}
 
 describe('access tokens: the auth throttle, and Keygate without issuers', () => {
   let issuer: TokenIssuer;

@@ -7,6 +7,7 @@ import {
   submitCode,
   type ConnectPage,
 } from '../support/browser.ts';
+import { offeredLink, providerIntegration } from '../support/connect.ts';
 import type { TestKeygate } from '../support/keygate.ts';
 import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provider.ts';
 import { startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
@@ -34,15 +35,7 @@ describe('connect-link-cross-site-post', () => {
     upstream = await startUpstream();
     keygate = await startProxyKeygate(`
 integrations:
-  remote:
-    baseUrl: ${upstream.origin}
-    auth:
-      type: oauth2
-      authorizationUrl: ${provider.url}/authorize
-      tokenUrl: ${provider.tokenUrl}
-      clientId: ${provider.clientId}
-      clientSecret: ${provider.clientSecret}
-`);
+${providerIntegration('remote', provider, {}, upstream.origin)}`);
     ({ key } = await keygate.createKey({ tenants: ['*'] }));
   });
   afterAll(async () => {
@@ -51,14 +44,7 @@ integrations:
     await provider?.stop();
   });
 
-  async function offer(tenant: string) {
-    const res = await fetch(`${keygate.url}/proxy/${tenant}/remote/items`, {
-      headers: { authorization: `Bearer ${key}` },
-    });
-    const problem = (await res.json()) as Record<string, string>;
-    expect(res.status).toBe(401);
-    return { url: problem['connect_url'] as string, code: problem['confirmation_code'] as string };
-  }
+  const offer = (tenant: string) => offeredLink(keygate.url, key, tenant);
   const record = (url: string) =>
     keygate.kv.read<Record<string, unknown>>(`reauth-link/${url.split('/').pop() as string}`);
 

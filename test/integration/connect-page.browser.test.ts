@@ -4,6 +4,7 @@ import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openConnectPage } from '../support/browser.ts';
 import { launchChromium } from '../support/chromium.ts';
+import { offeredLink, providerIntegration } from '../support/connect.ts';
 import type { TestKeygate } from '../support/keygate.ts';
 import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provider.ts';
 import { startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
@@ -35,15 +36,7 @@ describe('the connect page in Chromium', () => {
     upstream = await startUpstream();
     keygate = await startProxyKeygate(`
 integrations:
-  remote:
-    baseUrl: ${upstream.origin}
-    auth:
-      type: oauth2
-      authorizationUrl: ${provider.url}/authorize
-      tokenUrl: ${provider.tokenUrl}
-      clientId: ${provider.clientId}
-      clientSecret: ${provider.clientSecret}
-`);
+${providerIntegration('remote', provider, {}, upstream.origin)}`);
     ({ key } = await keygate.createKey({ tenants: ['*'] }));
     // The attacker's site: a page that posts the connect form as soon as it loads.
     evil = createServer((_req, res) => {
@@ -62,14 +55,7 @@ integrations:
     await provider?.stop();
   });
 
-  async function offer(tenant: string) {
-    const res = await fetch(`${keygate.url}/proxy/${tenant}/remote/items`, {
-      headers: { authorization: `Bearer ${key}` },
-    });
-    const problem = (await res.json()) as Record<string, string>;
-    expect(res.status).toBe(401);
-    return { url: problem['connect_url'] as string, code: problem['confirmation_code'] as string };
-  }
+  const offer = (tenant: string) => offeredLink(keygate.url, key, tenant);
 
   async function confirmInPage(context: BrowserContext, url: string, code: string) {
     const page = await context.newPage();

@@ -4,7 +4,7 @@ import { connectUpToCallback, providerIntegration } from '../support/connect.ts'
 import { jsonFetch } from '../support/http.ts';
 import { startTestKeygate, type TestKeygate } from '../support/keygate.ts';
 import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provider.ts';
-import { connectSse, type SseClient } from '../support/sse.ts';
+import { openEventStream, type SseClient } from '../support/sse.ts';
 import { uniqueTenant } from '../support/store.ts';
 import { waitFor } from '../support/wait.ts';
 import { credentialRef } from '../../src/credentials/ref.ts';
@@ -36,8 +36,7 @@ ${providerIntegration('crm', provider)}  anthropic: { template: anthropic }
 `,
       { VAULT_ADDR: vault.address, VAULT_TOKEN: vault.token },
     );
-    sse = await connectSse(`${keygate.url}/v1/events`, { authorization: `Bearer ${ADMIN}` });
-    await waitFor('the stream to open', () => sse.comments.length > 0);
+    sse = await openEventStream(keygate.url, ADMIN);
   });
   afterAll(async () => {
     sse?.close();

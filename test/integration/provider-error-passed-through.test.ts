@@ -3,7 +3,7 @@ import { consent, providerIntegration, startConnect } from '../support/connect.t
 import { jsonFetch } from '../support/http.ts';
 import { startTestKeygate, type TestKeygate } from '../support/keygate.ts';
 import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provider.ts';
-import { connectSse, type SseClient } from '../support/sse.ts';
+import { openEventStream, type SseClient } from '../support/sse.ts';
 import { uniqueTenant } from '../support/store.ts';
 import { waitFor } from '../support/wait.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
@@ -59,8 +59,7 @@ integrations:
 ${providerIntegration('crm', provider, { revocationUrl: provider.revocationUrl })}`,
       { VAULT_ADDR: vault.address, VAULT_TOKEN: vault.token },
     );
-    events = await connectSse(`${keygate.url}/v1/events`, { authorization: `Bearer ${ADMIN}` });
-    await waitFor('the event stream to open', () => events.comments.length > 0);
+    events = await openEventStream(keygate.url, ADMIN);
   });
   afterAll(async () => {
     events?.close();

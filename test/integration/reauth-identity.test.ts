@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signAssertion } from '../../src/reauth/identity.ts';
 import { withCookies } from '../support/browser.ts';
+import { providerIntegration } from '../support/connect.ts';
 import type { TestKeygate } from '../support/keygate.ts';
 import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provider.ts';
 import { startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
@@ -51,15 +52,7 @@ describe('re-authorisation links bound to the user by the embedding application'
     keygate = await startProxyKeygate(`
 reauth: { identity: { url: ${appUrl}, secret: ${SECRET} } }
 integrations:
-  remote:
-    baseUrl: ${upstream.origin}
-    auth:
-      type: oauth2
-      authorizationUrl: ${provider.url}/authorize
-      tokenUrl: ${provider.tokenUrl}
-      clientId: ${provider.clientId}
-      clientSecret: ${provider.clientSecret}
-`);
+${providerIntegration('remote', provider, {}, upstream.origin)}`);
     ({ key } = await keygate.createKey({ tenants: ['*'] }));
   });
   afterAll(async () => {

@@ -7,6 +7,7 @@ import {
   submitCode,
   type Seen,
 } from '../support/browser.ts';
+import { providerIntegration } from '../support/connect.ts';
 import type { TestKeygate } from '../support/keygate.ts';
 import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provider.ts';
 import { ADMIN_TOKEN, startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
@@ -43,15 +44,7 @@ describe('re-authorisation in-band: connect links, REST and MCP 2026-07-28', () 
     });
     keygate = await startProxyKeygate(`
 integrations:
-  remote:
-    baseUrl: ${upstream.origin}
-    auth:
-      type: oauth2
-      authorizationUrl: ${provider.url}/authorize
-      tokenUrl: ${provider.tokenUrl}
-      clientId: ${provider.clientId}
-      clientSecret: ${provider.clientSecret}
-  nourl:
+${providerIntegration('remote', provider, {}, upstream.origin)}  nourl:
     baseUrl: ${upstream.origin}
     auth: { type: oauth2, tokenUrl: ${provider.tokenUrl}, clientId: ${provider.clientId}, clientSecret: ${provider.clientSecret} }
   plain:

@@ -3,6 +3,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { UrlElicitationRequiredError } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codeIn, completeConnect, type Seen } from '../support/browser.ts';
+import { providerIntegration } from '../support/connect.ts';
 import type { TestKeygate } from '../support/keygate.ts';
 import { startMcpUpstream, type McpUpstream } from '../support/mcp-server.ts';
 import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provider.ts';
@@ -28,16 +29,7 @@ describe('re-authorisation in-band: MCP 2025-11-25 with the real SDK', () => {
     mcp = await startMcpUpstream((token) => provider.isValidAccessToken(token));
     keygate = await startProxyKeygate(`
 integrations:
-  remote:
-    baseUrl: ${mcp.url}
-    auth:
-      type: oauth2
-      authorizationUrl: ${provider.url}/authorize
-      tokenUrl: ${provider.tokenUrl}
-      clientId: ${provider.clientId}
-      clientSecret: ${provider.clientSecret}
-      tokenEndpointAuthMethod: client_secret_post
-`);
+${providerIntegration('remote', provider, {}, mcp.url)}`);
     ({ key } = await keygate.createKey({ tenants: ['*'] }));
   });
   afterAll(async () => {

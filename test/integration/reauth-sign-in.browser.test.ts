@@ -3,10 +3,10 @@ import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../support/chromium.ts';
+import { providerIntegration } from '../support/connect.ts';
 import type { TestKeygate } from '../support/keygate.ts';
 import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provider.ts';
-import { startOidcIssuer, type OidcIssuer } from '../support/oidc-issuer.ts';
-import { freePort } from '../support/ports.ts';
+import { registerLinkSignIn, startOidcIssuer, type OidcIssuer } from '../support/oidc-issuer.ts';
 import { startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
 import { uniqueTenant } from '../support/store.ts';
 import { startUpstream, type FakeUpstream } from '../support/upstream.ts';
@@ -37,29 +37,11 @@ describe('connect-link sign-in in Chromium', () => {
     issuer = await startOidcIssuer({ hostname: 'localhost' });
     provider = await startOAuthProvider();
     upstream = await startUpstream();
-    const port = await freePort();
-    const publicUrl = `http://127.0.0.1:${port}`;
-    await issuer.setClients([
-      {
-        client_id: 'keygate-links',
-        client_secret: OIDC_SECRET,
-        redirect_uris: [`${publicUrl}/connect/oidc/callback`],
-      },
-    ]);
-    keygate = await startProxyKeygate(`server: { host: 127.0.0.1, port: ${port} }
-reauth:
-  publicUrl: ${publicUrl}
-  identity: { oidc: { issuer: "${issuer.url}", clientId: keygate-links, clientSecret: ${OIDC_SECRET} } }
+    const signIn = await registerLinkSignIn(issuer, OIDC_SECRET);
+    keygate = await startProxyKeygate(`${signIn.server}
+${signIn.reauth}
 integrations:
-  remote:
-    baseUrl: ${upstream.origin}
-    auth:
-      type: oauth2
-      authorizationUrl: ${provider.url}/authorize
-      tokenUrl: ${provider.tokenUrl}
-      clientId: ${provider.clientId}
-      clientSecret: ${provider.clientSecret}
-`);
+${providerIntegration('remote', provider, {}, upstream.origin)}`);
     ({ key } = await keygate.createKey({ tenants: ['*'] }));
     // A page on another site whose form posts to a connect link's sign-in.
     elsewhere = createServer((req, res) => {

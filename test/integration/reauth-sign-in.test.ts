@@ -2,9 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KeygateEvent } from '../../src/events/catalogue.ts';
 import { codeIn, completeConnect } from '../support/browser.ts';
 import { CookieBrowser, type Visit } from '../support/cookie-browser.ts';
+import { providerIntegration } from '../support/connect.ts';
 import type { TestKeygate } from '../support/keygate.ts';
 import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provider.ts';
-import { startOidcIssuer, type OidcIssuer } from '../support/oidc-issuer.ts';
+import { registerLinkSignIn, startOidcIssuer, type OidcIssuer } from '../support/oidc-issuer.ts';
 import { freePort } from '../support/ports.ts';
 import { startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
 import { uniqueTenant } from '../support/store.ts';
@@ -38,26 +39,12 @@ describe('connect links bound to the user by an OpenID sign-in', () => {
     issuer = await startOidcIssuer();
     provider = await startOAuthProvider();
     upstream = await startUpstream();
-    const port = await freePort();
-    const publicUrl = `http://127.0.0.1:${port}`;
-    await issuer.setClients([
-      { client_id: 'keygate-links', client_secret: OIDC_SECRET, redirect_uris: [`${publicUrl}${CALLBACK}`] },
-    ]);
+    const signIn = await registerLinkSignIn(issuer, OIDC_SECRET);
     const yaml = (server: string) => `${server}
-reauth:
-  publicUrl: ${publicUrl}
-  identity: { oidc: { issuer: "${issuer.url}", clientId: keygate-links, clientSecret: ${OIDC_SECRET} } }
+${signIn.reauth}
 integrations:
-  remote:
-    baseUrl: ${upstream.origin}
-    auth:
-      type: oauth2
-      authorizationUrl: ${provider.url}/authorize
-      tokenUrl: ${provider.tokenUrl}
-      clientId: ${provider.clientId}
-      clientSecret: ${provider.clientSecret}
-`;
-    a = await startProxyKeygate(yaml(`server: { host: 127.0.0.1, port: ${port} }`));
+${providerIntegration('remote', provider, {}, upstream.origin)}`;
+    a = await startProxyKeygate(yaml(signIn.server));
     b = await startProxyKeygate(yaml(''));
     for (const keygate of [a, b]) keygate.events.subscribe((event) => events.push(event));
     ({ key } = await a.createKey({ tenants: ['*'] }));

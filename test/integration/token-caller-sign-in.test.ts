@@ -1,10 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CookieBrowser } from '../support/cookie-browser.ts';
+import { providerIntegration } from '../support/connect.ts';
 import type { TestKeygate } from '../support/keygate.ts';
 import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provider.ts';
-import { signInAt, startOidcIssuer, type OidcIssuer } from '../support/oidc-issuer.ts';
-import { freePort } from '../support/ports.ts';
+import { registerLinkSignIn, signInAt, startOidcIssuer, type OidcIssuer } from '../support/oidc-issuer.ts';
 import { startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
 import { uniqueTenant } from '../support/store.ts';
 import { startUpstream, type FakeUpstream } from '../support/upstream.ts';
@@ -32,33 +32,20 @@ describe('a token caller’s connect link, bound to its sub by the OpenID sign-i
     issuer = await startOidcIssuer({ resourceServer: { scopes: ['keygate:proxy'] } });
     provider = await startOAuthProvider();
     upstream = await startUpstream();
-    const port = await freePort();
-    const publicUrl = `http://127.0.0.1:${port}`;
-    await issuer.setClients([
-      { client_id: 'keygate-links', client_secret: LINKS_SECRET, redirect_uris: [`${publicUrl}${CALLBACK}`] },
+    const signIn = await registerLinkSignIn(issuer, LINKS_SECRET, [
       { client_id: 'agent', redirect_uris: [AGENT_REDIRECT], token_endpoint_auth_method: 'none' },
     ]);
     issuer.extraClaims['tenant'] = tenant;
     keygate = await startProxyKeygate(`
-server: { host: 127.0.0.1, port: ${port} }
-reauth:
-  publicUrl: ${publicUrl}
-  identity: { oidc: { issuer: "${issuer.url}", clientId: keygate-links, clientSecret: ${LINKS_SECRET} } }
+${signIn.server}
+${signIn.reauth}
 callers:
   issuers:
     - issuer: ${issuer.url}
       tenant: { claim: tenant }
       account: { claim: sub }
 integrations:
-  remote:
-    baseUrl: ${upstream.origin}
-    auth:
-      type: oauth2
-      authorizationUrl: ${provider.url}/authorize
-      tokenUrl: ${provider.tokenUrl}
-      clientId: ${provider.clientId}
-      clientSecret: ${provider.clientSecret}
-`);
+${providerIntegration('remote', provider, {}, upstream.origin)}`);
   });
   afterAll(async () => {
     await keygate?.close();

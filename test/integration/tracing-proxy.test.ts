@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startTestKeygate, type TestKeygate } from '../support/keygate.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestKeygate } from '../support/keygate.ts';
 import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provider.ts';
 import {
   SPAN_KIND,
@@ -7,12 +7,11 @@ import {
   type OtlpReceiver,
   type ReceivedSpan,
 } from '../support/otlp-receiver.ts';
-import { ADMIN_TOKEN } from '../support/proxy.ts';
+import { startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
 import { uniqueTenant } from '../support/store.ts';
 import { startUpstream, type FakeUpstream } from '../support/upstream.ts';
 import { waitFor } from '../support/wait.ts';
 
-const vault = inject('vault');
 const CALLER_TRACE = '0af7651916cd43dd8448eb211c80319c';
 const CALLER_SPAN = 'b7ad6b7169203331';
 const API_KEY = 'sk-traced-query-canary-5e6f7a8b';
@@ -27,7 +26,7 @@ describe('proxied requests traced over OTLP', () => {
   let collector: OtlpReceiver;
   let provider: OAuthProvider;
   let upstream: FakeUpstream;
-  let keygate: TestKeygate;
+  let keygate: TestKeygate & ProxyAdmin;
   let key: string;
   const tenant = uniqueTenant('traced-proxy');
 
@@ -43,8 +42,7 @@ describe('proxied requests traced over OTLP', () => {
       }
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
     });
-    keygate = await startTestKeygate(
-      `telemetry:
+    keygate = await startProxyKeygate(`telemetry:
   otlp: { endpoint: ${collector.url}, exportDelayMs: 50 }
 integrations:
   gh:
@@ -54,33 +52,21 @@ integrations:
     baseUrl: ${upstream.origin}/maps
     auth: { type: api_key }
     inject: { query: key }
-`,
-      { VAULT_ADDR: vault.address, VAULT_TOKEN: vault.token, KEYGATE_ADMIN_TOKEN: ADMIN_TOKEN },
-    );
-    const admin = (path: string, method: string, body: unknown) =>
-      fetch(`${keygate.url}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
+`);
     const pair = provider.issue(tenant);
     // A stale access token: the first attempt meets a 401, the refresh, then the replay.
-    await admin(`/v1/tenants/${tenant}/credentials/gh`, 'PUT', {
+    await keygate.putCredential(tenant, 'gh', {
       accessToken: 'stale-access-token',
       refreshToken: pair.refreshToken,
       expiresIn: 3600,
     });
-    await admin(`/v1/tenants/${tenant}/credentials/maps`, 'PUT', { apiKey: API_KEY });
-    ({ key } = (await (await admin('/v1/keys', 'POST', { tenants: [tenant] })).json()) as { key: string });
+    await keygate.putCredential(tenant, 'maps', { apiKey: API_KEY });
+    ({ key } = await keygate.createKey({ tenants: [tenant] }));
   });
   afterAll(async () => {
     await keygate?.close();
     await Promise.all([provider?.stop(), upstream?.stop(), collector?.stop()]);
   });
-
-  const spans = () => collector.spans;
-  const childrenOf = (span: ReceivedSpan) =>
-    spans().filter((s) => s.traceId === span.traceId && s.parentSpanId === span.spanId);
 
   it('continues the caller’s trace, and passes a new traceparent upstream from each attempt’s span', async () => {
     const before = upstream.received.length;
@@ -89,7 +75,7 @@ integrations:
     });
     expect(res.status).toBe(200);
     const server = await waitFor('the server span', () =>
-      spans().find((s) => s.kind === SPAN_KIND.server && s.traceId === CALLER_TRACE),
+      collector.spans.find((s) => s.kind === SPAN_KIND.server && s.traceId === CALLER_TRACE),
     );
     expect(server.parentSpanId).toBe(CALLER_SPAN);
     expect(server.name).toBe('GET /proxy/{tenant}/{integration}/{path}');
@@ -103,7 +89,7 @@ integrations:
       'keygate.account': 'default',
     });
     const children = await waitFor('the attempts and the refresh', () => {
-      const found = childrenOf(server);
+      const found = collector.childrenOf(server);
       return found.filter((s) => s.kind === SPAN_KIND.client && s.name === 'GET').length === 2 &&
         found.some((s) => s.name === 'keygate.refresh')
         ? found
@@ -119,7 +105,9 @@ integrations:
     const sent = upstream.received.slice(before).map((r) => r.headers.traceparent as string);
     expect(sent).toEqual(attempts.map((s) => `00-${CALLER_TRACE}-${s.spanId}-01`));
     const refresh = children.find((s) => s.name === 'keygate.refresh') as ReceivedSpan;
-    expect(childrenOf(refresh).some((s) => s.attributes['url.full'] === provider.tokenUrl)).toBe(true);
+    expect(collector.childrenOf(refresh).some((s) => s.attributes['url.full'] === provider.tokenUrl)).toBe(
+      true,
+    );
   });
 
   it('keeps the injected key, the query and every token out of the spans', async () => {
@@ -128,11 +116,13 @@ integrations:
     });
     expect(res.status).toBe(200);
     const server = await waitFor('the maps span', () =>
-      spans().find((s) => s.kind === SPAN_KIND.server && s.attributes['keygate.integration'] === 'maps'),
+      collector.spans.find(
+        (s) => s.kind === SPAN_KIND.server && s.attributes['keygate.integration'] === 'maps',
+      ),
     );
     expect(server.attributes['url.path']).toBe(`/proxy/${tenant}/maps/geocode`);
     const attempt = await waitFor('its attempt', () =>
-      childrenOf(server).find((s) => s.kind === SPAN_KIND.client),
+      collector.childrenOf(server).find((s) => s.kind === SPAN_KIND.client),
     );
     expect(attempt.attributes['url.full']).toBe(`${upstream.origin}/maps/geocode`);
     await keygate.telemetry.flush();

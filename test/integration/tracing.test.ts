@@ -56,13 +56,9 @@ ${providerIntegration('acme', provider)}`,
     await Promise.all([provider?.stop(), hooks?.stop(), collector?.stop()]);
   });
 
-  const spans = () => collector.spans;
-  const childrenOf = (span: ReceivedSpan) =>
-    spans().filter((s) => s.traceId === span.traceId && s.parentSpanId === span.spanId);
-
   it('continues the caller’s traceparent in the connect callback’s server span, with Vault calls as children', async () => {
     const callback = await waitFor('the callback span', () =>
-      spans().find((s) => s.name === 'GET /oauth/callback'),
+      collector.spans.find((s) => s.name === 'GET /oauth/callback'),
     );
     expect(callback.kind).toBe(SPAN_KIND.server);
     expect(callback.traceId).toBe(CALLER_TRACE);
@@ -79,7 +75,7 @@ ${providerIntegration('acme', provider)}`,
     expect(callback.resource).toMatchObject({ 'service.name': 'keygate-test' });
     // The state read, the verifier decrypted, the code exchanged, the credential written.
     const children = await waitFor('the callback’s children', () => {
-      const found = childrenOf(callback);
+      const found = collector.childrenOf(callback);
       return found.some((s) => s.name.startsWith('POST /v1/transit/encrypt/')) && found;
     });
     const names = children.map((s) => s.name);
@@ -98,7 +94,7 @@ ${providerIntegration('acme', provider)}`,
     const refresh = await waitFor(
       'a scheduled refresh span',
       () =>
-        spans().find(
+        collector.spans.find(
           (s) => s.name === 'keygate.refresh' && s.attributes['keygate.refresh.reason'] === 'scheduled',
         ),
       { timeoutMs: 20_000 },
@@ -112,7 +108,7 @@ ${providerIntegration('acme', provider)}`,
       'keygate.account': 'default',
     });
     const children = await waitFor('the refresh’s children', () => {
-      const found = childrenOf(refresh);
+      const found = collector.childrenOf(refresh);
       return found.some((s) => s.name === 'POST') && found.length >= 4 && found;
     });
     const token = children.find((s) => s.name === 'POST') as ReceivedSpan;
@@ -140,7 +136,7 @@ ${providerIntegration('acme', provider)}`,
       hooks.deliveries.find((d) => d.type === 'refresh-success' && d.traceparent),
     );
     const [, traceId, spanId] = (delivery.traceparent as string).split('-');
-    const span = await waitFor('its span', () => spans().find((s) => s.spanId === spanId));
+    const span = await waitFor('its span', () => collector.spans.find((s) => s.spanId === spanId));
     expect(span.traceId).toBe(traceId);
     expect(span.kind).toBe(SPAN_KIND.client);
     expect(span.parentSpanId).toBe('');
@@ -154,11 +150,11 @@ ${providerIntegration('acme', provider)}`,
     });
     // Linked to the refresh that published it (another trace).
     const [link] = span.links;
-    const publisher = spans().find((s) => s.spanId === link?.spanId);
+    const publisher = collector.spans.find((s) => s.spanId === link?.spanId);
     expect(publisher?.name).toBe('keygate.refresh');
     // connected and credential-stored came from the callback, which the caller's trace holds.
     const connected = await waitFor('the connected delivery span', () =>
-      spans().find((s) => s.attributes['keygate.event.type'] === 'connected'),
+      collector.spans.find((s) => s.attributes['keygate.event.type'] === 'connected'),
     );
     expect(connected.links[0]?.traceId).toBe(CALLER_TRACE);
   });
@@ -183,7 +179,7 @@ ${providerIntegration('acme', provider)}`,
     const everything = collector.bodies.join('\n');
     expect(everything.length).toBeGreaterThan(1000);
     for (const canary of canaries) expect(everything).not.toContain(canary);
-    for (const span of spans()) {
+    for (const span of collector.spans) {
       for (const [key, value] of Object.entries(span.attributes)) {
         if (typeof value !== 'string') continue;
         expect(value, key).not.toContain('?');

@@ -1,39 +1,17 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket, { WebSocketServer } from 'ws';
+import WebSocket from 'ws';
+import { providerIntegration } from '../support/connect.ts';
 import type { TestKeygate } from '../support/keygate.ts';
 import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provider.ts';
 import { startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
+import { startRealtimeUpstream, type RealtimeUpstream } from '../support/realtime-upstream.ts';
 import { uniqueTenant } from '../support/store.ts';
 import { waitFor } from '../support/wait.ts';
 
-/** A realtime API that takes a handshake only with a live access token of the provider's (else 401). */
-async function startTokenCheckingRealtime(provider: OAuthProvider) {
-  const tokens: string[] = [];
-  const server: Server = createServer((_req, res) => res.writeHead(426).end());
-  const wss = new WebSocketServer({
-    server,
-    verifyClient: ({ req }, done) => {
-      const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
-      tokens.push(token);
-      if (provider.isValidAccessToken(token)) done(true);
-      else done(false, 401);
-    },
-  });
-  wss.on('connection', (ws) => ws.send('hello'));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    tokens,
-    stop: async () => {
-      for (const client of wss.clients) client.terminate();
-      wss.close();
-      server.closeAllConnections();
-      await new Promise((r) => server.close(r));
-    },
-  };
-}
+/** The bearer token of a handshake ('' without one). */
+const bearer = (headers: IncomingMessage['headers']) =>
+  /^Bearer (.+)$/.exec(headers.authorization ?? '')?.[1] ?? '';
 
 type Opened =
   | { open: true; ws: WebSocket }
@@ -60,7 +38,7 @@ function open(url: string, headers: Record<string, string>): Promise<Opened> {
  */
 describe('a WebSocket runs every step of the proxy pipeline', () => {
   let provider: OAuthProvider;
-  let realtime: Awaited<ReturnType<typeof startTokenCheckingRealtime>>;
+  let realtime: RealtimeUpstream;
   let keygate: TestKeygate & ProxyAdmin;
   let key: string;
   let keyId: string;
@@ -68,18 +46,11 @@ describe('a WebSocket runs every step of the proxy pipeline', () => {
 
   beforeAll(async () => {
     provider = await startOAuthProvider();
-    realtime = await startTokenCheckingRealtime(provider);
+    // A realtime API that takes a handshake only with a live access token of the provider's.
+    realtime = await startRealtimeUpstream((headers) => provider.isValidAccessToken(bearer(headers)));
     keygate = await startProxyKeygate(`
 integrations:
-  live:
-    baseUrl: ${realtime.origin}
-    auth:
-      type: oauth2
-      authorizationUrl: ${provider.url}/authorize
-      tokenUrl: ${provider.tokenUrl}
-      clientId: ${provider.clientId}
-      clientSecret: ${provider.clientSecret}
-`);
+${providerIntegration('live', provider, {}, realtime.origin)}`);
     ({ key, id: keyId } = await keygate.createKey({ tenants: ['*'] }));
     base = keygate.url.replace(/^http/, 'ws');
   });
@@ -106,12 +77,12 @@ integrations:
       refreshToken: pair.refreshToken,
       expiresAt: new Date(Date.now() - 60_000).toISOString(),
     });
-    const before = realtime.tokens.length;
+    const before = realtime.handshakes.length;
     const opened = await open(`${base}/proxy/${tenant}/live/socket`, { authorization: `Bearer ${key}` });
     expect(opened.open).toBe(true);
     if (opened.open) opened.ws.close();
     // One handshake, already with the refreshed token: the expired one never reached the origin.
-    expect(realtime.tokens.slice(before)).toEqual([provider.current(tenant)?.accessToken]);
+    expect(realtime.handshakes.slice(before).map(bearer)).toEqual([provider.current(tenant)?.accessToken]);
   });
 
   it('refreshes once and replays the handshake when the origin refuses the token with 401', async () => {
@@ -122,11 +93,11 @@ integrations:
       refreshToken: pair.refreshToken,
       expiresIn: 3600,
     });
-    const before = realtime.tokens.length;
+    const before = realtime.handshakes.length;
     const opened = await open(`${base}/proxy/${tenant}/live/socket`, { authorization: `Bearer ${key}` });
     expect(opened.open).toBe(true);
     if (opened.open) opened.ws.close();
-    expect(realtime.tokens.slice(before)).toEqual([
+    expect(realtime.handshakes.slice(before).map(bearer)).toEqual([
       'revoked-at-the-origin',
       provider.current(tenant)?.accessToken,
     ]);
@@ -151,13 +122,13 @@ integrations:
     expect(problem.connect_url).toMatch(/\/connect\/[A-Za-z0-9_-]+$/);
 
     // Now needs_reauth: answered before any handshake, exactly as the HTTP route answers.
-    const handshakes = realtime.tokens.length;
+    const handshakes = realtime.handshakes.length;
     const headers = { authorization: `Bearer ${key}`, 'x-request-id': `same-${tenant}` };
     const again = await open(`${base}/proxy/${tenant}/live/socket`, headers);
     const http = await fetch(`${keygate.url}/proxy/${tenant}/live/socket`, { headers });
     expect(again.open).toBe(false);
     if (again.open) return;
-    expect(realtime.tokens.length).toBe(handshakes);
+    expect(realtime.handshakes.length).toBe(handshakes);
     expect(again.status).toBe(http.status);
     expect(again.headers['x-keygate-error']).toBe(http.headers.get('x-keygate-error'));
     expect(JSON.parse(again.body)).toEqual(await http.json());

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAME_ORIGIN_FORM, openConnectPage, submitCode, type ConnectPage } from '../support/browser.ts';
+import { offeredLink, providerIntegration } from '../support/connect.ts';
 import type { TestKeygate } from '../support/keygate.ts';
 import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provider.ts';
 import { startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
@@ -28,15 +29,7 @@ describe('wrong-codes-sent-at-once', () => {
     upstream = await startUpstream();
     const yaml = `
 integrations:
-  remote:
-    baseUrl: ${upstream.origin}
-    auth:
-      type: oauth2
-      authorizationUrl: ${provider.url}/authorize
-      tokenUrl: ${provider.tokenUrl}
-      clientId: ${provider.clientId}
-      clientSecret: ${provider.clientSecret}
-`;
+${providerIntegration('remote', provider, {}, upstream.origin)}`;
     [a, b] = await Promise.all([startProxyKeygate(yaml), startProxyKeygate(yaml)]);
     ({ key } = await a.createKey({ tenants: ['*'] }));
   });
@@ -47,16 +40,7 @@ integrations:
     await provider?.stop();
   });
 
-  async function offer(tenant: string) {
-    const res = await fetch(`${a.url}/proxy/${tenant}/remote/items`, {
-      headers: { authorization: `Bearer ${key}` },
-    });
-    const problem = (await res.json()) as Record<string, string>;
-    expect(res.status).toBe(401);
-    const url = problem['connect_url'] as string;
-    const id = url.split('/').pop() as string;
-    return { url, id, code: problem['confirmation_code'] as string };
-  }
+  const offer = (tenant: string) => offeredLink(a.url, key, tenant);
   // The same link on either replica: the page was opened on A; posts go to A and B in turn.
   const on = (replica: TestKeygate, id: string) => `${replica.url}/connect/${id}`;
   async function post(url: string, page: ConnectPage, code: string) {

@@ -4,15 +4,17 @@ import { jsonFetch } from './http.ts';
 
 /**
  * One OAuth integration played by the local provider double, as a configuration line
- * (`  name: {...}` under `integrations:`; JSON is YAML). `auth` adds or overrides fields.
+ * (`  name: {...}` under `integrations:`; JSON is YAML). `auth` adds or overrides fields;
+ * `baseUrl` is where proxied calls go (by default the provider's own API).
  */
 export function providerIntegration(
   name: string,
   provider: OAuthProvider,
   auth: Record<string, unknown> = {},
+  baseUrl = `${provider.url}/api`,
 ): string {
   const integration = {
-    baseUrl: `${provider.url}/api`,
+    baseUrl,
     auth: {
       type: 'oauth2',
       authorizationUrl: `${provider.url}/authorize`,
@@ -24,6 +26,24 @@ export function providerIntegration(
     },
   };
   return `  ${name}: ${JSON.stringify(integration)}\n`;
+}
+
+/**
+ * A proxied call to the integration `remote` that meets no credential: the connect link it
+ * is offered (401), the link's id and its confirmation code.
+ */
+export async function offeredLink(
+  keygateUrl: string,
+  key: string,
+  tenant: string,
+): Promise<{ url: string; id: string; code: string }> {
+  const res = await fetch(`${keygateUrl}/proxy/${tenant}/remote/items`, {
+    headers: { authorization: `Bearer ${key}` },
+  });
+  const problem = (await res.json()) as Record<string, string>;
+  expect(res.status).toBe(401);
+  const url = problem['connect_url'] as string;
+  return { url, id: url.split('/').pop() as string, code: problem['confirmation_code'] as string };
 }
 
 /** The tenant's browser at the provider's consent screen: the callback URL it is sent back to. */

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
 import { CookieBrowser } from './cookie-browser.ts';
+import { freePort } from './ports.ts';
 
 /**
  * A real OpenID provider (`oidc-provider`, a certified implementation) on loopback, for the
@@ -230,6 +231,41 @@ function resourceFeatures({ scopes, accessTokenTtlSeconds = 600 }: ResourceServe
         jwt: { sign: { alg: 'RS256' } },
       }),
     },
+  };
+}
+
+/** The configuration of a Keygate whose connect links sign their users in at the issuer. */
+export interface LinkSignIn {
+  /** `server:` YAML: Keygate on the free loopback port that the client's callback names. */
+  server: string;
+  /** `reauth:` YAML: links at that address, their users signed in as client `keygate-links`. */
+  reauth: string;
+}
+
+/**
+ * Registers Keygate's connect-link sign-in at the issuer: the client `keygate-links` with
+ * `clientSecret` and its callback on a free port Keygate is to take, beside `others`.
+ */
+export async function registerLinkSignIn(
+  issuer: OidcIssuer,
+  clientSecret: string,
+  others: OidcClientMetadata[] = [],
+): Promise<LinkSignIn> {
+  const port = await freePort();
+  const publicUrl = `http://127.0.0.1:${port}`;
+  await issuer.setClients([
+    {
+      client_id: 'keygate-links',
+      client_secret: clientSecret,
+      redirect_uris: [`${publicUrl}/connect/oidc/callback`],
+    },
+    ...others,
+  ]);
+  return {
+    server: `server: { host: 127.0.0.1, port: ${port} }`,
+    reauth: `reauth:
+  publicUrl: ${publicUrl}
+  identity: { oidc: { issuer: "${issuer.url}", clientId: keygate-links, clientSecret: ${clientSecret} } }`,
   };
 }
 

@@ -27,6 +27,8 @@ export interface OtlpReceiver {
   bodies: string[];
   /** Headers of each export request. */
   headers: IncomingMessage['headers'][];
+  /** The spans received so far whose parent is `span`. */
+  childrenOf(span: ReceivedSpan): ReceivedSpan[];
   stop(): Promise<void>;
 }
 
@@ -80,6 +82,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     spans,
     bodies,
     headers,
+    childrenOf: (span) => spans.filter((s) => s.traceId === span.traceId && s.parentSpanId === span.spanId),
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

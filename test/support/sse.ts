@@ -1,3 +1,5 @@
+import { waitFor } from './wait.ts';
+
 /** A server-sent-events client for tests: connects with fetch and keeps what it reads. */
 export interface SseMessage {
   id?: string;
@@ -50,6 +52,18 @@ export async function connectSse(url: string, headers: Record<string, string> = 
       // aborted by close()
     }
   })();
+  return client;
+}
+
+/** Keygate's admin event stream (`/v1/events`), once open: its first comment (a heartbeat) read. */
+export async function openEventStream(keygateUrl: string, adminToken: string): Promise<SseClient> {
+  const client = await connectSse(`${keygateUrl}/v1/events`, { authorization: `Bearer ${adminToken}` });
+  try {
+    await waitFor('the event stream to open', () => client.comments.length > 0);
+  } catch (err) {
+    client.close();
+    throw err;
+  }
   return client;
 }
 
