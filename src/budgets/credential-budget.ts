@@ -189,6 +189,12 @@ export class CredentialBudget {
   }
 
   #wait(holder: BudgetHolder, now: number, at: number): Promise<void> {
+    // Hung up already (during the Vault read or a refresh): its 'abort' has fired, so a
+    // queued turn would never hear it and would spend a scarce request and a fair share.
+    if (holder.callerGone?.aborted) {
+      this.#policy.waited(0, 'gone');
+      throw new KeygateError('client_closed_request');
+    }
     this.#noteBlocker(at, now);
     if (at - now > this.#policy.maxWaitMs || this.#queue.size >= MAX_WAITING) {
       this.#policy.refused();
