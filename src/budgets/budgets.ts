@@ -14,6 +14,12 @@ import type { Window } from './window.ts';
 /** Credentials tracked per replica; past it, idle ones are dropped, then new ones go untracked. */
 const MAX_CREDENTIALS = 100_000;
 
+/**
+ * A full table is swept for idle entries at most this often: between sweeps new
+ * credentials go untracked at once instead of each walking every entry.
+ */
+const SWEEP_EVERY_MS = 1000;
+
 export interface BudgetsOptions {
   /** This replica's name (events' `replica`), shown with the budgets it learned. */
   replica?: string | undefined;
@@ -21,6 +27,8 @@ export interface BudgetsOptions {
   events?: EventPublisher | undefined;
   registry?: Registry | undefined;
   now?: () => number;
+  /** Credentials tracked at once (tests make it small). */
+  maxCredentials?: number;
 }
 
 /** One integration's settings, parser, metrics, and its credentials' budgets (tenant → account → budget). */
@@ -82,11 +90,21 @@ export class Budgets {
   readonly #integrations = new Map<string, IntegrationBudgets>();
   readonly #news = new Observations();
   readonly #now: () => number;
+  readonly #max: number;
   #count = 0;
+  #sweptAt = -Infinity;
 
-  constructor({ replica = '', integrations, events, registry, now = Date.now }: BudgetsOptions) {
+  constructor({
+    replica = '',
+    integrations,
+    events,
+    registry,
+    now = Date.now,
+    maxCredentials = MAX_CREDENTIALS,
+  }: BudgetsOptions) {
     this.replica = replica;
     this.#now = now;
+    this.#max = maxCredentials;
     const metrics = registry && new BudgetMetrics(registry, () => this.#waitingByIntegration());
     for (const [name, integration] of Object.entries(integrations)) {
       const settings = budgetOf(integration);
@@ -153,7 +171,7 @@ export class Budgets {
   }
 
   #track(integration: IntegrationBudgets, holder: BudgetHolder): CredentialBudget | undefined {
-    if (this.#count >= MAX_CREDENTIALS && this.#sweep() >= MAX_CREDENTIALS) return undefined;
+    if (this.#count >= this.#max && !this.#swept()) return undefined;
     let accounts = integration.tenants.get(holder.tenant);
     if (!accounts) {
       accounts = new Map();
@@ -168,9 +186,16 @@ export class Budgets {
     return budget;
   }
 
-  /** Drops idle budgets; answers how many are left. */
-  #sweep(): number {
+  /** The table is full: answers whether a sweep (at most one per SWEEP_EVERY_MS) made room. */
+  #swept(): boolean {
     const now = this.#now();
+    if (now - this.#sweptAt < SWEEP_EVERY_MS) return false;
+    this.#sweptAt = now;
+    return this.#sweep(now) < this.#max;
+  }
+
+  /** Drops idle budgets; answers how many are left. */
+  #sweep(now: number): number {
     for (const integration of this.#integrations.values()) {
       for (const [tenant, accounts] of integration.tenants) {
         for (const [account, budget] of accounts) {
