@@ -11,6 +11,7 @@ const SECRET_VALUE: readonly RegExp[] = [
   /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, // auth header values
   /\bvault:v\d+:[A-Za-z0-9+/=]+/g, // Transit ciphertext
   /\b(hvs|hvb|s)\.[A-Za-z0-9]{20,}/g, // Vault / OpenBao tokens
+  /\beyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, // JWTs (callers' access tokens, ID tokens)
 ];
 
 export const REDACTED = '[redacted]';
@@ -20,7 +21,7 @@ export function isSecretKey(key: string): boolean {
 }
 
 // Holds a literal every SECRET_VALUE pattern needs; most strings have none and skip the replaces.
-const MAY_HOLD_SECRET = /kg_|bearer|basic|vault:v|\b(?:hvs|hvb|s)\./i;
+const MAY_HOLD_SECRET = /kg_|bearer|basic|vault:v|\b(?:hvs|hvb|s)\.|eyJ/i;
 
 export function scrubString(value: string): string {
   if (!MAY_HOLD_SECRET.test(value)) return value;

@@ -13,6 +13,7 @@ import {
   type SpanContext,
 } from '@opentelemetry/api';
 import { isKeygateError } from '../errors.ts';
+import { scrubString } from './redact.ts';
 import type { TracingOptions } from './tracing-options.ts';
 
 /**
@@ -110,7 +111,7 @@ export function startServerSpan(request: ServerRequest, who: KeygateAttributes =
   const parent = propagation.extract(ROOT_CONTEXT, request.headers);
   const attributes: Attributes = {
     'http.request.method': request.method,
-    'url.path': withoutQuery(request.path),
+    'url.path': scrubString(withoutQuery(request.path)),
     'url.scheme': request.scheme ?? 'http',
     'http.route': request.route,
   };
@@ -145,7 +146,7 @@ export function startClientSpan(request: ClientRequest, who: KeygateAttributes =
     'http.request.method': request.method,
     'server.address': url.hostname,
     'server.port': url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80,
-    'url.full': request.originOnly ? url.origin : `${url.origin}${url.pathname}`,
+    'url.full': request.originOnly ? url.origin : scrubString(`${url.origin}${url.pathname}`),
   };
   if (request.attempt !== undefined && request.attempt > 1) {
     attributes['http.request.resend_count'] = request.attempt - 1;

@@ -96,6 +96,26 @@ describe('tracing helpers', () => {
     );
   });
 
+  it('masks secret-shaped path segments (a JWT, a Keygate key, a Vault token) in url.path and url.full', () => {
+    const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyLTEifQ.c2lnbmF0dXJl';
+    const server = startServerSpan({
+      method: 'GET',
+      path: `/proxy/acme/hooks/${jwt}/kg_abc.def`,
+      route: '/proxy/{tenant}/{integration}/{path}',
+      headers: {},
+    });
+    const client = startClientSpan(
+      { method: 'GET', url: `https://hooks.example/${jwt}/hvs.${'a'.repeat(24)}` },
+      {},
+      server,
+    );
+    endClientSpan(client, 200);
+    endServerSpan(server, 200);
+    const [clientSpan, serverSpan] = exporter.getFinishedSpans();
+    expect(serverSpan?.attributes['url.path']).toBe('/proxy/acme/hooks/[redacted]/[redacted]');
+    expect(clientSpan?.attributes['url.full']).toBe('https://hooks.example/[redacted]/[redacted]');
+  });
+
   it('a 4xx fails a client span, not a server span; an error is recorded by its code only', () => {
     const server = startServerSpan({ method: 'GET', path: '/x', route: '/x', headers: {} });
     const client = withSpan(server, () => startClientSpan({ method: 'GET', url: 'http://127.0.0.1:1/x' }));
