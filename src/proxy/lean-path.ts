@@ -1,9 +1,7 @@
-import { NAME_PATTERN } from '../config/schema.ts';
 import { RawReply, RawRequest } from '../http/exchange.ts';
 import type { RawHandler } from '../http/front-door.ts';
-import { splitProxyUrl, type ProxyTarget } from './path.ts';
+import { namesValid, splitProxyUrl, type ProxyTarget } from './path.ts';
 
-const NAME = new RegExp(NAME_PATTERN);
 // The methods Fastify routes to `app.all` (lib/route.js); any other is Fastify's 404.
 const METHODS = new Set(['GET', 'HEAD', 'TRACE', 'DELETE', 'OPTIONS', 'PATCH', 'PUT', 'POST']);
 // Fastify's test of a Content-Type (lib/content-type.js): an invalid one is its 415.
@@ -46,8 +44,7 @@ export function leanPath(
     const target = splitProxyUrl(url);
     if (
       target === undefined ||
-      !NAME.test(target.tenant) ||
-      !NAME.test(target.integration) ||
+      !namesValid(target) ||
       target.rest.includes('%')
     ) {
       return false;

@@ -6,6 +6,11 @@ import type { Transport } from './state.ts';
 // credential included. TRACK is Microsoft's TRACE.
 const REFUSED = new Set(['TRACE', 'TRACK']);
 
+/** TRACE or TRACK: never forwarded over HTTP. */
+export function isRefusedMethod(method: string): boolean {
+  return REFUSED.has(method);
+}
+
 /**
  * Throws for a method the transport must never forward: `method_not_allowed` for TRACE
  * and TRACK over HTTP; anything but a GET asking for `Upgrade: websocket` on the upgrade path.
@@ -15,7 +20,7 @@ export function assertMethod(
   transport: Transport,
 ): void {
   if (transport === 'http') {
-    if (REFUSED.has(request.method)) throw new KeygateError('method_not_allowed');
+    if (isRefusedMethod(request.method)) throw new KeygateError('method_not_allowed');
     return;
   }
   const upgrade = request.headers.upgrade;

@@ -1,3 +1,4 @@
+import { NAME_PATTERN } from '../config/schema.ts';
 import { KeygateError } from '../errors.ts';
 
 /** The parts of a raw `/proxy/{tenant}/{integration}{rest}?{query}` request target, still encoded. */
@@ -8,6 +9,13 @@ export interface ProxyTarget {
   rest: string;
   /** The raw query string without `?`; empty when there is none. */
   query: string;
+}
+
+const NAME = new RegExp(NAME_PATTERN);
+
+/** Whether the tenant and integration are names at all (else `invalid_name`). */
+export function namesValid(target: ProxyTarget): boolean {
+  return NAME.test(target.tenant) && NAME.test(target.integration);
 }
 
 const PROXY_URL = /^\/proxy\/([^/?]*)\/([^/?]*)([^?]*)(?:\?(.*))?$/s;

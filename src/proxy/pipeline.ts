@@ -2,7 +2,6 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Budgets } from '../budgets/budgets.ts';
 import type { OwnLimits } from '../budgets/own-limits.ts';
 import type { Config } from '../config/schema.ts';
-import { NAME_PATTERN } from '../config/schema.ts';
 import type { CredentialStore } from '../credentials/store.ts';
 import type { Credential } from '../credentials/types.ts';
 import { KeygateError, isKeygateError } from '../errors.ts';
@@ -13,13 +12,13 @@ import type { LineWriter } from '../observability/hot-line.ts';
 import { endServerSpan, startServerSpan, tracing, withSpan } from '../observability/tracing.ts';
 import { USER_HEADER, headerSubject } from '../reauth/identity.ts';
 import type { ReauthContext, ReauthResponder } from '../reauth/responder.ts';
-import { assertMethod } from './methods.ts';
+import { assertMethod, isRefusedMethod } from './methods.ts';
 import { writeAuditLine } from './audit.ts';
 import { takeBody, type ProxyBody } from './body.ts';
 import type { UpstreamHeaderPlan } from './headers.ts';
 import { tokenOf } from './inject.ts';
 import type { ProxyMetrics } from './metrics.ts';
-import { withoutQueryParam, type ProxyTarget } from './path.ts';
+import { namesValid, withoutQueryParam, type ProxyTarget } from './path.ts';
 import type { CredentialRefresher } from './refresher.ts';
 import type { RetryPolicy } from './retry-policy.ts';
 import { CallerGone, type ProxyState, type ReadyState, type Transport } from './state.ts';
@@ -45,7 +44,6 @@ export interface PipelineDeps {
   limits?: OwnLimits | undefined;
 }
 
-const NAME = new RegExp(NAME_PATTERN);
 const ROUTE = '/proxy/{tenant}/{integration}/{path}';
 
 /**
@@ -53,8 +51,8 @@ const ROUTE = '/proxy/{tenant}/{integration}/{path}';
  * path or Fastify's) and the WebSocket upgrade differ only in how they forward once
  * `prepare` has made the request ready (plugin.ts, websocket.ts).
  *
- *   begin → authenticate (identity) → own limits → resolve integration and path → account
- *   (identity: the caller's pinned or allowed accounts) → credential (missing or dead: the
+ *   begin → authenticate (identity) → resolve integration and path → account
+ *   (identity: the caller's pinned or allowed accounts) → own limits → credential (missing or dead: the
  *   reauth answer) → expiry refresh → body → ready to inject
  *   … forward (per transport): before each attempt `admit` (the upstream budget), with each
  *   answer `learn`; an upstream 401: `refreshRejected`, then the reauth answer
@@ -135,11 +133,9 @@ export class ProxyPipeline {
       request.body !== undefined ||
       target === undefined ||
       callers.authenticateCached === undefined ||
-      request.method === 'TRACE' ||
-      request.method === 'TRACK' ||
+      isRefusedMethod(request.method) ||
       state.transport !== 'http' ||
-      !NAME.test(target.tenant) ||
-      !NAME.test(target.integration)
+      !namesValid(target)
     ) {
       return false;
     }
@@ -177,17 +173,18 @@ export class ProxyPipeline {
     const { callers, upstreams, plans, store, refresher } = this.#deps;
     assertMethod(request, state.transport);
     const { target } = state;
-    if (!target || !NAME.test(target.tenant) || !NAME.test(target.integration)) {
+    if (!target || !namesValid(target)) {
       throw new KeygateError('invalid_name');
     }
     const caller = await callers.authenticate(request.headers, request.ip, target.tenant, target.integration);
     state.caller = caller;
-    this.#deps.limits?.check(target.tenant, caller);
     const upstream = upstreams.get(target.integration);
     const plan = plans.get(target.integration);
     if (!upstream || !plan) throw new KeygateError('unknown_integration');
     const upstreamPath = upstream.pathFor(target.rest);
     state.account = accountFor(caller, request.headers[ACCOUNT_HEADER]);
+    // Counted once the request is one Keygate would serve (as #prepareCached counts it).
+    this.#deps.limits?.check(target.tenant, caller);
     const reauth = this.#reauthFor(state);
     // The state is the request's CredentialRef, its account now decided (state.ts).
     const found = await store.get(state).catch((err: unknown) => {

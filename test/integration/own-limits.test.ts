@@ -77,6 +77,24 @@ integrations:
     expect((await call(freeTenant, b.body.key)).status).toBe(200);
   });
 
+  it('counts only requests Keygate would serve: refused accounts are not counted, on either path', async () => {
+    const key = await createKey({
+      tenants: [freeTenant],
+      accounts: ['default'],
+      limits: { requestsPerMinute: 2 },
+    });
+    expect(key.status).toBe(201);
+    const other = { authorization: `Bearer ${key.body.key}`, 'keygate-account': 'someone-else' };
+    // The first is the slow path (the key not yet verified); the next ones the cache-hit path.
+    for (let i = 0; i < 3; i += 1) {
+      const refused = await fetch(`${keygate.url}/proxy/${freeTenant}/api/x`, { headers: other });
+      expect([refused.status, refused.headers.get('x-keygate-error')]).toEqual([403, 'account_not_allowed']);
+    }
+    const statuses = [];
+    for (let i = 0; i < 3; i += 1) statuses.push((await call(freeTenant, key.body.key)).status);
+    expect(statuses).toEqual([200, 200, 429]);
+  });
+
   it('refuses a limit that is not a positive whole number', async () => {
     for (const limits of [{ requestsPerMinute: 0 }, { requestsPerMinute: 1.5 }, { perHour: 5 }]) {
       const res = await keygate.admin('POST', '/v1/keys', { tenants: [freeTenant], limits });
