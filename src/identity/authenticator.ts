@@ -196,7 +196,8 @@ export class Callers implements CallerAuthenticator {
     presented = true,
   ): KeygateError {
     this.#throttle.failed(address);
-    if (this.#tokens === undefined) return error;
+    // Keys only: a 401 still names its scheme (RFC 9110 §11.6.1), with nothing to discover.
+    if (this.#tokens === undefined) return withChallenge(error, KEYS_ONLY_CHALLENGE);
     const metadata = this.resources.metadataUrlOf(tenant, integration);
     // RFC 6750 §3.1: a request with no credential at all gets no error code.
     const challenge = !presented
@@ -226,6 +227,8 @@ export class Callers implements CallerAuthenticator {
     return caller;
   }
 }
+
+const KEYS_ONLY_CHALLENGE = 'Bearer realm="keygate"';
 
 const withChallenge = (error: KeygateError, challenge: string) =>
   new KeygateError(error.code, {

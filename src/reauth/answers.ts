@@ -16,6 +16,8 @@ export interface Answer {
   status: number;
   contentType: string;
   body: Record<string, unknown>;
+  /** A 401's `WWW-Authenticate` challenge (RFC 9110 §11.6.1 requires one). */
+  challenge?: string;
 }
 
 /** MCP 2025-11-25 `URL_ELICITATION_REQUIRED`. */
@@ -96,6 +98,9 @@ export function problemAnswer(offer: ReauthOffer, requestId: string): Answer {
   return {
     status: 401,
     contentType: 'application/problem+json',
+    // Not Bearer: the caller's own key or token is good, and a Bearer challenge would send an
+    // OAuth client to re-authorise with Keygate instead of opening the link.
+    challenge: `Keygate-Connect realm="keygate", connect_url="${offer.url}"`,
     body: {
       type: 'urn:keygate:error:reauth_required',
       title: 'Re-authorisation required',

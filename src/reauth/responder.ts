@@ -75,6 +75,7 @@ export class ReauthResponder {
     reply.code(answer.status);
     reply.header('x-keygate-error', 'reauth_required');
     reply.header('cache-control', 'no-store');
+    if (answer.challenge !== undefined) reply.header('www-authenticate', answer.challenge);
     reply.header('content-type', answer.contentType);
     reply.send(answer.body);
   }

@@ -337,7 +337,7 @@ ${integrations}`);
     expect([res.status, res.headers.get('x-keygate-error'), res.headers.get('www-authenticate')]).toEqual([
       401,
       'unauthorized',
-      null,
+      'Bearer realm="keygate"', // the scheme only: no resource_metadata to discover
     ]);
     const metadata = await fetch(`${keysOnly.url}/.well-known/oauth-protected-resource/proxy/${tenant}/echo`);
     expect(metadata.status).toBe(404);

@@ -195,6 +195,11 @@ integrations:
     expect(none.headers.get('x-keygate-error')).toBe('unauthorized');
     const forged = await proxy('/bearer/x', { headers: { authorization: `Bearer ${key.slice(0, -4)}AAAA` } });
     expect(forged.status).toBe(401);
+    // No issuers configured: the 401s still name their scheme (RFC 9110 §11.6.1).
+    expect([none.headers.get('www-authenticate'), forged.headers.get('www-authenticate')]).toEqual([
+      'Bearer realm="keygate"',
+      'Bearer realm="keygate"',
+    ]);
     const otherTenant = await fetch(`${keygate.url}/proxy/${other}/bearer/x`, {
       headers: { authorization: `Bearer ${key}` },
     });

@@ -82,6 +82,7 @@ ${providerIntegration('remote', provider, {}, upstream.origin)}  nourl:
       status: res.status,
       type,
       error: res.headers.get('x-keygate-error'),
+      challenge: res.headers.get('www-authenticate'),
       body: /json/.test(type) ? (JSON.parse(text) as Record<string, any>) : ({ text } as Record<string, any>),
     };
   }
@@ -102,6 +103,10 @@ ${providerIntegration('remote', provider, {}, upstream.origin)}  nourl:
     });
     expect(first.body['connect_url']).toMatch(new RegExp(`^${keygate.url}/connect/[A-Za-z0-9_-]{22}$`));
     expect(new Set(answersNow.map((a) => a.body['connect_url'])).size).toBe(1);
+    // A 401 names its challenge (RFC 9110 §11.6.1); not Bearer, the caller's own key is fine.
+    expect(first.challenge).toBe(
+      `Keygate-Connect realm="keygate", connect_url="${first.body['connect_url']}"`,
+    );
     expect(upstream.received).toHaveLength(0);
 
     // Opening the page connects nothing: it shows what and for whom, and asks for the code.
