@@ -105,7 +105,6 @@ export class TokenVerifier {
     return Promise.all([...this.#issuers.values()].map((i) => i.keys.prefetch())).then(() => {});
   }
 
-  /** The verified token, from memory or verified now; throws `invalid_token` or `issuer_unavailable`. */
   /** verify() without a promise for a token verified before and not expired; else undefined (ask verify()). */
   verifiedCached(token: string): VerifiedToken | undefined {
     if (token.length > this.#maxBytes) return undefined;
@@ -113,6 +112,7 @@ export class TokenVerifier {
     return known !== undefined && known.expiresAt > this.#now() ? known : undefined;
   }
 
+  /** The verified token, from memory or verified now; throws `invalid_token` or `issuer_unavailable`. */
   async verify(token: string): Promise<VerifiedToken> {
     if (token.length > this.#maxBytes) {
       throw invalid(`The access token is longer than ${this.#maxBytes} bytes.`);

@@ -8,7 +8,6 @@ import {
   propagation,
   trace,
   type Attributes,
-  type Context,
   type Span,
   type SpanContext,
 } from '@opentelemetry/api';
@@ -247,11 +246,6 @@ export function startChildSpan(name: string, kind: SpanKind, attributes: Attribu
   const parent = trace.getSpan(active);
   if (!parent?.isRecording()) return undefined;
   return tracer().startSpan(name, { kind, attributes }, active);
-}
-
-/** The active context; with tracing off, the empty one. */
-export function activeContext(): Context {
-  return context.active();
 }
 
 export { SpanKind, SpanStatusCode };
