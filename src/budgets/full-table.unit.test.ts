@@ -17,7 +17,8 @@ describe('a full budget table', () => {
       maxCredentials: 2,
     });
     const answer = { ratelimit: '"w";r=50;t=60', 'ratelimit-policy': '"w";q=100;w=60' };
-    const heard = (account: string) => budgets.learn({ tenant: 't', integration: 'crm', account }, 200, answer);
+    const heard = (account: string) =>
+      budgets.learn({ tenant: 't', integration: 'crm', account }, 200, answer);
     const tracked = () => budgets.list().map((view) => view.account);
 
     heard('a');

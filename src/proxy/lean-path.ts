@@ -42,11 +42,7 @@ export function leanPath(
     const url = req.url ?? '';
     if (!url.startsWith('/proxy/') || !METHODS.has(req.method ?? '')) return false;
     const target = splitProxyUrl(url);
-    if (
-      target === undefined ||
-      !namesValid(target) ||
-      target.rest.includes('%')
-    ) {
+    if (target === undefined || !namesValid(target) || target.rest.includes('%')) {
       return false;
     }
     const type = req.headers['content-type'];
