@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { MUST_BE_HTTPS, plainHttp } from './tls.ts';
 
 // Kept here rather than imported from schema.ts, which imports this file.
 const NAME = '^[a-z0-9][a-z0-9_-]{0,62}$';
@@ -108,12 +109,6 @@ export type CallersConfig = Static<typeof CallersSchema>;
 export type IssuerConfig = Static<typeof IssuerSchema>;
 export type ClaimSource = Static<typeof FromClaim>;
 
-const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
-const plainHttp = (url: string) => {
-  const { protocol, hostname } = new URL(url);
-  return protocol !== 'https:' && !LOOPBACK.has(hostname);
-};
-
 /**
  * What the schema cannot say: unique issuers over TLS, patterns that compile and capture,
  * and (with issuers) a public URL that is an origin: RFC 9728 puts the metadata of
@@ -140,8 +135,7 @@ export function callersProblems(callers: CallersConfig, reauthPublicUrl?: string
     // Keys fetched over plain HTTP could be anyone's: whoever is on the path would mint tokens.
     for (const field of ['issuer', 'jwksUrl'] as const) {
       const url = issuer[field];
-      if (url !== undefined && plainHttp(url))
-        problems.push(`${at}.${field}: must be https:// (http:// only on loopback)`);
+      if (url !== undefined && plainHttp(url)) problems.push(`${at}.${field}: ${MUST_BE_HTTPS}`);
     }
     for (const [field, source] of [
       ['tenant', issuer.tenant],

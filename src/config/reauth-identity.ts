@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { MUST_BE_HTTPS, plainHttp } from './tls.ts';
 
 const Url = Type.String({ pattern: '^https?://[^\\s]+$' });
 const Strict = { additionalProperties: false } as const;
@@ -31,8 +32,6 @@ export const ReauthIdentitySchema = Type.Object(
 
 export type ReauthIdentity = Static<typeof ReauthIdentitySchema>;
 
-const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
-
 /** What the schema cannot say: one mode, its fields together, an issuer reached over TLS. */
 export function reauthIdentityProblems(identity: ReauthIdentity | undefined): string[] {
   if (!identity) return [];
@@ -50,8 +49,8 @@ export function reauthIdentityProblems(identity: ReauthIdentity | undefined): st
   const issuer = identity.oidc && new URL(identity.oidc.issuer);
   // The issuer is the root of trust for the binding: over plain HTTP anyone on the path could
   // answer for it (discovery, keys, tokens).
-  if (issuer && issuer.protocol !== 'https:' && !LOOPBACK.has(issuer.hostname)) {
-    return [`${at}.oidc.issuer: must be https:// (http:// only on loopback)`];
+  if (issuer && plainHttp(issuer)) {
+    return [`${at}.oidc.issuer: ${MUST_BE_HTTPS}`];
   }
   return [];
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Counter, type Registry } from 'prom-client';
 import type { Config } from '../config/schema.ts';
+import { isLoopback } from '../config/tls.ts';
 import { KeygateError, isKeygateError } from '../errors.ts';
 import { AuthThrottle } from '../keys/auth-throttle.ts';
 import { allows } from '../keys/authenticate.ts';
@@ -94,7 +95,7 @@ export class Callers implements CallerAuthenticator {
   listening(url: string): void {
     this.resources.listening(url);
     if (this.#tokens === undefined) return;
-    if (!this.#publicUrlConfigured && !/^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(url)) {
+    if (!this.#publicUrlConfigured && !isLoopback(new URL(url).hostname)) {
       // Behind a load balancer the listen address is not what clients reach, nor their tokens' audience.
       this.#logger.warn(
         'callers.publicUrl is not set: access tokens are checked against the listen address',
