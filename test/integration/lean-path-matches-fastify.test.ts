@@ -149,6 +149,8 @@ integrations:
     if (!requestIdSent) body = body.replace(/"requestId":"[^"]+"/g, '"requestId":"…"');
     // A connect link is the credential's one offer (shared by both callers); its code shows once per page.
     body = body.replace(/"expires_at":"[^"]+"/g, '"expires_at":"…"').replaceAll(origin, 'KEYGATE');
+    const challenge = headers['www-authenticate'];
+    if (typeof challenge === 'string') headers['www-authenticate'] = challenge.replaceAll(origin, 'KEYGATE');
     return { status: answer.status, headers, body };
   };
 

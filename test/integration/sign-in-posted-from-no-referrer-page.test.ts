@@ -1,22 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestKeygate } from '../support/keygate.ts';
 import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provider.ts';
-import { startOidcIssuer, type OidcIssuer } from '../support/oidc-issuer.ts';
-import { freePort } from '../support/ports.ts';
+import { providerIntegration } from '../support/connect.ts';
+import { registerLinkSignIn, startOidcIssuer, type OidcIssuer } from '../support/oidc-issuer.ts';
 import { startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
 import { uniqueTenant } from '../support/store.ts';
 import { startUpstream, type FakeUpstream } from '../support/upstream.ts';
 
 /**
- * Review finding (issue 22): `POST /connect/{id}/sign-in` is guarded by the request's
+ * Regression (review finding): `POST /connect/{id}/sign-in` was guarded by the request's
  * `Origin` and `Sec-Fetch-Site` only (forgery.ts `sentFromElsewhere`), and `Origin: null`
- * passes because Keygate's own pages are served with `Referrer-Policy: no-referrer`. A page
+ * passed because Keygate's own pages are served with `Referrer-Policy: no-referrer`. A page
  * of another site that sets `<meta name="referrer" content="no-referrer">` posts with
  * `Origin: null` too; in a browser without Fetch Metadata (Safari before 16.4, Firefox
  * before 90) it sends no `Sec-Fetch-Site`, so its auto-submitted form starts the sign-in. The
  * confirmation form has a second check for exactly this (SameSite=Strict nonce cookie + HMAC
- * token); the sign-in form has none. With a live session at the issuer the user is signed in
- * without a prompt and the link is spent without the user ever seeing Keygate's page.
+ * token); the sign-in form had none, so with a live session at the issuer the user was
+ * signed in without a prompt and the link spent without the user seeing Keygate's page.
+ * The sign-in form now carries the same token and nonce cookie (links.checkForm).
  */
 describe('the sign-in button cannot be pressed by another site’s page', () => {
   let issuer: OidcIssuer;
@@ -29,30 +30,11 @@ describe('the sign-in button cannot be pressed by another site’s page', () => 
     issuer = await startOidcIssuer();
     provider = await startOAuthProvider();
     upstream = await startUpstream();
-    const port = await freePort();
-    const publicUrl = `http://127.0.0.1:${port}`;
-    await issuer.setClients([
-      {
-        client_id: 'keygate-links',
-        client_secret: 'links-secret-0123456789',
-        redirect_uris: [`${publicUrl}/connect/oidc/callback`],
-      },
-    ]);
-    keygate = await startProxyKeygate(`
-server: { host: 127.0.0.1, port: ${port} }
-reauth:
-  publicUrl: ${publicUrl}
-  identity: { oidc: { issuer: "${issuer.url}", clientId: keygate-links, clientSecret: links-secret-0123456789 } }
+    const signIn = await registerLinkSignIn(issuer, 'links-secret-0123456789');
+    keygate = await startProxyKeygate(`${signIn.server}
+${signIn.reauth}
 integrations:
-  remote:
-    baseUrl: ${upstream.origin}
-    auth:
-      type: oauth2
-      authorizationUrl: ${provider.url}/authorize
-      tokenUrl: ${provider.tokenUrl}
-      clientId: ${provider.clientId}
-      clientSecret: ${provider.clientSecret}
-`);
+${providerIntegration('remote', provider, {}, upstream.origin)}`);
     ({ key } = await keygate.createKey({ tenants: ['*'] }));
   });
   afterAll(async () => {
