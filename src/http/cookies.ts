@@ -1,44 +1,48 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { Headers, getCookies, setCookie } from 'undici';
 
-// The few short-lived cookies that bind a browser flow (a sign-in, a connect) to the browser
-// that started it. Values are base64url, so neither side needs escaping.
+// The few short-lived cookies that bind a browser flow (a sign-in, a connect, a connect
+// link's page) to the browser that started it, read and written by undici's cookie helpers.
+// Values are base64url, so neither side needs escaping.
 
 const TOKEN = /^[A-Za-z0-9._-]{1,512}$/;
 
 /** One cookie's value from a `Cookie` header; undefined when absent or not in the expected alphabet. */
 export function readCookie(header: string | undefined, name: string): string | undefined {
   if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq < 0 || part.slice(0, eq).trim() !== name) continue;
-    const value = part.slice(eq + 1).trim();
-    return TOKEN.test(value) ? value : undefined;
-  }
-  return undefined;
+  const value = getCookies(new Headers({ cookie: header }))[name];
+  return value !== undefined && TOKEN.test(value) ? value : undefined;
 }
 
 export interface CookieOptions {
   path: string;
-  /** Seconds; 0 deletes the cookie. */
+  /** Seconds (a fraction rounds up, so a live cookie never gets 0); 0 or less deletes the cookie. */
   maxAge: number;
   /** Sent only over HTTPS: set whenever Keygate's public URL is https. */
   secure: boolean;
+  /**
+   * Lax (the default) is sent on the top-level navigation back from an identity or OAuth
+   * provider, which Strict would drop; Strict for a cookie only Keygate's own page posts with.
+   */
+  sameSite?: 'Lax' | 'Strict';
 }
 
 /**
- * A `Set-Cookie` value: HttpOnly (no script reads it), SameSite=Lax (sent on the top-level
- * navigation back from an identity or OAuth provider, which Strict would drop; never on a
- * cross-site subresource or POST), scoped to the one path that reads it.
+ * A `Set-Cookie` value: HttpOnly (no script reads it), SameSite (never on a cross-site
+ * subresource or POST), scoped to the one path that reads it.
  */
 export function bindingCookie(name: string, value: string, options: CookieOptions): string {
-  const parts = [
-    `${name}=${value}`,
-    `Path=${options.path}`,
-    `Max-Age=${Math.max(0, Math.floor(options.maxAge))}`,
-  ];
-  parts.push('HttpOnly', 'SameSite=Lax');
-  if (options.secure) parts.push('Secure');
-  return parts.join('; ');
+  const headers = new Headers();
+  setCookie(headers, {
+    name,
+    value,
+    path: options.path,
+    maxAge: options.maxAge <= 0 ? 0 : Math.max(1, Math.ceil(options.maxAge)),
+    httpOnly: true,
+    secure: options.secure,
+    sameSite: options.sameSite ?? 'Lax',
+  });
+  return headers.get('set-cookie') as string;
 }
 
 /** A cookie name for one flow, derived from its state: concurrent flows in one browser keep their own. */

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { Headers, getCookies, setCookie } from 'undici';
+import { bindingCookie, readCookie } from '../http/cookies.ts';
 
 /**
  * What keeps the confirmation form of `GET /connect/{id}` from being posted by anyone but
@@ -51,23 +51,16 @@ const cookieName = (linkId: string, secure: boolean) => `${secure ? '__Host-' : 
 
 /** The browser's nonce for this link, from its Cookie header; undefined when absent or malformed. */
 export function nonceOf(headers: IncomingHttpHeaders, linkId: string, secure: boolean): string | undefined {
-  const cookie = headers.cookie;
-  if (cookie === undefined) return undefined;
-  const value = getCookies(new Headers({ cookie }))[cookieName(linkId, secure)];
+  const value = readCookie(headers.cookie, cookieName(linkId, secure));
   return value !== undefined && NONCE.test(value) ? value : undefined;
 }
 
 /** The Set-Cookie line holding the nonce, for as long as the link lives (0: the line that removes it). */
 export function nonceCookie(linkId: string, nonce: string, secure: boolean, maxAgeSeconds: number): string {
-  const headers = new Headers();
-  setCookie(headers, {
-    name: cookieName(linkId, secure),
-    value: nonce,
+  return bindingCookie(cookieName(linkId, secure), nonce, {
     path: secure ? '/' : `/connect/${linkId}`,
-    maxAge: maxAgeSeconds <= 0 ? 0 : Math.max(1, Math.ceil(maxAgeSeconds)),
-    httpOnly: true,
+    maxAge: maxAgeSeconds,
     secure,
     sameSite: 'Strict',
   });
-  return headers.get('set-cookie') as string;
 }
