@@ -7,12 +7,8 @@ import {
   submitCode,
   type ConnectPage,
 } from '../support/browser.ts';
-import { offeredLink, providerIntegration } from '../support/connect.ts';
-import type { TestKeygate } from '../support/keygate.ts';
-import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provider.ts';
-import { startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
+import { offeredLink, startConnectStack, type ConnectStack } from '../support/connect.ts';
 import { uniqueTenant } from '../support/store.ts';
-import { startUpstream, type FakeUpstream } from '../support/upstream.ts';
 import { credentialRef } from '../../src/credentials/ref.ts';
 
 /**
@@ -25,28 +21,16 @@ import { credentialRef } from '../../src/credentials/ref.ts';
  * A refused post spends nothing.
  */
 describe('connect-link-cross-site-post', () => {
-  let provider: OAuthProvider;
-  let upstream: FakeUpstream;
-  let keygate: TestKeygate & ProxyAdmin;
-  let key: string;
+  let stack: ConnectStack;
 
   beforeAll(async () => {
-    provider = await startOAuthProvider();
-    upstream = await startUpstream();
-    keygate = await startProxyKeygate(`
-integrations:
-${providerIntegration('remote', provider, {}, upstream.origin)}`);
-    ({ key } = await keygate.createKey({ tenants: ['*'] }));
+    stack = await startConnectStack();
   });
-  afterAll(async () => {
-    await keygate?.close();
-    await upstream?.stop();
-    await provider?.stop();
-  });
+  afterAll(() => stack?.close());
 
-  const offer = (tenant: string) => offeredLink(keygate.url, key, tenant);
+  const offer = (tenant: string) => offeredLink(stack.keygate.url, stack.key, tenant);
   const record = (url: string) =>
-    keygate.kv.read<Record<string, unknown>>(`reauth-link/${url.split('/').pop() as string}`);
+    stack.keygate.kv.read<Record<string, unknown>>(`reauth-link/${url.split('/').pop() as string}`);
 
   async function expectRefused(res: Response) {
     const body = await res.text();
@@ -97,23 +81,23 @@ ${providerIntegration('remote', provider, {}, upstream.origin)}`);
     const after = await record(url);
     expect(after?.version).toBe(before?.version);
     expect(after?.data).toMatchObject({ used: false, wrongCodes: 0 });
-    expect(await keygate.store.has(credentialRef(tenant, 'remote'))).toBe(false);
+    expect(await stack.keygate.store.has(credentialRef(tenant, 'remote'))).toBe(false);
 
-    // The page itself, submitted from the browser that opened it, goes on to the provider.
+    // The page itself, submitted from the browser that opened it, goes on to the stack.provider.
     const pages = await completeConnect(url, code);
     expect(pages.map((p) => p.status)).toEqual([200, 303, 302, 200]);
-    expect((await keygate.store.read(credentialRef(tenant, 'remote'))).status).toBe('active');
+    expect((await stack.keygate.store.read(credentialRef(tenant, 'remote'))).status).toBe('active');
   });
 
   it('the page is accepted from its own origin, named by Origin (an older browser) or by neither (a non-browser client that loaded the page)', async () => {
-    for (const headers of [{ origin: keygate.url }, { 'sec-fetch-site': 'same-origin' }, {}]) {
+    for (const headers of [{ origin: stack.keygate.url }, { 'sec-fetch-site': 'same-origin' }, {}]) {
       const tenant = uniqueTenant('same');
       const { url, code } = await offer(tenant);
       const page = await openConnectPage(url);
       const res = await submitCode(url, page, code, headers);
       await res.text();
       expect(res.status, JSON.stringify(headers)).toBe(303);
-      expect(res.headers.get('location')).toMatch(new RegExp(`^${provider.url}/authorize\\?`));
+      expect(res.headers.get('location')).toMatch(new RegExp(`^${stack.provider.url}/authorize\\?`));
     }
   });
 

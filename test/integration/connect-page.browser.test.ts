@@ -4,12 +4,8 @@ import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openConnectPage } from '../support/browser.ts';
 import { launchChromium } from '../support/chromium.ts';
-import { offeredLink, providerIntegration } from '../support/connect.ts';
-import type { TestKeygate } from '../support/keygate.ts';
-import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provider.ts';
-import { startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
+import { offeredLink, startConnectStack, type ConnectStack } from '../support/connect.ts';
 import { uniqueTenant } from '../support/store.ts';
-import { startUpstream, type FakeUpstream } from '../support/upstream.ts';
 import { credentialRef } from '../../src/credentials/ref.ts';
 
 /**
@@ -21,23 +17,15 @@ import { credentialRef } from '../../src/credentials/ref.ts';
  * URL, the code and a token of its own, spends nothing.
  */
 describe('the connect page in Chromium', () => {
-  let provider: OAuthProvider;
-  let upstream: FakeUpstream;
-  let keygate: TestKeygate & ProxyAdmin;
+  let stack: ConnectStack;
   let browser: Browser;
   let evil: Server;
   let evilPort: number;
-  let key: string;
   let attack = '';
 
   beforeAll(async () => {
     browser = await launchChromium();
-    provider = await startOAuthProvider();
-    upstream = await startUpstream();
-    keygate = await startProxyKeygate(`
-integrations:
-${providerIntegration('remote', provider, {}, upstream.origin)}`);
-    ({ key } = await keygate.createKey({ tenants: ['*'] }));
+    stack = await startConnectStack();
     // The attacker's site: a page that posts the connect form as soon as it loads.
     evil = createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/html' });
@@ -50,12 +38,10 @@ ${providerIntegration('remote', provider, {}, upstream.origin)}`);
     await browser?.close();
     evil?.closeAllConnections();
     await new Promise((resolve) => evil?.close(resolve));
-    await keygate?.close();
-    await upstream?.stop();
-    await provider?.stop();
+    await stack?.close();
   });
 
-  const offer = (tenant: string) => offeredLink(keygate.url, key, tenant);
+  const offer = (tenant: string) => offeredLink(stack.keygate.url, stack.key, tenant);
 
   async function confirmInPage(context: BrowserContext, url: string, code: string) {
     const page = await context.newPage();
@@ -74,7 +60,7 @@ ${providerIntegration('remote', provider, {}, upstream.origin)}`);
     const { page, headers } = await confirmInPage(context, url, code);
     expect(headers['sec-fetch-site']).toBe('same-origin');
     expect(await page.title()).toMatch(/^Connected remote/);
-    expect((await keygate.store.read(credentialRef(tenant, 'remote'))).status).toBe('active');
+    expect((await stack.keygate.store.read(credentialRef(tenant, 'remote'))).status).toBe('active');
     await context.close();
   });
 
@@ -101,8 +87,10 @@ ${providerIntegration('remote', provider, {}, upstream.origin)}`);
       await victim.goto(`${origin()}/innocent`);
       const refusal = await answered;
       expect([refusal.status(), refusal.headers()['x-keygate-error']]).toEqual([403, 'connect_cross_site']);
-      expect(await keygate.store.has(credentialRef(tenant, 'remote'))).toBe(false);
-      const stored = await keygate.kv.read<Record<string, unknown>>(`reauth-link/${url.split('/').pop()}`);
+      expect(await stack.keygate.store.has(credentialRef(tenant, 'remote'))).toBe(false);
+      const stored = await stack.keygate.kv.read<Record<string, unknown>>(
+        `reauth-link/${url.split('/').pop()}`,
+      );
       expect(stored?.data).toMatchObject({ used: false, wrongCodes: 0 });
 
       // The person, on the page itself, still can.

@@ -1,11 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestKeygate } from '../support/keygate.ts';
-import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provider.ts';
-import { providerIntegration } from '../support/connect.ts';
+import { startConnectStack, type ConnectStack } from '../support/connect.ts';
 import { registerLinkSignIn, startOidcIssuer, type OidcIssuer } from '../support/oidc-issuer.ts';
-import { startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
 import { uniqueTenant } from '../support/store.ts';
-import { startUpstream, type FakeUpstream } from '../support/upstream.ts';
 
 /**
  * Regression (review finding): `POST /connect/{id}/sign-in` was guarded by the request's
@@ -21,33 +17,22 @@ import { startUpstream, type FakeUpstream } from '../support/upstream.ts';
  */
 describe('the sign-in button cannot be pressed by another site’s page', () => {
   let issuer: OidcIssuer;
-  let provider: OAuthProvider;
-  let upstream: FakeUpstream;
-  let keygate: TestKeygate & ProxyAdmin;
-  let key: string;
+  let stack: ConnectStack;
 
   beforeAll(async () => {
     issuer = await startOidcIssuer();
-    provider = await startOAuthProvider();
-    upstream = await startUpstream();
     const signIn = await registerLinkSignIn(issuer, 'links-secret-0123456789');
-    keygate = await startProxyKeygate(`${signIn.server}
-${signIn.reauth}
-integrations:
-${providerIntegration('remote', provider, {}, upstream.origin)}`);
-    ({ key } = await keygate.createKey({ tenants: ['*'] }));
+    stack = await startConnectStack({ config: `${signIn.server}\n${signIn.reauth}` });
   });
   afterAll(async () => {
-    await keygate?.close();
-    await upstream?.stop();
-    await provider?.stop();
+    await stack?.close();
     await issuer?.stop();
   });
 
   it('refuses a post with Origin: null and no Sec-Fetch-Site (a no-referrer page of another site, older browser)', async () => {
     const tenant = uniqueTenant('nullorigin');
-    const res = await fetch(`${keygate.url}/proxy/${tenant}/remote/items`, {
-      headers: { authorization: `Bearer ${key}`, 'keygate-user': 'alice' },
+    const res = await fetch(`${stack.keygate.url}/proxy/${tenant}/remote/items`, {
+      headers: { authorization: `Bearer ${stack.key}`, 'keygate-user': 'alice' },
     });
     const problem = (await res.json()) as Record<string, string>;
     expect([res.status, res.headers.get('x-keygate-error')]).toEqual([401, 'reauth_required']);

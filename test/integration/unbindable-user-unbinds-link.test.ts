@@ -1,11 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signAssertion } from '../../src/reauth/identity.ts';
-import { providerIntegration } from '../support/connect.ts';
-import type { TestKeygate } from '../support/keygate.ts';
-import { startOAuthProvider, type OAuthProvider } from '../support/oauth-provider.ts';
-import { startProxyKeygate, type ProxyAdmin } from '../support/proxy.ts';
+import { startConnectStack, type ConnectStack } from '../support/connect.ts';
 import { uniqueTenant } from '../support/store.ts';
-import { startUpstream, type FakeUpstream } from '../support/upstream.ts';
 import { credentialRef } from '../../src/credentials/ref.ts';
 
 const SECRET = 'identity-secret-unbindable-user-0123456789abcdef';
@@ -22,29 +18,18 @@ const asHeader = (user: string) => Buffer.from(user, 'utf8').toString('latin1');
  * the call with 400 keygate_user_invalid. Never silently dropped.
  */
 describe('unbindable-user-unbinds-link', () => {
-  let provider: OAuthProvider;
-  let upstream: FakeUpstream;
-  let keygate: TestKeygate & ProxyAdmin;
-  let key: string;
+  let stack: ConnectStack;
 
   beforeAll(async () => {
-    provider = await startOAuthProvider();
-    upstream = await startUpstream();
-    keygate = await startProxyKeygate(`
-reauth: { identity: { url: http://127.0.0.1:9/identify, secret: ${SECRET} } }
-integrations:
-${providerIntegration('remote', provider, {}, upstream.origin)}`);
-    ({ key } = await keygate.createKey({ tenants: ['*'] }));
+    stack = await startConnectStack({
+      config: `reauth: { identity: { url: http://127.0.0.1:9/identify, secret: ${SECRET} } }`,
+    });
   });
-  afterAll(async () => {
-    await keygate?.close();
-    await upstream?.stop();
-    await provider?.stop();
-  });
+  afterAll(() => stack?.close());
 
   const call = (tenant: string, user: string) =>
-    fetch(`${keygate.url}/proxy/${tenant}/remote/items`, {
-      headers: { authorization: `Bearer ${key}`, 'keygate-user': user },
+    fetch(`${stack.keygate.url}/proxy/${tenant}/remote/items`, {
+      headers: { authorization: `Bearer ${stack.key}`, 'keygate-user': user },
     });
   async function back(url: string, tenant: string, sub: string) {
     const id = url.split('/').pop() as string;
@@ -74,7 +59,7 @@ ${providerIntegration('remote', provider, {}, upstream.origin)}`);
       expect(await back(url, tenant, `${user} `)).toMatchObject({ status: 403 });
       const nfd = user.normalize('NFD');
       if (nfd !== user) expect(await back(url, tenant, nfd)).toMatchObject({ status: 403 });
-      expect(await keygate.store.has(credentialRef(tenant, 'remote'))).toBe(false);
+      expect(await stack.keygate.store.has(credentialRef(tenant, 'remote'))).toBe(false);
       expect(await back(url, tenant, user)).toEqual({ status: 303, code: null });
     });
   }
@@ -94,7 +79,7 @@ ${providerIntegration('remote', provider, {}, upstream.origin)}`);
         'keygate_user_invalid',
       ]);
       expect(body.error?.message).toMatch(/keygate-user/);
-      expect(await keygate.kv.list(`reauth-offer/${tenant}/`)).toEqual([]);
+      expect(await stack.keygate.kv.list(`reauth-offer/${tenant}/`)).toEqual([]);
     });
   }
 

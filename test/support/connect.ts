@@ -1,6 +1,9 @@
 import { expect } from 'vitest';
-import type { OAuthProvider } from './oauth-provider.ts';
 import { jsonFetch } from './http.ts';
+import type { TestKeygate } from './keygate.ts';
+import { startOAuthProvider, type OAuthProvider } from './oauth-provider.ts';
+import { startProxyKeygate, type ProxyAdmin } from './proxy.ts';
+import { startUpstream, type FakeUpstream, type Handler } from './upstream.ts';
 
 /**
  * One OAuth integration played by the local provider double, as a configuration line
@@ -92,4 +95,43 @@ export async function connectUpToCallback(
   const started = await startConnect(keygateUrl, admin, tenant, integration, body);
   expect([started.status, started.code]).toEqual([201, null]);
   return consent(started.body.authorizationUrl);
+}
+
+/** What the connect-link tests run against; `close` stops all of it. */
+export interface ConnectStack {
+  provider: OAuthProvider;
+  upstream: FakeUpstream;
+  keygate: TestKeygate & ProxyAdmin;
+  /** A Keygate key for every tenant. */
+  key: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The OAuth provider double, an upstream (answering with `upstream(provider)` when given), and a
+ * Keygate whose integration `remote` is the provider's with proxied calls going to the upstream,
+ * `config` (YAML: `server:`, `reauth:`) above its integrations; and a key for every tenant.
+ */
+export async function startConnectStack(
+  options: { config?: string; upstream?: (provider: OAuthProvider) => Handler } = {},
+): Promise<ConnectStack> {
+  const provider = await startOAuthProvider();
+  const upstream = await startUpstream(options.upstream?.(provider));
+  const stop = async (keygate?: TestKeygate) => {
+    await keygate?.close();
+    await upstream.stop();
+    await provider.stop();
+  };
+  let keygate: (TestKeygate & ProxyAdmin) | undefined;
+  try {
+    keygate = await startProxyKeygate(`${options.config ?? ''}
+integrations:
+${providerIntegration('remote', provider, {}, upstream.origin)}`);
+    const started = keygate;
+    const { key } = await started.createKey({ tenants: ['*'] });
+    return { provider, upstream, keygate: started, key, close: () => stop(started) };
+  } catch (err) {
+    await stop(keygate);
+    throw err;
+  }
 }
